@@ -1,0 +1,262 @@
+/**
+ * Configurations as data: a {@link ConfigSpec} describes one kernel configuration of one
+ * architecture (geometry, Kconfig selects, options); {@link resolveConfig} turns it and the
+ * option values a scenario gives into the engine's {@link ArchConfig}.
+ *
+ * @module
+ */
+
+import type { Backend } from "../engine/backend.ts";
+import {
+  type ArchConfig,
+  type Fold,
+  type GatherConfig,
+  KERNEL_VERSIONS,
+  type KernelVersion,
+  type LevelGeometry,
+  LEVELS,
+} from "../engine/types.ts";
+
+/** One level as a configuration describes it. */
+export interface LevelSpec {
+  /** PTRS_PER_X (1 for a folded level). */
+  entries: number;
+  /** sizeof(X_t). */
+  entryBytes: number;
+  /** Folding. */
+  folded?: Fold;
+  /** Bytes of memory one table occupies (default entries * entryBytes). */
+  tableBytes?: number;
+  /** Bytes mm_inc_nr_X adds (default: entries * entryBytes for pud/pmd/pte, 0 for pgd/p4d). */
+  pgtablesBytes?: number;
+}
+
+/** A configuration option a scenario may set in `arch NAME { KEY = VALUE }`. */
+export interface OptionSpec {
+  /** Option name. */
+  name: string;
+  /** Allowed values (a size option takes a byte count instead). */
+  values?: readonly string[];
+  /** `size`: a byte count such as 16G. */
+  kind?: "enum" | "size";
+  /** Default value. */
+  default: string;
+  /** One line of help. */
+  doc: string;
+}
+
+/** A configuration of an architecture, as data. */
+export interface ConfigSpec {
+  /** Name (arch-facts.json `name`). */
+  name: string;
+  /** Family (`x86`, `asm-generic` ...). */
+  family: string;
+  /** One line: the Kconfig choices this is. */
+  description: string;
+  /** BITS_PER_LONG. */
+  bits: 32 | 64;
+  /** PAGE_SHIFT. */
+  pageShift: number;
+  /** pgd, p4d, pud, pmd, pte. */
+  levels: readonly [LevelSpec, LevelSpec, LevelSpec, LevelSpec, LevelSpec];
+  /** TASK_SIZE. */
+  taskSize: bigint;
+  /** FIRST_USER_ADDRESS (default 0). */
+  firstUserAddress?: bigint;
+  /** USER_PGTABLES_CEILING (default 0 = top). */
+  userPgtablesCeiling?: bigint;
+  /** HAVE_ARCH_TRANSPARENT_HUGEPAGE (at PMD level). */
+  thpAvailable: boolean;
+  /** ARCH_ENABLE_SPLIT_PMD_PTLOCK. */
+  splitPmdPtlockArch: boolean;
+  /** SPLIT_PTLOCK_CPUS is 999999 for this arch (no split ptlocks ever). */
+  noSplitPtlocks?: boolean;
+  /** The mmu_gather Kconfig selects. */
+  gather: Omit<GatherConfig, "bundle" | "maxGatherBatch" | "maxGatherBatchCount" | "maxTableBatch">;
+  /** Bytes of low memory on a HIGHMEM configuration. */
+  lowmemBytes?: number;
+  /** Default RAM. */
+  ramBytes: number;
+  /** Options beyond the common ones (kernel, thp, split_ptlocks, alloc_split_ptlocks, ram). */
+  options?: readonly OptionSpec[];
+  /** The arch backend. */
+  backend: Backend;
+  /** Arch-private facts handed to the backend (ArchConfig.archData). */
+  archData?: Readonly<Record<string, string | number | boolean>>;
+  /** Version- and option-dependent adjustments of the resolved configuration. */
+  adjust?(cfg: ArchConfig, kv: number): void;
+}
+
+/** Options every configuration has. */
+export function commonOptions(spec: ConfigSpec): OptionSpec[] {
+  const o: OptionSpec[] = [
+    {
+      name: "kernel",
+      values: KERNEL_VERSIONS,
+      default: "6.6",
+      doc: "kernel version modelled",
+    },
+  ];
+  if (spec.thpAvailable) {
+    o.push({
+      name: "thp",
+      values: ["on", "off"],
+      default: "off",
+      doc: "transparent huge pages for anonymous memory (enabled=always)",
+    });
+  }
+  if (!spec.noSplitPtlocks) {
+    o.push({
+      name: "split_ptlocks",
+      values: ["on", "off"],
+      default: "on",
+      doc: "USE_SPLIT_PTE_PTLOCKS: NR_CPUS >= SPLIT_PTLOCK_CPUS (4)",
+    }, {
+      name: "alloc_split_ptlocks",
+      values: ["on", "off"],
+      default: "off",
+      doc: "ALLOC_SPLIT_PTLOCKS: spinlock_t larger than a long (lockdep, DEBUG_SPINLOCK, RT)",
+    });
+  }
+  o.push({
+    name: "ram",
+    kind: "size",
+    default: String(spec.ramBytes),
+    doc: "memory of the simulated machine",
+  });
+  return [...o, ...(spec.options ?? [])];
+}
+
+/** A problem with the options a scenario gave. */
+export interface OptionProblem {
+  /** The option name concerned. */
+  option: string;
+  /** What is wrong. */
+  message: string;
+  /** `value` when the value (not the name) is wrong. */
+  part: "name" | "value";
+  /** Names or values that were meant, for "did you mean". */
+  candidates: readonly string[];
+}
+
+/** Parses a size option value such as `16G` or `4096`; undefined if it is not one. */
+export function parseSize(v: string): number | undefined {
+  const m = /^(\d+)([KMGT]?)$/.exec(v.replaceAll("_", ""));
+  if (!m) return undefined;
+  const mult = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[m[2]]!;
+  return Number(m[1]) * mult;
+}
+
+/** Checks option names and values against a configuration; returns the problems found. */
+export function checkOptions(
+  spec: ConfigSpec,
+  options: Readonly<Record<string, string>>,
+): OptionProblem[] {
+  const specs = commonOptions(spec);
+  const out: OptionProblem[] = [];
+  for (const [name, value] of Object.entries(options)) {
+    const o = specs.find((s) => s.name === name);
+    if (!o) {
+      const known = ["kernel", "thp", "split_ptlocks", "alloc_split_ptlocks", "ram", "pti"];
+      out.push({
+        option: name,
+        part: "name",
+        message: known.includes(name)
+          ? `Option "${name}" does not apply to ${spec.name}`
+          : `Unknown option "${name}" for ${spec.name}`,
+        candidates: specs.map((s) => s.name),
+      });
+    } else if (o.kind === "size") {
+      const n = parseSize(value);
+      if (n === undefined || n < 2 ** 24) {
+        out.push({
+          option: name,
+          part: "value",
+          message: `Option "${name}" takes a size of at least 16M, not "${value}"`,
+          candidates: [],
+        });
+      }
+    } else if (o.values && !o.values.includes(value)) {
+      out.push({
+        option: name,
+        part: "value",
+        message: `Option "${name}" is one of ${o.values.join(", ")}, not "${value}"`,
+        candidates: o.values,
+      });
+    }
+  }
+  return out;
+}
+
+/** log2 of a power of two. */
+function log2(n: number): number {
+  return Math.round(Math.log2(n));
+}
+
+/** Resolves a configuration with option values (already checked) into the engine's form. */
+export function resolveConfig(
+  spec: ConfigSpec,
+  given: Readonly<Record<string, string>> = {},
+): ArchConfig {
+  const opts: Record<string, string> = {};
+  for (const o of commonOptions(spec)) opts[o.name] = given[o.name] ?? o.default;
+  const kernel = opts.kernel as KernelVersion;
+  const [maj, min] = kernel.split(".").map(Number);
+  const kv = maj * 100 + min;
+  // Shifts from the bottom: an entry of level L spans a whole table of level L+1.
+  const shifts = [0, 0, 0, 0, spec.pageShift];
+  for (let l = 3; l >= 0; l--) shifts[l] = shifts[l + 1] + log2(spec.levels[l + 1].entries);
+  const levels: LevelGeometry[] = spec.levels.map((ls, i) => {
+    const folded = ls.folded ?? "none";
+    const counted = i >= 2 && folded === "none";
+    return {
+      name: LEVELS[i],
+      shift: shifts[i],
+      entries: ls.entries,
+      entryBytes: ls.entryBytes,
+      folded,
+      pgtablesBytes: ls.pgtablesBytes ?? (counted ? ls.entries * ls.entryBytes : 0),
+      tableBytes: folded === "none" ? ls.tableBytes ?? ls.entries * ls.entryBytes : 0,
+    };
+  });
+  const page = 2 ** spec.pageShift;
+  const ptr = spec.bits / 8;
+  const ram = parseSize(opts.ram) ?? spec.ramBytes;
+  const split = !spec.noSplitPtlocks && opts.split_ptlocks === "on";
+  // MAX_GATHER_BATCH (asm-generic/tlb.h): a page minus struct mmu_gather_batch {next, nr, max}
+  const maxGatherBatch = (page - ptr - 8) / ptr;
+  const cfg: ArchConfig = {
+    name: spec.name,
+    family: spec.family,
+    description: spec.description,
+    kernel,
+    bits: spec.bits,
+    pageShift: spec.pageShift,
+    levels,
+    taskSize: spec.taskSize,
+    firstUserAddress: spec.firstUserAddress ?? 0n,
+    userPgtablesCeiling: spec.userPgtablesCeiling ?? 0n,
+    thp: spec.thpAvailable && opts.thp === "on",
+    splitPtePtlocks: split,
+    splitPmdPtlocks: split && spec.splitPmdPtlockArch,
+    allocSplitPtlocks: split && opts.alloc_split_ptlocks === "on",
+    ptReclaim: false,
+    gather: {
+      ...spec.gather,
+      bundle: 8,
+      maxGatherBatch: Math.floor(maxGatherBatch),
+      maxGatherBatchCount: Math.floor(10000 / Math.floor(maxGatherBatch)),
+      maxTableBatch: 0,
+    },
+    ramBytes: ram,
+    lowmemBytes: Math.min(ram, spec.lowmemBytes ?? ram),
+    options: opts,
+    archData: spec.archData ?? {},
+  };
+  spec.adjust?.(cfg, kv);
+  // MAX_TABLE_BATCH: a page minus struct mmu_table_batch {rcu_head (with RCU), nr + padding}
+  cfg.gather.maxTableBatch = Math.floor(
+    (page - (cfg.gather.rcuTableFree ? 2 * ptr : 0) - ptr) / ptr,
+  );
+  return cfg;
+}

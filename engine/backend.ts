@@ -1,0 +1,61 @@
+/**
+ * The interface an architecture implements: its pgalloc.h (pgd_alloc, *_alloc_one, *_free) and
+ * tlb.h (__pXd_free_tlb, tlb_flush, __tlb_remove_table) entry points. `archs/generic.ts` holds
+ * the asm-generic defaults; an arch spreads them and overrides only where it differs.
+ *
+ * @module
+ */
+
+import type { MmuGather } from "./gather.ts";
+import type { Machine } from "./machine.ts";
+import type { Mm } from "./mm.ts";
+import type { Mem } from "./tables.ts";
+
+/** pXd_alloc_one: the table's memory, or -1 when the allocation (or its ctor) failed. */
+export type AllocOne = (k: Machine, mm: Mm, vpn: number) => Mem;
+/** pXd_free: frees a table at once (the loser of a populate race, error paths, pgd_free). */
+export type FreeOne = (k: Machine, mm: Mm, mem: Mem) => void;
+/** __pXd_free_tlb: hands a table detached by free_pgtables to the mmu_gather (or frees it). */
+export type FreeTlb = (k: Machine, tlb: MmuGather, mem: Mem, vpn: number) => void;
+
+/** An architecture's page-table allocation and freeing code. */
+export interface Backend {
+  /** Backend name (the arch family). */
+  readonly name: string;
+  /** pgd_alloc: allocates the mm's top table (installPgd) and whatever the arch preallocates. */
+  pgdAlloc(k: Machine, mm: Mm): boolean;
+  /** pgd_free, from __mmdrop -> mm_free_pgd. */
+  pgdFree(k: Machine, mm: Mm): void;
+  /** p4d_alloc_one (levels 1..4 below are indexed the same way). */
+  p4dAllocOne: AllocOne;
+  /** pud_alloc_one. */
+  pudAllocOne: AllocOne;
+  /** pmd_alloc_one. */
+  pmdAllocOne: AllocOne;
+  /** pte_alloc_one. */
+  pteAllocOne: AllocOne;
+  /** p4d_free. */
+  p4dFree: FreeOne;
+  /** pud_free. */
+  pudFree: FreeOne;
+  /** pmd_free. */
+  pmdFree: FreeOne;
+  /** pte_free. */
+  pteFree: FreeOne;
+  /** __p4d_free_tlb. */
+  p4dFreeTlb: FreeTlb;
+  /** __pud_free_tlb. */
+  pudFreeTlb: FreeTlb;
+  /** __pmd_free_tlb. */
+  pmdFreeTlb: FreeTlb;
+  /** __pte_free_tlb. */
+  pteFreeTlb: FreeTlb;
+  /** pXd_populate side effects beyond writing the entry (x86 PAE pud_populate flushes). */
+  populate?(k: Machine, mm: Mm, level: number): void;
+  /** tlb_flush: the arch flush of the gather's range. */
+  tlbFlush(k: Machine, tlb: MmuGather): void;
+  /** __tlb_remove_table: frees one entry of the table batch. */
+  tlbRemoveTable(k: Machine, mem: Mem): void;
+  /** Frames the arch keeps for an mm beyond its tree (fragment caches ...), for the leak check. */
+  cachedFrames?(k: Machine, mm: Mm): number[];
+}

@@ -1,0 +1,370 @@
+/**
+ * The simulated machine: frames, the table pool, processes, CPUs, RCU, slab caches, counters,
+ * violations and the trace. Everything else in the engine is functions over a Machine, the way
+ * kernel code is functions over global state.
+ *
+ * @module
+ */
+
+import type { Backend } from "./backend.ts";
+import { Frames, GFP, Use } from "./frames.ts";
+import { Mm } from "./mm.ts";
+import { type Mem, memFrame, memOf, TablePool } from "./tables.ts";
+import type { ArchConfig, Level, TraceEvent, Violation } from "./types.ts";
+import { spell } from "./spelling.ts";
+
+/** A failure-injection rule: fail the n-th call, every n-th call, or every call after the n-th. */
+export interface InjectRule {
+  /** Allocation site (`pagetable_alloc`, `ptlock_alloc`, `tlb_batch`, ...). */
+  site: string;
+  /** How `n` is read. */
+  mode: "at" | "every" | "after";
+  /** The count. */
+  n: number;
+}
+
+/** A recorded event the scenario can count (an injected failure, an OOM ...). */
+export interface MachineEvent {
+  /** Event kind. */
+  kind: string;
+  /** Scenario line. */
+  line: number;
+  /** Detail. */
+  detail: string;
+}
+
+/** A kmem_cache for page-table objects smaller than a page (or page-sized with a ctor). */
+export class KmemCache {
+  /** Cache name as in the kernel. */
+  readonly name: string;
+  /** Object size in bytes. */
+  readonly size: number;
+  /** Objects per slab page. */
+  readonly perSlab: number;
+  /** Order of a slab. */
+  readonly order: number;
+  /** Objects in use per slab frame. */
+  readonly inUse: Map<number, number> = new Map();
+  /** Slabs with a free object. */
+  readonly partial: Set<number> = new Set();
+  /** Objects in use per frame, as a bitmask of slots. */
+  readonly slots: Map<number, Uint8Array> = new Map();
+
+  /** @param name cache name @param size object size @param pageSize PAGE_SIZE */
+  constructor(name: string, size: number, pageSize: number) {
+    this.name = name;
+    this.size = size;
+    this.order = size > pageSize ? Math.ceil(Math.log2(size / pageSize)) : 0;
+    this.perSlab = Math.max(1, Math.floor((pageSize << this.order) / size));
+  }
+}
+
+/** The machine one run simulates. */
+export class Machine {
+  /** The configuration. */
+  readonly cfg: ArchConfig;
+  /** The arch backend. */
+  readonly be: Backend;
+  /** Physical frames. */
+  readonly frames: Frames;
+  /** Every table of every mm. */
+  readonly pool: TablePool;
+  /** Processes by name (dead ones removed). */
+  readonly mms: Map<string, Mm> = new Map();
+  /** Processes by id (dead ones removed). */
+  readonly mmById: Map<number, Mm> = new Map();
+  /** Online CPUs. */
+  ncpus: number;
+  /** Kernel version as a number (6.6 -> 606). */
+  readonly kv: number;
+  /** NR_PAGETABLE (nr_page_table_pages). */
+  nrPagetable = 0;
+  /** Split ptlocks alive. */
+  ptlocks = 0;
+  /** Allocated ptlocks alive (ALLOC_SPLIT_PTLOCKS), by id. */
+  readonly ptlockObjs: Set<number> = new Set();
+  #ptlockSeq = 0;
+  /** TLB flushes (arch tlb_flush and flush_tlb_mm calls). */
+  tlbFlushes = 0;
+  /** IPIs sent. */
+  ipis = 0;
+  /** Faults that returned VM_FAULT_OOM. */
+  ooms = 0;
+  /** Violations. */
+  readonly violations: Violation[] = [];
+  /** Events a scenario can count. */
+  readonly events: MachineEvent[] = [];
+  /** Trace, when asked for. */
+  readonly trace: TraceEvent[] | null;
+  /** Scenario line of the operation running. */
+  line = 0;
+  /** Pending RCU callbacks (run at the next grace period), with the table memory they free. */
+  rcuQueue: { mems: readonly Mem[]; fn: () => void }[] = [];
+  /** Frames waiting for an RCU grace period. */
+  rcuFrames = 0;
+  /** Arch slab caches by name. */
+  readonly caches: Map<string, KmemCache> = new Map();
+  /** Failure-injection rules. */
+  readonly inject: InjectRule[] = [];
+  readonly #injectCalls: Map<string, number> = new Map();
+  /** Deposited PTE tables (pgtable_trans_huge_deposit), keyed by deposit list owner. */
+  readonly deposits: Map<number, Mem[]> = new Map();
+  /** Per-level geometry derived from the configuration. */
+  readonly geo: Geometry;
+  #mmSeq = 0;
+  #anonVmaSeq = 0;
+
+  /**
+   * @param cfg resolved configuration
+   * @param be the arch backend
+   * @param opts CPUs and tracing
+   */
+  constructor(cfg: ArchConfig, be: Backend, opts: { cpus?: number; trace?: boolean } = {}) {
+    this.cfg = cfg;
+    this.be = be;
+    const [maj, min] = cfg.kernel.split(".").map(Number);
+    this.kv = maj * 100 + min;
+    const page = 2 ** cfg.pageShift;
+    const low = Math.floor(cfg.lowmemBytes / page);
+    const high = Math.floor((cfg.ramBytes - cfg.lowmemBytes) / page);
+    this.frames = new Frames(low, high);
+    this.geo = new Geometry(cfg);
+    this.pool = new TablePool(cfg.levels[4].entries);
+    this.ncpus = opts.cpus ?? 1;
+    this.trace = opts.trace ? [] : null;
+  }
+
+  /** Records a kernel call in the trace (spelled as the modelled version spells it). */
+  call(fn: string, detail?: string): void {
+    if (this.trace) this.trace.push({ line: this.line, fn: spell(fn, this.kv), detail });
+  }
+
+  /** Records a violation of a kernel rule. */
+  violate(rule: string, message: string, extra: { frame?: number; mm?: string } = {}): void {
+    this.violations.push({ rule, message, line: this.line, ...extra });
+    this.call("violation", `${rule}: ${message}`);
+  }
+
+  /** Records an event a scenario can count. */
+  event(kind: string, detail: string): void {
+    this.events.push({ kind, line: this.line, detail });
+    this.call(kind, detail);
+  }
+
+  /** Whether an allocation at `site` fails now (failure injection). */
+  shouldFail(site: string): boolean {
+    if (this.inject.length === 0) return false;
+    const n = (this.#injectCalls.get(site) ?? 0) + 1;
+    this.#injectCalls.set(site, n);
+    for (const r of this.inject) {
+      if (r.site !== site) continue;
+      const hit = r.mode === "at" ? n === r.n : r.mode === "every" ? n % r.n === 0 : n > r.n;
+      if (hit) {
+        this.event("injected-failure", `${site} call ${n}`);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Creates an mm object (no tables yet; see mmAlloc in memory.ts). */
+  newMm(name: string): Mm {
+    const mm = new Mm(++this.#mmSeq, name);
+    this.mms.set(name, mm);
+    this.mmById.set(mm.id, mm);
+    return mm;
+  }
+
+  /** Forgets a torn-down mm. */
+  dropMm(mm: Mm): void {
+    mm.dead = true;
+    this.mms.delete(mm.name);
+    this.mmById.delete(mm.id);
+  }
+
+  /** A fresh anon_vma id. */
+  newAnonVma(): number {
+    return ++this.#anonVmaSeq;
+  }
+
+  /** Allocates page(s) that are not a ptdesc (__get_free_pages, get_zeroed_page); -1 on failure. */
+  getFreePages(gfp: number, order: number, use: Use, site = "get_free_pages"): number {
+    if (this.shouldFail(site)) return -1;
+    const f = this.frames.alloc(gfp, order, use);
+    this.call(order ? "__get_free_pages" : "__get_free_page", `order ${order} -> frame ${f}`);
+    return f;
+  }
+
+  /** free_pages. */
+  freePages(frame: number, order: number): void {
+    this.call(order ? "free_pages" : "free_page", `frame ${frame}`);
+    this.frames.free(frame, order);
+  }
+
+  /** Returns (creating it on first use) the kmem_cache `name` of `size`-byte objects. */
+  cache(name: string, size: number): KmemCache {
+    let c = this.caches.get(name);
+    if (!c) {
+      c = new KmemCache(name, size, 2 ** this.cfg.pageShift);
+      this.caches.set(name, c);
+    }
+    return c;
+  }
+
+  /** kmem_cache_alloc: an object as a Mem handle, or -1. */
+  kmemCacheAlloc(c: KmemCache, gfp: number): Mem {
+    if (this.shouldFail("kmem_cache_alloc")) return -1;
+    let frame = -1;
+    for (const f of c.partial) {
+      frame = f;
+      break;
+    }
+    if (frame < 0) {
+      frame = this.frames.alloc(gfp & ~GFP.COMP, c.order, Use.Slab);
+      if (frame < 0) return -1;
+      c.inUse.set(frame, 0);
+      c.slots.set(frame, new Uint8Array(c.perSlab));
+      c.partial.add(frame);
+    }
+    const slots = c.slots.get(frame)!;
+    const slot = slots.indexOf(0);
+    slots[slot] = 1;
+    const used = c.inUse.get(frame)! + 1;
+    c.inUse.set(frame, used);
+    if (used === c.perSlab) c.partial.delete(frame);
+    if (gfp & GFP.ACCOUNT) this.frames.memcg[frame] = 1;
+    this.call("kmem_cache_alloc", `${c.name}`);
+    return memOf(frame, slot);
+  }
+
+  /** kmem_cache_free. An empty slab is given back to the page allocator at once. */
+  kmemCacheFree(c: KmemCache, mem: Mem): void {
+    const frame = memFrame(mem);
+    const slots = c.slots.get(frame);
+    const slot = mem - frame * 256;
+    if (!slots || !slots[slot]) {
+      this.violate("double-free", `kmem_cache_free: object not allocated in ${c.name}`, {
+        frame,
+      });
+      return;
+    }
+    slots[slot] = 0;
+    const used = c.inUse.get(frame)! - 1;
+    this.call("kmem_cache_free", `${c.name}`);
+    if (used === 0) {
+      c.inUse.delete(frame);
+      c.slots.delete(frame);
+      c.partial.delete(frame);
+      this.frames.free(frame, c.order);
+    } else {
+      c.inUse.set(frame, used);
+      c.partial.add(frame);
+    }
+  }
+
+  /** Allocates a ptlock object from the "page->ptl" cache (ALLOC_SPLIT_PTLOCKS); 0 on failure. */
+  ptlockAlloc(): number {
+    if (this.shouldFail("ptlock_alloc")) return 0;
+    const id = ++this.#ptlockSeq;
+    this.ptlockObjs.add(id);
+    return id;
+  }
+
+  /** Frees a ptlock object. */
+  ptlockObjFree(id: number): void {
+    if (!this.ptlockObjs.delete(id)) {
+      this.violate("ptlock-double-free", `ptlock_free: ptlock ${id} is not allocated`);
+    }
+  }
+
+  /** call_rcu: `fn` runs at the next grace period; `mems` count as pending until then. */
+  callRcu(mems: readonly Mem[], fn: () => void): void {
+    this.call("call_rcu", `${mems.length} table(s)`);
+    this.rcuQueue.push({ mems, fn });
+    this.rcuFrames += mems.length;
+  }
+
+  /** Ends a grace period: runs every pending RCU callback. */
+  rcuGracePeriod(): void {
+    while (this.rcuQueue.length > 0) {
+      const q = this.rcuQueue;
+      this.rcuQueue = [];
+      for (const cb of q) {
+        this.rcuFrames -= cb.mems.length;
+        cb.fn();
+      }
+    }
+  }
+
+  /**
+   * Sends a TLB-flush IPI from the CPU running `mm` to every other CPU running it, and to its
+   * lazy-TLB CPUs when `lazyToo` (x86 flush_tlb_mm_range with freed_tables). Returns the IPIs.
+   */
+  flushIpis(mm: Mm, lazyToo: boolean): number {
+    const self = mm.cpu;
+    let n = 0;
+    for (const c of mm.cpus) if (c !== self && c < this.ncpus) n++;
+    if (lazyToo) for (const c of mm.lazy) if (c !== self && c < this.ncpus) n++;
+    this.ipis += n;
+    return n;
+  }
+
+  /** Counts a TLB flush of `mm`, with its IPIs, and traces it. */
+  tlbFlushed(mm: Mm, fn: string, what: string, lazyToo: boolean): void {
+    this.tlbFlushes++;
+    const n = this.flushIpis(mm, lazyToo);
+    this.call(fn, `${mm.name} ${what}${n ? `, ${n} IPI(s)` : ""}`);
+  }
+
+  /** flush_tlb_mm(mm): a whole-mm flush outside any mmu_gather (fork, PAE pud_populate). */
+  flushTlbMm(mm: Mm): void {
+    this.tlbFlushed(mm, "flush_tlb_mm", "all", false);
+  }
+
+  /** smp_call_function to every other online CPU, waited for (tlb_remove_table_sync_one). */
+  ipiAllOthers(why: string): void {
+    const n = Math.max(0, this.ncpus - 1);
+    this.ipis += n;
+    this.call("smp_call_function", `${why}: ${n} IPI(s)`);
+  }
+}
+
+/** Per-level geometry in virtual page numbers, derived once per configuration. */
+export class Geometry {
+  /** Entry span of each level, in pages (2^(shift - PAGE_SHIFT)). */
+  readonly span: number[];
+  /** PTRS_PER_X of each level. */
+  readonly entries: number[];
+  /** Whether the level exists (not folded). */
+  readonly present: boolean[];
+  /** Next present level below each level (-1 below pte). */
+  readonly below: number[];
+  /** Present levels, top first. */
+  readonly chain: Level[];
+  /** Pages per table of each level (entries * span). */
+  readonly tableSpan: number[];
+  /** Pages per PMD entry (PMD_SIZE >> PAGE_SHIFT). */
+  readonly pmdPages: number;
+  /** PAGE_SIZE. */
+  readonly pageSize: number;
+
+  /** @param cfg the configuration */
+  constructor(cfg: ArchConfig) {
+    this.pageSize = 2 ** cfg.pageShift;
+    this.span = cfg.levels.map((l) => 2 ** (l.shift - cfg.pageShift));
+    this.entries = cfg.levels.map((l) => l.entries);
+    this.present = cfg.levels.map((l, i) => i === 0 || l.folded === "none");
+    this.chain = [0, 1, 2, 3, 4].filter((i) => this.present[i]) as Level[];
+    this.below = [0, 1, 2, 3, 4].map((i) => {
+      for (let j = i + 1; j < 5; j++) if (this.present[j]) return j;
+      return -1;
+    });
+    this.tableSpan = this.span.map((s, i) => s * this.entries[i]);
+    this.pmdPages = this.span[3];
+  }
+
+  /** Index of `vpn` in a table of level `l`. */
+  index(l: number, vpn: number): number {
+    return Math.floor(vpn / this.span[l]) % this.entries[l];
+  }
+}

@@ -1,0 +1,757 @@
+/**
+ * The generic mm code: populating tables on a fault (mm/memory.c __pXd_alloc, __pte_alloc,
+ * do_anonymous_page, THP in mm/huge_memory.c), zapping (unmap_page_range), free_pgtables with
+ * its floor/ceiling rule, munmap, MADV_DONTNEED, fork's copy_page_range and exit_mmap.
+ *
+ * Addresses are virtual page numbers. Every walk visits tables, never pages.
+ *
+ * @module
+ */
+
+import type { FreeOne } from "./backend.ts";
+import {
+  MmuGather,
+  p4dFreeTlb,
+  pmdFreeTlb,
+  pteFreeTlb,
+  pudFreeTlb,
+  tlbAdjustRange,
+  tlbBatchFull,
+  tlbFinishMmu,
+  tlbFlushMmu,
+  tlbFlushMmuTlbonly,
+  tlbGatherMmu,
+  tlbGatherPages,
+} from "./gather.ts";
+import type { Machine } from "./machine.ts";
+import type { Mm, Vma } from "./mm.ts";
+import {
+  clearRange,
+  countRange,
+  firstSet,
+  HUGE,
+  lastSet,
+  type Mem,
+  memFrame,
+  nthSet,
+  orRange,
+  setRange,
+  setStrided,
+} from "./tables.ts";
+import { PMD, PTE } from "./types.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Tables and counters
+
+/** mm_inc_nr_ptes / mm_inc_nr_pmds / mm_inc_nr_puds (include/linux/mm.h); p4d and pgd have none. */
+export function mmIncNr(k: Machine, mm: Mm, level: number, sign: 1 | -1): void {
+  const b = k.cfg.levels[level].pgtablesBytes;
+  if (b === 0) return;
+  mm.pgtablesBytes += sign * b;
+}
+
+/** Creates the root node of `mm` from the pgd memory the arch allocated. */
+export function installPgd(k: Machine, mm: Mm, mem: Mem): void {
+  mm.pgd = k.pool.create(0, mem, mm.id, 0, k.geo.entries[0]);
+  mm.tables[0]++;
+}
+
+/**
+ * Installs a table of `level` at entry `idx` of `parent` (pXd_populate) and counts it. Returns
+ * the new node. `count` = false installs without mm_inc_nr_* (callers that count elsewhere).
+ */
+export function installTable(
+  k: Machine,
+  mm: Mm,
+  parent: number,
+  idx: number,
+  level: number,
+  mem: Mem,
+  count = true,
+): number {
+  const p = k.pool;
+  const g = k.geo;
+  const pl = p.level[parent];
+  const base = p.base[parent] + idx * g.span[pl];
+  const node = p.create(level, mem, mm.id, base, level === PTE ? 0 : g.entries[level]);
+  p.parent[node] = parent;
+  p.slot[node] = idx;
+  p.dirs[parent]![idx] = node;
+  p.count[parent]++;
+  mm.tables[level]++;
+  if (count) mmIncNr(k, mm, level, 1);
+  if (k.be.populate) k.be.populate(k, mm, level);
+  return node;
+}
+
+/** Clears the parent's entry pointing at `node` and forgets the node (pXd_clear). */
+export function detachTable(k: Machine, mm: Mm, node: number): void {
+  const p = k.pool;
+  const parent = p.parent[node];
+  p.dirs[parent]![p.slot[node]] = 0;
+  p.count[parent]--;
+  mm.tables[p.level[node]]--;
+  p.destroy(node);
+}
+
+/** The arch's *_alloc_one for a level. */
+function allocOne(k: Machine, mm: Mm, level: number, vpn: number): Mem {
+  const be = k.be;
+  switch (level) {
+    case 1:
+      return be.p4dAllocOne(k, mm, vpn);
+    case 2:
+      return be.pudAllocOne(k, mm, vpn);
+    case 3:
+      return be.pmdAllocOne(k, mm, vpn);
+    default:
+      return be.pteAllocOne(k, mm, vpn);
+  }
+}
+
+/** The arch's pXd_free for a level. */
+export function freeOneFn(k: Machine, level: number): FreeOne {
+  const be = k.be;
+  return [be.pteFree, be.p4dFree, be.pudFree, be.pmdFree, be.pteFree][level];
+}
+
+const ALLOC_NAMES = ["", "__p4d_alloc", "__pud_alloc", "__pmd_alloc", "__pte_alloc"];
+
+/**
+ * __p4d_alloc / __pud_alloc / __pmd_alloc / __pte_alloc (mm/memory.c): allocate the table below
+ * entry `idx` of `parent` and install it, counting it as the kernel does. 0 on -ENOMEM.
+ */
+export function pXdAlloc(
+  k: Machine,
+  mm: Mm,
+  parent: number,
+  idx: number,
+  level: number,
+  vpn: number,
+): number {
+  k.call(ALLOC_NAMES[level], `${mm.name} @${hexPage(k, vpn)}`);
+  const mem = allocOne(k, mm, level, vpn);
+  if (mem < 0) return 0;
+  // pmd_install / pXd_populate under the lock; the model has no racing fault, so it always wins
+  return installTable(k, mm, parent, idx, level, mem);
+}
+
+/** Formats a page number as a hex address. */
+export function hexPage(k: Machine, vpn: number): string {
+  return "0x" + (BigInt(vpn) << BigInt(k.cfg.pageShift)).toString(16);
+}
+
+/**
+ * Walks from the pgd down to the table whose entries map PTE tables (the PMD table, or the
+ * lowest present level above the PTEs), allocating what is missing. Returns that node, or 0 on
+ * -ENOMEM.
+ */
+export function walkAllocToPmd(k: Machine, mm: Mm, vpn: number): number {
+  const p = k.pool;
+  const g = k.geo;
+  let node = mm.pgd;
+  let level = 0;
+  for (;;) {
+    const below = g.below[level];
+    if (below === PTE) return node;
+    const idx = g.index(level, vpn);
+    let child = p.dirs[node]![idx];
+    if (child === 0) {
+      child = pXdAlloc(k, mm, node, idx, below, vpn);
+      if (child === 0) return 0;
+    }
+    node = child;
+    level = below;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+
+/** THP applies to this fault: a PMD level exists and the VMA covers the aligned PMD range. */
+function thpSuitable(k: Machine, vma: Vma, slotStart: number): boolean {
+  // transhuge_vma_suitable (include/linux/huge_mm.h)
+  return k.cfg.thp && k.geo.present[PMD] &&
+    vma.start <= slotStart && slotStart + k.geo.pmdPages <= vma.end;
+}
+
+/**
+ * Write faults on pages first, first+step, ... below `end` (all in one VMA). Returns false when a
+ * fault returned VM_FAULT_OOM (the touch stops there).
+ */
+export function faultRange(
+  k: Machine,
+  mm: Mm,
+  vma: Vma,
+  first: number,
+  end: number,
+  step: number,
+): boolean {
+  const p = k.pool;
+  const g = k.geo;
+  const ts = g.tableSpan[PTE];
+  const pmdLevel = pmdLevelOf(k);
+  let v = first;
+  while (v < end) {
+    const slotStart = Math.floor(v / ts) * ts;
+    const slotEnd = Math.min(slotStart + ts, end);
+    const parent = walkAllocToPmd(k, mm, v);
+    if (parent === 0) return oom(k, mm, v);
+    const idx = g.index(pmdLevel, v);
+    const dir = p.dirs[parent]!;
+    let pte = dir[idx];
+    if (pte === 0 && thpSuitable(k, vma, slotStart)) {
+      // do_huge_pmd_anonymous_page (mm/huge_memory.c)
+      if (!hugeFault(k, mm, vma, parent, idx, v)) return oom(k, mm, v);
+    } else if (pte !== HUGE) {
+      if (pte === 0) {
+        // do_anonymous_page: pte_alloc -> __pte_alloc (mm/memory.c)
+        pte = pXdAlloc(k, mm, parent, idx, PTE, v);
+        if (pte === 0) return oom(k, mm, v);
+      }
+      if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
+      const base = p.base[pte];
+      const added = setStrided(p.bitmap, p.bits[pte] * p.words, v - base, slotEnd - base, step);
+      p.count[pte] += added;
+      mm.rssPages += added;
+    }
+    // next touched page at or after slotStart + ts
+    const nextSlot = slotStart + ts;
+    v = v + Math.max(1, Math.ceil((nextSlot - v) / step)) * step;
+  }
+  return true;
+}
+
+/** Level of the table that holds the pmd entries (PMD, or the lowest present upper level). */
+export function pmdLevelOf(k: Machine): number {
+  const c = k.geo.chain;
+  return c[c.length - 2];
+}
+
+function oom(k: Machine, mm: Mm, vpn: number): false {
+  k.ooms++;
+  k.event("VM_FAULT_OOM", `${mm.name} fault at ${hexPage(k, vpn)}`);
+  return false;
+}
+
+/** Key of the list pgtable_trans_huge_deposit uses: the PMD table's ptdesc, or the mm. */
+function depositKey(k: Machine, mm: Mm, pmdNode: number): number {
+  // pmd_huge_pte(mm, pmd): split PMD ptlocks keep it in the PMD table's ptdesc (mm.h)
+  return k.cfg.splitPmdPtlocks ? memFrame(k.pool.mem[pmdNode]) : -mm.id;
+}
+
+/** pgtable_trans_huge_deposit (mm/pgtable-generic.c). */
+export function depositPgtable(k: Machine, mm: Mm, pmdNode: number, mem: Mem): void {
+  const key = depositKey(k, mm, pmdNode);
+  let list = k.deposits.get(key);
+  if (!list) k.deposits.set(key, list = []);
+  list.push(mem);
+  if (key >= 0) k.frames.pmdHugePte[key] = list.length;
+  k.call("pgtable_trans_huge_deposit", `frame ${memFrame(mem)}`);
+}
+
+/** pgtable_trans_huge_withdraw (mm/pgtable-generic.c). */
+export function withdrawPgtable(k: Machine, mm: Mm, pmdNode: number): Mem {
+  const key = depositKey(k, mm, pmdNode);
+  const list = k.deposits.get(key);
+  const mem = list?.pop();
+  if (mem === undefined) {
+    k.violate("withdraw-empty", `pgtable_trans_huge_withdraw: nothing deposited for ${mm.name}`);
+    return -1;
+  }
+  if (list!.length === 0) k.deposits.delete(key);
+  if (key >= 0) k.frames.pmdHugePte[key] = list!.length;
+  k.call("pgtable_trans_huge_withdraw", `frame ${memFrame(mem)}`);
+  return mem;
+}
+
+/** __do_huge_pmd_anonymous_page: deposit a PTE table, map the huge page (mm/huge_memory.c). */
+function hugeFault(
+  k: Machine,
+  mm: Mm,
+  vma: Vma,
+  pmdNode: number,
+  idx: number,
+  vpn: number,
+): boolean {
+  if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
+  k.call("do_huge_pmd_anonymous_page", `${mm.name} @${hexPage(k, vpn)}`);
+  const pgtable = k.be.pteAllocOne(k, mm, vpn);
+  if (pgtable < 0) return false; // VM_FAULT_OOM
+  depositPgtable(k, mm, pmdNode, pgtable);
+  setHugePmd(k, mm, pmdNode, idx);
+  return true;
+}
+
+/** Writes a huge pmd and counts it: mm_inc_nr_ptes for the deposit, HPAGE_PMD_NR anon pages. */
+function setHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number): void {
+  const p = k.pool;
+  p.dirs[pmdNode]![idx] = HUGE;
+  p.count[pmdNode]++;
+  mmIncNr(k, mm, PTE, 1);
+  mm.tables[PTE]++;
+  mm.rssPages += k.geo.pmdPages;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zap
+
+/** zap_details the model needs. */
+export interface ZapDetails {
+  /** MADV_DONTNEED asks zap_pte_range to free PTE tables it empties (PT_RECLAIM, 6.14+). */
+  reclaimPt: boolean;
+}
+
+/** unmap_single_vma / unmap_page_range over [start, end) of one VMA (mm/memory.c). */
+export function unmapPageRange(
+  k: Machine,
+  tlb: MmuGather,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+  details: ZapDetails | null,
+): void {
+  start = Math.max(start, vma.start);
+  end = Math.min(end, vma.end);
+  if (start >= end) return;
+  k.call("unmap_page_range", `${mm.name} ${hexPage(k, start)}-${hexPage(k, end)}`);
+  zapLevel(k, tlb, mm, vma, mm.pgd, 0, start, end, details);
+  // tlb_end_vma: flush at each VMA unless fullmm or MMU_GATHER_MERGE_VMAS (asm-generic/tlb.h)
+  if (!tlb.fullmm && !k.cfg.gather.mergeVmas) tlbFlushMmuTlbonly(k, tlb);
+}
+
+function zapLevel(
+  k: Machine,
+  tlb: MmuGather,
+  mm: Mm,
+  vma: Vma,
+  node: number,
+  level: number,
+  start: number,
+  end: number,
+  details: ZapDetails | null,
+): void {
+  const p = k.pool;
+  const g = k.geo;
+  const below = g.below[level];
+  const span = g.span[level];
+  const base = p.base[node];
+  const i0 = Math.floor((start - base) / span);
+  const i1 = Math.ceil((end - base) / span);
+  for (let i = i0; i < i1; i++) {
+    const child = p.dirs[node]![i];
+    if (child === 0) continue;
+    const a = Math.max(start, base + i * span);
+    const b = Math.min(end, base + (i + 1) * span);
+    if (child === HUGE) {
+      // zap_pmd_range: a whole huge pmd is zapped, a partial one is split first
+      if (a === base + i * span && b === base + (i + 1) * span) {
+        zapHugePmd(k, tlb, mm, node, i, a);
+        continue;
+      }
+      splitHugePmd(k, mm, node, i, base + i * span);
+      zapPteRange(k, tlb, mm, p.dirs[node]![i], a, b, details);
+    } else if (below === PTE) {
+      zapPteRange(k, tlb, mm, child, a, b, details);
+    } else {
+      zapLevel(k, tlb, mm, vma, child, below, a, b, details);
+    }
+  }
+}
+
+/** zap_pte_range (mm/memory.c), with PT_RECLAIM's free of an emptied table (mm/pt_reclaim.c). */
+function zapPteRange(
+  k: Machine,
+  tlb: MmuGather,
+  mm: Mm,
+  pte: number,
+  start: number,
+  end: number,
+  details: ZapDetails | null,
+): void {
+  const p = k.pool;
+  const base = p.base[pte];
+  const off = p.bits[pte] * p.words;
+  let o0 = start - base;
+  const o1 = end - base;
+  let left = countRange(p.bitmap, off, o0, o1);
+  if (left > 0) k.call("zap_pte_range", `${left} page(s) @${hexPage(k, start)}`);
+  while (left > 0) {
+    let take = left;
+    let last = -1;
+    if (!k.cfg.gather.noGather) {
+      const room = tlb.batchMax[tlb.active] - tlb.activeNr;
+      if (room <= left) {
+        take = room;
+        last = nthSet(p.bitmap, off, o0, o1, room);
+      }
+    }
+    const hi = last >= 0 ? last + 1 : o1;
+    const first = firstSet(p.bitmap, off, o0, hi);
+    const lastBit = last >= 0 ? last : lastSet(p.bitmap, off, o0, hi);
+    // tlb_remove_tlb_entry: __tlb_adjust_range + cleared_ptes, for each pte cleared
+    tlbAdjustRange(tlb, base + first, lastBit - first + 1);
+    tlb.clearedPtes = true;
+    clearRange(p.bitmap, off, o0, hi);
+    p.count[pte] -= take;
+    mm.rssPages -= take;
+    left -= take;
+    o0 = hi;
+    if (!k.cfg.gather.noGather) {
+      tlbGatherPages(k, tlb, take);
+      if (tlbBatchFull(tlb)) {
+        // __tlb_remove_page returned true: force_flush, then tlb_flush_mmu
+        k.call("force_flush", "page batch full");
+        tlbFlushMmu(k, tlb);
+      }
+    }
+  }
+  // PT_RECLAIM: zap_pte_range frees the table when it zapped a whole table and left it empty
+  if (
+    details?.reclaimPt && start === base && end === base + k.geo.tableSpan[PTE] &&
+    p.count[pte] === 0
+  ) {
+    k.call("try_get_and_clear_pmd", `PTE table @${hexPage(k, base)}`);
+    const mem = p.mem[pte];
+    detachTable(k, mm, pte);
+    pteFreeTlb(k, tlb, mem, base);
+    mmIncNr(k, mm, PTE, -1);
+  }
+}
+
+/** zap_huge_pmd (mm/huge_memory.c). */
+function zapHugePmd(
+  k: Machine,
+  tlb: MmuGather,
+  mm: Mm,
+  pmdNode: number,
+  idx: number,
+  vpn: number,
+): void {
+  const p = k.pool;
+  k.call("zap_huge_pmd", `@${hexPage(k, vpn)}`);
+  p.dirs[pmdNode]![idx] = 0;
+  p.count[pmdNode]--;
+  // tlb_remove_pmd_tlb_entry: range of HPAGE_PMD_SIZE, cleared_pmds
+  tlbAdjustRange(tlb, vpn, k.geo.pmdPages);
+  tlb.clearedPmds = true;
+  // zap_deposited_table: pte_free (direct) + mm_dec_nr_ptes
+  const pgtable = withdrawPgtable(k, mm, pmdNode);
+  if (pgtable >= 0) k.be.pteFree(k, mm, pgtable);
+  mmIncNr(k, mm, PTE, -1);
+  mm.tables[PTE]--;
+  mm.rssPages -= k.geo.pmdPages;
+  // tlb_remove_page_size(tlb, page, HPAGE_PMD_SIZE): one batch entry
+  if (!k.cfg.gather.noGather && tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(tlb)) {
+    tlbFlushMmu(k, tlb);
+  }
+}
+
+/** __split_huge_pmd for an anonymous THP: the deposited table becomes the PTE table. */
+function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: number): void {
+  const p = k.pool;
+  k.call("__split_huge_pmd", `@${hexPage(k, vpn)}`);
+  // pmdp_invalidate -> flush_pmd_tlb_range (mm/pgtable-generic.c)
+  k.tlbFlushed(mm, "flush_pmd_tlb_range", `${hexPage(k, vpn)} +${k.geo.pmdPages} pages`, false);
+  const pgtable = withdrawPgtable(k, mm, pmdNode);
+  p.dirs[pmdNode]![idx] = 0;
+  p.count[pmdNode]--;
+  mm.tables[PTE]--; // installTable counts the node again; nr_ptes was counted at deposit
+  const pte = installTable(k, mm, pmdNode, idx, PTE, pgtable, false);
+  const n = setRange(p.bitmap, p.bits[pte] * p.words, 0, k.geo.pmdPages);
+  p.count[pte] = n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// free_pgtables
+
+/** "0 means the top" for ceilings and the last page number + 1 of the address space. */
+export function topPage(k: Machine): number {
+  return 2 ** (k.cfg.bits - k.cfg.pageShift);
+}
+
+/**
+ * free_pgtables (mm/memory.c): VMAs being removed, in order, grouped while the next starts
+ * within PMD_SIZE of the previous end, each group's range freed with free_pgd_range under the
+ * same floor.
+ */
+export function freePgtables(
+  k: Machine,
+  tlb: MmuGather,
+  mm: Mm,
+  vmas: readonly Vma[],
+  floor: number,
+  ceiling: number,
+): void {
+  k.call("free_pgtables", `${mm.name}`);
+  const pmd = k.geo.pmdPages;
+  let i = 0;
+  while (i < vmas.length) {
+    const addr = vmas[i].start;
+    let j = i;
+    while (j + 1 < vmas.length && vmas[j + 1].start <= vmas[j].end + pmd) j++;
+    const next = vmas[j + 1];
+    freePgdRange(k, tlb, mm, addr, vmas[j].end, floor, next ? next.start : ceiling);
+    i = j + 1;
+  }
+}
+
+/**
+ * free_pgd_range (mm/memory.c). `ceiling` 0 means the top of the address space; addresses are
+ * pages, so "wraps to 0" is "reaches the top".
+ */
+export function freePgdRange(
+  k: Machine,
+  tlb: MmuGather,
+  mm: Mm,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
+  const top = topPage(k);
+  const pmd = k.geo.pmdPages;
+  addr = Math.floor(addr / pmd) * pmd;
+  if (addr < floor) {
+    addr += pmd;
+    if (addr >= top) return;
+  }
+  if (ceiling !== 0) {
+    ceiling = Math.floor(ceiling / pmd) * pmd;
+    if (ceiling === 0) return;
+  }
+  const ceil = ceiling === 0 ? top : ceiling;
+  if (end > ceil) end -= pmd;
+  if (addr >= end) return;
+  k.call("free_pgd_range", `${hexPage(k, addr)}-${hexPage(k, end)}`);
+  // tlb_change_page_size(tlb, PAGE_SIZE): only MMU_GATHER_PAGE_SIZE arches track it
+  freeLevel(k, tlb, mm, mm.pgd, 0, addr, end, floor, ceiling);
+}
+
+/** free_p4d_range / free_pud_range / free_pmd_range: the entries of `node` within [addr, end). */
+function freeLevel(
+  k: Machine,
+  tlb: MmuGather,
+  mm: Mm,
+  node: number,
+  level: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
+  const p = k.pool;
+  const g = k.geo;
+  const below = g.below[level];
+  const span = g.span[level];
+  const base = p.base[node];
+  const i0 = Math.floor((addr - base) / span);
+  const i1 = Math.ceil((end - base) / span);
+  const dir = p.dirs[node]!;
+  for (let i = i0; i < i1; i++) {
+    const child = dir[i];
+    if (child === 0) continue;
+    const a = Math.max(addr, base + i * span);
+    const next = Math.min(end, base + (i + 1) * span);
+    if (child === HUGE) {
+      // pmd_none_or_clear_bad: a huge pmd here is "bad" (pmd_clear_bad)
+      k.violate("bad-pmd", `free_pgtables met a huge pmd at ${hexPage(k, a)}`, { mm: mm.name });
+      continue;
+    }
+    if (below === PTE) {
+      // free_pte_range: pmd_clear, pte_free_tlb, mm_dec_nr_ptes
+      const mem = p.mem[child];
+      detachTable(k, mm, child);
+      pteFreeTlb(k, tlb, mem, a);
+      mmIncNr(k, mm, PTE, -1);
+      continue;
+    }
+    freeLevel(k, tlb, mm, child, below, a, next, floor, ceiling);
+    // the tail of free_pXd_range: start &= mask of the level above; floor and ceiling checks
+    const ts = g.tableSpan[below];
+    const start = Math.floor(a / ts) * ts;
+    if (start < floor) continue;
+    if (ceiling !== 0) {
+      const c = Math.floor(ceiling / ts) * ts;
+      if (c === 0 || next > c) continue;
+    }
+    const mem = p.mem[child];
+    detachTable(k, mm, child);
+    freeTableTlb(k, tlb, below, mem, start);
+    mmIncNr(k, mm, below, -1);
+    // runtime-folded levels between: their pXd_free_tlb still adjusts the range (asm-generic)
+    for (let l = below - 1; l > level; l--) {
+      if (k.cfg.levels[l].folded === "runtime") freeTableTlb(k, tlb, l, -1, start);
+    }
+  }
+}
+
+/** pmd_free_tlb / pud_free_tlb / p4d_free_tlb for a level (mem -1: folded at run time). */
+function freeTableTlb(k: Machine, tlb: MmuGather, level: number, mem: Mem, vpn: number): void {
+  if (level === 3) pmdFreeTlb(k, tlb, mem, vpn);
+  else if (level === 2) pudFreeTlb(k, tlb, mem, vpn);
+  else p4dFreeTlb(k, tlb, mem, vpn);
+}
+
+// ---------------------------------------------------------------------------------------------
+// VMAs, munmap, madvise
+
+/** Inserts a new anonymous VMA, merging with compatible neighbours (vma_merge_new_range). */
+export function insertVma(mm: Mm, start: number, end: number): void {
+  const i = mm.findIndex(start);
+  const prev = i > 0 ? mm.vmas[i - 1] : undefined;
+  const next = mm.vmas[i];
+  const mergePrev = prev !== undefined && prev.end === start;
+  const mergeNext = next !== undefined && next.start === end;
+  // is_mergeable_anon_vma: a NULL anon_vma merges with anything; two different ones do not
+  if (mergePrev && mergeNext && (prev.anonVma === 0 || next.anonVma === 0 ||
+    prev.anonVma === next.anonVma)) {
+    prev.end = next.end;
+    prev.anonVma ||= next.anonVma;
+    mm.vmas.splice(i, 1);
+  } else if (mergePrev) {
+    prev.end = end;
+  } else if (mergeNext) {
+    next.start = start;
+  } else {
+    mm.vmas.splice(i, 0, { start, end, anonVma: 0 });
+  }
+}
+
+/** Splits VMAs at `start` and `end` and returns the index range [i, j) of those inside. */
+function splitVmas(mm: Mm, start: number, end: number): [number, number] {
+  let i = mm.findIndex(start);
+  const v = mm.vmas[i];
+  if (v && v.start < start && v.end > start) {
+    mm.vmas.splice(i + 1, 0, { start, end: v.end, anonVma: v.anonVma });
+    v.end = start;
+    i++;
+  }
+  let j = i;
+  while (j < mm.vmas.length && mm.vmas[j].start < end) j++;
+  const w = mm.vmas[j - 1];
+  if (j > i && w.end > end) {
+    mm.vmas.splice(j, 0, { start: end, end: w.end, anonVma: w.anonVma });
+    w.end = end;
+  }
+  return [i, j];
+}
+
+/** munmap: do_vmi_munmap -> unmap_region (mm/mmap.c, mm/vma.c). */
+export function doMunmap(k: Machine, mm: Mm, start: number, end: number): void {
+  const [i, j] = splitVmas(mm, start, end);
+  if (i === j) return; // no VMA in the range: nothing to do
+  const detached = mm.vmas.splice(i, j - i);
+  const prev = mm.vmas[i - 1];
+  const next = mm.vmas[i];
+  // unmap_region: floor = prev->vm_end or FIRST_USER_ADDRESS, ceiling = next->vm_start or
+  // USER_PGTABLES_CEILING
+  const page = BigInt(k.cfg.pageShift);
+  const floor = prev ? prev.end : Number(k.cfg.firstUserAddress >> page);
+  const ceiling = next ? next.start : Number(k.cfg.userPgtablesCeiling >> page);
+  const tlb = tlbGatherMmu(k, mm, false);
+  for (const v of detached) unmapPageRange(k, tlb, mm, v, start, end, null);
+  freePgtables(k, tlb, mm, detached, floor, ceiling);
+  tlbFinishMmu(k, tlb);
+}
+
+/** MADV_DONTNEED: madvise_dontneed_single_vma per VMA -> zap_page_range_single (mm/madvise.c). */
+export function madviseDontneed(k: Machine, mm: Mm, start: number, end: number): void {
+  const details: ZapDetails = { reclaimPt: k.cfg.ptReclaim };
+  const batched = k.kv >= 616; // madvise batches the mmu_gather over VMAs from 6.16
+  let tlb: MmuGather | null = null;
+  for (let i = mm.findIndex(start); i < mm.vmas.length && mm.vmas[i].start < end; i++) {
+    const v = mm.vmas[i];
+    if (!tlb) tlb = tlbGatherMmu(k, mm, false);
+    unmapPageRange(k, tlb, mm, v, start, end, details);
+    if (!batched) {
+      tlbFinishMmu(k, tlb);
+      tlb = null;
+    }
+  }
+  if (tlb) tlbFinishMmu(k, tlb);
+}
+
+// ---------------------------------------------------------------------------------------------
+// fork
+
+/** copy_page_range for one VMA: the child gets a table wherever the parent has one (mm/memory.c). */
+export function copyPageRange(k: Machine, dst: Mm, src: Mm, vma: Vma): boolean {
+  k.call("copy_page_range", `${src.name} -> ${dst.name} ${hexPage(k, vma.start)}`);
+  return copyLevel(k, dst, src, dst.pgd, src.pgd, 0, vma.start, vma.end);
+}
+
+function copyLevel(
+  k: Machine,
+  dst: Mm,
+  src: Mm,
+  dnode: number,
+  snode: number,
+  level: number,
+  start: number,
+  end: number,
+): boolean {
+  const p = k.pool;
+  const g = k.geo;
+  const below = g.below[level];
+  const span = g.span[level];
+  const base = p.base[snode];
+  const i0 = Math.floor((start - base) / span);
+  const i1 = Math.ceil((end - base) / span);
+  for (let i = i0; i < i1; i++) {
+    const s = p.dirs[snode]![i];
+    if (s === 0) continue;
+    const a = Math.max(start, base + i * span);
+    const b = Math.min(end, base + (i + 1) * span);
+    if (s === HUGE) {
+      // copy_huge_pmd: a PTE table for the child's deposit, mm_inc_nr_ptes, HPAGE_PMD_NR pages
+      if (p.dirs[dnode]![i] !== 0) continue;
+      const pgtable = k.be.pteAllocOne(k, dst, a);
+      if (pgtable < 0) return false;
+      depositPgtable(k, dst, dnode, pgtable);
+      setHugePmd(k, dst, dnode, i);
+      continue;
+    }
+    let d = p.dirs[dnode]![i];
+    if (d === 0) {
+      // pXd_alloc / pte_alloc in the child (copy_p4d_range ... copy_pte_range)
+      d = pXdAlloc(k, dst, dnode, i, below, a);
+      if (d === 0) return false;
+    }
+    if (below === PTE) {
+      // copy_pte_range: every present pte in range is copied (anonymous pages, COW)
+      const sb = p.base[s];
+      const n = orRange(p.bitmap, p.bits[s] * p.words, p.bits[d] * p.words, a - sb, b - sb);
+      p.count[d] += n;
+      dst.rssPages += n;
+    } else if (!copyLevel(k, dst, src, d, s, below, a, b)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// exit
+
+/** exit_mmap (mm/mmap.c): zap everything, free_pgtables over every VMA, with a fullmm gather. */
+export function exitMmap(k: Machine, mm: Mm): void {
+  k.call("exit_mmap", mm.name);
+  const vmas = mm.vmas;
+  if (vmas.length > 0) {
+    const tlb = tlbGatherMmu(k, mm, true);
+    for (const v of vmas) unmapPageRange(k, tlb, mm, v, v.start, v.end, null);
+    const page = BigInt(k.cfg.pageShift);
+    freePgtables(
+      k,
+      tlb,
+      mm,
+      vmas,
+      Number(k.cfg.firstUserAddress >> page),
+      Number(k.cfg.userPgtablesCeiling >> page),
+    );
+    tlbFinishMmu(k, tlb);
+  }
+  mm.vmas = [];
+}

@@ -1,0 +1,465 @@
+/**
+ * Runs a compiled program on a machine: each operation is a system call or an event of the
+ * scenario; between operations an RCU grace period elapses. Collects snapshots, expectations and
+ * violations into a {@link RunResult}.
+ *
+ * @module
+ */
+
+import type { Backend } from "./backend.ts";
+import { Use } from "./frames.ts";
+import { Machine } from "./machine.ts";
+import {
+  copyPageRange,
+  doMunmap,
+  exitMmap,
+  faultRange,
+  hexPage,
+  insertVma,
+  madviseDontneed,
+} from "./memory.ts";
+import type { Mm } from "./mm.ts";
+import { memFrame } from "./tables.ts";
+import {
+  type ArchConfig,
+  type CmpOp,
+  type Expr,
+  type ExpectationResult,
+  LEVELS,
+  type MmFigures,
+  type Op,
+  type Program,
+  type RunResult,
+  type Snapshot,
+  type SystemFigures,
+} from "./types.ts";
+
+/** Names of the system-wide metrics, as scenarios spell them. */
+export const SYSTEM_METRICS: readonly (keyof SystemFigures)[] = [
+  "nr_page_table_pages",
+  "pagetable_frames",
+  "ptlocks",
+  "tlb_flushes",
+  "ipis",
+  "leaks",
+  "violations",
+  "rcu_pending",
+  "ooms",
+];
+
+/** Names of the per-process metrics, as scenarios spell them after `MM.`. */
+export const MM_METRICS: readonly string[] = [
+  "vmpte",
+  "rss",
+  ...LEVELS.map((l) => `tables.${l}`),
+];
+
+/** Thrown for an operation the engine cannot carry out (the DSL's checks prevent these). */
+export class EngineError extends Error {
+  /** Scenario line. */
+  readonly line: number;
+  /** @param message what went wrong @param line scenario line */
+  constructor(message: string, line: number) {
+    super(message);
+    this.name = "EngineError";
+    this.line = line;
+  }
+}
+
+/** Options of a run. */
+export interface RunOptions {
+  /** Record every kernel call. */
+  trace?: boolean;
+}
+
+/** mm_alloc + mm_init + pgd_alloc (kernel/fork.c). Returns null when pgd_alloc failed. */
+export function mmAlloc(k: Machine, name: string): Mm | null {
+  const mm = k.newMm(name);
+  k.call("mm_alloc", name);
+  if (!k.be.pgdAlloc(k, mm)) {
+    k.event("ENOMEM", `pgd_alloc for ${name} failed`);
+    k.dropMm(mm);
+    return null;
+  }
+  return mm;
+}
+
+/** mmput -> exit_mmap, then __mmdrop -> mm_free_pgd (pgd_free) and check_mm (kernel/fork.c). */
+export function mmput(k: Machine, mm: Mm): void {
+  exitMmap(k, mm);
+  k.call("__mmdrop", mm.name);
+  k.be.pgdFree(k, mm);
+  checkMm(k, mm);
+  k.dropMm(mm);
+}
+
+/** check_mm (kernel/fork.c): what must be zero when an mm is freed. */
+function checkMm(k: Machine, mm: Mm): void {
+  if (mm.pgtablesBytes !== 0) {
+    k.violate(
+      "pgtables-bytes-nonzero",
+      `BUG: non-zero pgtables_bytes on freeing mm: ${mm.pgtablesBytes}`,
+      { mm: mm.name },
+    );
+  }
+  if (mm.rssPages !== 0) {
+    k.violate(
+      "bad-rss-counter",
+      `BUG: Bad rss-counter state mm:${mm.name} type:MM_ANONPAGES val:${mm.rssPages}`,
+      { mm: mm.name },
+    );
+  }
+  for (let l = 0; l < 5; l++) {
+    if (mm.tables[l] !== 0) {
+      k.violate("table-leak", `${mm.tables[l]} ${LEVELS[l]} table(s) left at teardown`, {
+        mm: mm.name,
+      });
+    }
+  }
+}
+
+/** dup_mmap (kernel/fork.c, mm/mmap.c): VMAs copied, page tables where vma_needs_copy. */
+export function dupMmap(k: Machine, parent: Mm, name: string): Mm | null {
+  const child = mmAlloc(k, name);
+  if (!child) return null;
+  k.call("dup_mmap", `${parent.name} -> ${name}`);
+  child.cpus = [...parent.cpus.slice(0, 1)];
+  for (const v of parent.vmas) {
+    // anon_vma_fork: the child's VMA gets an anon_vma of its own when the parent has one
+    child.vmas.push({ start: v.start, end: v.end, anonVma: v.anonVma ? k.newAnonVma() : 0 });
+    // vma_needs_copy: anonymous memory with an anon_vma (mm/memory.c)
+    if (v.anonVma && !copyPageRange(k, child, parent, v)) {
+      k.event("ENOMEM", `fork of ${parent.name}: copy_page_range failed`);
+      break;
+    }
+  }
+  // dup_mmap ends with flush_tlb_mm(oldmm): the parent's PTEs were write-protected for COW
+  k.flushTlbMm(parent);
+  return child;
+}
+
+/** Frames holding page tables that nothing owns (the `leaks` metric). */
+export function countLeaks(k: Machine): number {
+  const f = k.frames;
+  const mark = new Uint8Array(f.capacity);
+  const p = k.pool;
+  const markMem = (mem: number) => {
+    const fr = memFrame(mem);
+    const n = 1 << f.order[fr];
+    for (let i = 0; i < n; i++) mark[fr + i] = 1;
+  };
+  for (let id = 1; id < p.top; id++) if (p.level[id] !== 255) markMem(p.mem[id]);
+  for (const list of k.deposits.values()) for (const m of list) markMem(m);
+  for (const cb of k.rcuQueue) for (const m of cb.mems) markMem(m);
+  for (const mm of k.mms.values()) for (const fr of k.be.cachedFrames?.(k, mm) ?? []) markMem(fr * 256);
+  let leaks = 0;
+  for (let i = 0; i < f.capacity; i++) {
+    const u = f.use[i];
+    if ((u === Use.Table || u === Use.Slab || u === Use.Pool) && !mark[i]) {
+      leaks += 1 << f.order[i];
+    }
+  }
+  return leaks;
+}
+
+/** Per-process figures. */
+export function mmFigures(k: Machine, mm: Mm): MmFigures {
+  const t = mm.tables;
+  return {
+    vmpte: mm.pgtablesBytes,
+    tables: { pgd: t[0], p4d: t[1], pud: t[2], pmd: t[3], pte: t[4] },
+    rss: mm.rssPages * 2 ** k.cfg.pageShift,
+  };
+}
+
+/** System-wide figures. */
+export function systemFigures(k: Machine): SystemFigures {
+  return {
+    nr_page_table_pages: k.nrPagetable,
+    pagetable_frames: k.frames.tableFrames,
+    ptlocks: k.ptlocks,
+    tlb_flushes: k.tlbFlushes,
+    ipis: k.ipis,
+    leaks: countLeaks(k),
+    violations: k.violations.length,
+    rcu_pending: k.rcuFrames,
+    ooms: k.ooms,
+  };
+}
+
+/** A snapshot of every metric. */
+export function snapshot(k: Machine, label: string, line: number): Snapshot {
+  const mms: Record<string, MmFigures> = {};
+  for (const mm of k.mms.values()) mms[mm.name] = mmFigures(k, mm);
+  return { label, line, metrics: systemFigures(k), mms };
+}
+
+function metric(k: Machine, name: string, mmName: string | undefined, line: number): bigint {
+  if (mmName !== undefined) {
+    const mm = k.mms.get(mmName);
+    if (!mm) throw new EngineError(`Process "${mmName}" does not exist here`, line);
+    if (name === "vmpte") return BigInt(mm.pgtablesBytes);
+    if (name === "rss") return BigInt(mm.rssPages) << BigInt(k.cfg.pageShift);
+    const l = LEVELS.indexOf(name.replace("tables.", "") as typeof LEVELS[number]);
+    if (name.startsWith("tables.") && l >= 0) return BigInt(mm.tables[l]);
+    throw new EngineError(`Unknown process metric "${name}"`, line);
+  }
+  switch (name) {
+    case "leaks":
+      return BigInt(countLeaks(k));
+    case "nr_page_table_pages":
+      return BigInt(k.nrPagetable);
+    case "pagetable_frames":
+      return BigInt(k.frames.tableFrames);
+    case "ptlocks":
+      return BigInt(k.ptlocks);
+    case "tlb_flushes":
+      return BigInt(k.tlbFlushes);
+    case "ipis":
+      return BigInt(k.ipis);
+    case "violations":
+      return BigInt(k.violations.length);
+    case "rcu_pending":
+      return BigInt(k.rcuFrames);
+    case "ooms":
+      return BigInt(k.ooms);
+  }
+  throw new EngineError(`Unknown metric "${name}"`, line);
+}
+
+/** Evaluates an expression against the machine (integer arithmetic, truncating division). */
+export function evalExpr(
+  k: Machine,
+  e: Expr,
+  vars: Map<string, bigint>,
+  line: number,
+): bigint {
+  switch (e.k) {
+    case "num":
+      return e.v;
+    case "var": {
+      const v = vars.get(e.name);
+      if (v === undefined) throw new EngineError(`"${e.name}" has no value yet`, line);
+      return v;
+    }
+    case "metric":
+      return metric(k, e.name, e.mm, line);
+    case "neg":
+      return -evalExpr(k, e.e, vars, line);
+    case "bin": {
+      const l = evalExpr(k, e.l, vars, line);
+      const r = evalExpr(k, e.r, vars, line);
+      switch (e.op) {
+        case "+":
+          return l + r;
+        case "-":
+          return l - r;
+        case "*":
+          return l * r;
+        case "/":
+          if (r === 0n) throw new EngineError("Division by zero", line);
+          return l / r;
+        case "%":
+          if (r === 0n) throw new EngineError("Division by zero", line);
+          return l % r;
+      }
+    }
+  }
+}
+
+function compare(l: bigint, op: CmpOp, r: bigint): boolean {
+  switch (op) {
+    case "==":
+      return l === r;
+    case "!=":
+      return l !== r;
+    case "<":
+      return l < r;
+    case "<=":
+      return l <= r;
+    case ">":
+      return l > r;
+    case ">=":
+      return l >= r;
+  }
+}
+
+function jsonNum(v: bigint): number | string {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(v)
+    : v.toString();
+}
+
+/** A machine ready to run operations one at a time (the library's stepping API). */
+export class Run {
+  /** The machine. */
+  readonly k: Machine;
+  /** Values bound by `let` at run time. */
+  readonly vars: Map<string, bigint> = new Map();
+  /** Snapshots taken. */
+  readonly snapshots: Snapshot[] = [];
+  /** Expectations evaluated. */
+  readonly expectations: ExpectationResult[] = [];
+  #created = 0;
+
+  /**
+   * @param cfg resolved configuration
+   * @param be its backend
+   * @param cpus online CPUs
+   * @param opts run options
+   */
+  constructor(cfg: ArchConfig, be: Backend, cpus: number, opts: RunOptions = {}) {
+    this.k = new Machine(cfg, be, { cpus, trace: opts.trace });
+  }
+
+  #mm(name: string, line: number): Mm {
+    const mm = this.k.mms.get(name);
+    if (!mm) throw new EngineError(`No process named "${name}"`, line);
+    return mm;
+  }
+
+  #pages(bytes: bigint, line: number): number {
+    const shift = BigInt(this.k.cfg.pageShift);
+    if (bytes & ((1n << shift) - 1n)) {
+      throw new EngineError(`0x${bytes.toString(16)} is not page aligned`, line);
+    }
+    return Number(bytes >> shift);
+  }
+
+  /** Carries out one operation, then lets an RCU grace period elapse. */
+  step(op: Op): void {
+    const k = this.k;
+    k.line = op.line;
+    switch (op.op) {
+      case "mm":
+        this.#created++;
+        mmAlloc(k, op.name);
+        break;
+      case "map": {
+        const mm = this.#mm(op.mm, op.line);
+        const s = this.#pages(op.addr, op.line), e = s + this.#pages(op.size, op.line);
+        k.call("mmap", `${mm.name} ${hexPage(k, s)}-${hexPage(k, e)}`);
+        insertVma(mm, s, e);
+        break;
+      }
+      case "touch": {
+        const mm = this.#mm(op.mm, op.line);
+        const s = this.#pages(op.addr, op.line);
+        const e = s + this.#pages(op.size, op.line);
+        const step = Math.max(1, this.#pages(op.step, op.line));
+        let i = mm.findIndex(s);
+        for (; i < mm.vmas.length && mm.vmas[i].start < e; i++) {
+          const v = mm.vmas[i];
+          const lo = Math.max(s, v.start);
+          const first = s + Math.ceil((lo - s) / step) * step;
+          const hi = Math.min(e, v.end);
+          if (first >= hi) continue;
+          if (!faultRange(k, mm, v, first, hi, step)) break;
+        }
+        break;
+      }
+      case "unmap": {
+        const mm = this.#mm(op.mm, op.line);
+        const s = this.#pages(op.addr, op.line);
+        k.call("munmap", mm.name);
+        doMunmap(k, mm, s, s + this.#pages(op.size, op.line));
+        break;
+      }
+      case "madvise": {
+        const mm = this.#mm(op.mm, op.line);
+        const s = this.#pages(op.addr, op.line);
+        k.call("madvise", `${mm.name} MADV_DONTNEED`);
+        madviseDontneed(k, mm, s, s + this.#pages(op.size, op.line));
+        break;
+      }
+      case "fork":
+        this.#created++;
+        dupMmap(k, this.#mm(op.mm, op.line), op.child);
+        break;
+      case "exit":
+        mmput(k, this.#mm(op.mm, op.line));
+        break;
+      case "run": {
+        const mm = this.#mm(op.mm, op.line);
+        // CPUs that stop running the mm keep it as their lazy TLB mm (x86 keeps them in
+        // mm_cpumask until a flush trims them)
+        const gone = mm.cpus.filter((c) => !op.cpus.includes(c));
+        mm.lazy = [...new Set([...mm.lazy.filter((c) => !op.cpus.includes(c)), ...gone])];
+        mm.cpus = [...op.cpus];
+        break;
+      }
+      case "let":
+        this.vars.set(op.name, evalExpr(k, op.expr, this.vars, op.line));
+        break;
+      case "snapshot":
+        k.rcuGracePeriod();
+        this.snapshots.push(snapshot(k, op.label, op.line));
+        break;
+      case "expect": {
+        k.rcuGracePeriod();
+        const l = evalExpr(k, op.l, this.vars, op.line);
+        const r = evalExpr(k, op.r, this.vars, op.line);
+        this.expectations.push({
+          line: op.line,
+          text: op.text,
+          ok: compare(l, op.cmp, r),
+          actual: jsonNum(l),
+          expected: jsonNum(r),
+          op: op.cmp,
+        });
+        break;
+      }
+    }
+    k.rcuGracePeriod();
+  }
+
+  /** Final checks and the result. */
+  finish(lastLine: number): RunResult {
+    const k = this.k;
+    k.rcuGracePeriod();
+    k.line = lastLine;
+    if (this.#created > 0 && k.mms.size === 0) {
+      // every process exited: the machine must be back where it started
+      if (k.nrPagetable !== 0) {
+        k.violate(
+          "nr-pagetable-drift",
+          `NR_PAGETABLE is ${k.nrPagetable} after every process exited (baseline 0)`,
+        );
+      }
+      if (k.ptlocks !== 0) {
+        k.violate("ptlock-leak", `${k.ptlocks} split ptlock(s) alive after every process exited`);
+      }
+      const leaks = countLeaks(k);
+      if (leaks !== 0) {
+        k.violate("leak", `${leaks} page-table frame(s) still allocated after every process exited`);
+      }
+    }
+    const cfg = k.cfg;
+    return {
+      arch: cfg.name,
+      kernel: cfg.kernel,
+      options: { ...cfg.options },
+      snapshots: this.snapshots,
+      expectations: this.expectations,
+      violations: [...k.violations],
+      final: snapshot(k, "final", lastLine),
+      ...(k.trace ? { trace: k.trace } : {}),
+    };
+  }
+}
+
+/** Runs a whole program on one configuration. */
+export function runProgram(
+  cfg: ArchConfig,
+  be: Backend,
+  program: Program,
+  opts: RunOptions = {},
+): RunResult {
+  const run = new Run(cfg, be, program.cpus, opts);
+  let last = 0;
+  for (const op of program.ops) {
+    run.step(op);
+    last = op.line;
+  }
+  return run.finish(last);
+}

@@ -1,0 +1,301 @@
+/**
+ * The page-table tree of every process, one node per table, kept as struct-of-arrays.
+ *
+ * A node is a table at one level. Non-leaf nodes own a directory (`Int32Array` of their entries:
+ * 0 = none, n > 0 = child node n, {@link HUGE} = a huge (leaf) mapping at this level). PTE nodes
+ * own a present-bitmap of their entries in a pooled `Uint32Array`, so touching and zapping cost a
+ * few word operations per table, whatever the number of pages.
+ *
+ * @module
+ */
+
+/** Directory value of an entry that maps a huge page (a THP pmd). */
+export const HUGE = -1;
+
+/** A table's memory: frame number * 256 + slot within the frame (fragments, slab objects). */
+export type Mem = number;
+/** Builds a {@link Mem} handle. */
+export function memOf(frame: number, slot = 0): Mem {
+  return frame * 256 + slot;
+}
+/** Frame of a {@link Mem} handle. */
+export function memFrame(mem: Mem): number {
+  return Math.floor(mem / 256);
+}
+/** Slot of a {@link Mem} handle within its frame. */
+export function memSlot(mem: Mem): number {
+  return mem % 256;
+}
+
+/** Pool of table nodes shared by every mm of a machine. */
+export class TablePool {
+  /** Level of the node (0 = pgd ... 4 = pte); 255 = free. */
+  level: Uint8Array;
+  /** Memory of the table ({@link Mem}). */
+  mem: Float64Array;
+  /** Parent node (0 for a pgd). */
+  parent: Int32Array;
+  /** Index of this table's entry in the parent. */
+  slot: Int32Array;
+  /** First virtual page number the table covers. */
+  base: Float64Array;
+  /** Entries in use (present PTEs, or non-none directory entries). */
+  count: Int32Array;
+  /** Owning mm id. */
+  mm: Int32Array;
+  /** Bitmap slot of a PTE node. */
+  bits: Int32Array;
+  /** Directories of non-leaf nodes. */
+  dirs: (Int32Array | null)[] = [null];
+  /** Present bitmaps of PTE nodes: `words` Uint32 per node. */
+  bitmap: Uint32Array;
+  /** Uint32 words per PTE bitmap. */
+  readonly words: number;
+  /** Nodes alive. */
+  live = 0;
+  #cap: number;
+  #top = 1;
+  #freeNodes: number[] = [];
+  #bitCap: number;
+  #bitTop = 0;
+  #freeBits: number[] = [];
+
+  /** @param pteEntries PTRS_PER_PTE (sizes the leaf bitmaps) */
+  constructor(pteEntries: number) {
+    this.words = Math.max(1, Math.ceil(pteEntries / 32));
+    this.#cap = 256;
+    this.level = new Uint8Array(this.#cap);
+    this.mem = new Float64Array(this.#cap);
+    this.parent = new Int32Array(this.#cap);
+    this.slot = new Int32Array(this.#cap);
+    this.base = new Float64Array(this.#cap);
+    this.count = new Int32Array(this.#cap);
+    this.mm = new Int32Array(this.#cap);
+    this.bits = new Int32Array(this.#cap);
+    this.#bitCap = 64;
+    this.bitmap = new Uint32Array(this.#bitCap * this.words);
+  }
+
+  #grow(): void {
+    const cap = Math.ceil(this.#cap * 1.5);
+    const g = <T extends Uint8Array | Int32Array | Float64Array>(a: T, n: T): T => {
+      n.set(a);
+      return n;
+    };
+    this.level = g(this.level, new Uint8Array(cap));
+    this.mem = g(this.mem, new Float64Array(cap));
+    this.parent = g(this.parent, new Int32Array(cap));
+    this.slot = g(this.slot, new Int32Array(cap));
+    this.base = g(this.base, new Float64Array(cap));
+    this.count = g(this.count, new Int32Array(cap));
+    this.mm = g(this.mm, new Int32Array(cap));
+    this.bits = g(this.bits, new Int32Array(cap));
+    this.#cap = cap;
+  }
+
+  /**
+   * Creates a node. `entries` > 0 gives it a directory of that many entries; `entries` = 0 makes
+   * it a leaf (PTE) node with a present bitmap.
+   */
+  create(level: number, mem: Mem, mm: number, base: number, entries: number): number {
+    let id = this.#freeNodes.pop();
+    if (id === undefined) {
+      if (this.#top >= this.#cap) this.#grow();
+      id = this.#top++;
+      this.dirs.push(null);
+    }
+    this.level[id] = level;
+    this.mem[id] = mem;
+    this.mm[id] = mm;
+    this.base[id] = base;
+    this.count[id] = 0;
+    this.parent[id] = 0;
+    this.slot[id] = 0;
+    if (entries > 0) {
+      this.dirs[id] = new Int32Array(entries);
+      this.bits[id] = -1;
+    } else {
+      this.bits[id] = this.#allocBits();
+    }
+    this.live++;
+    return id;
+  }
+
+  #allocBits(): number {
+    const s = this.#freeBits.pop();
+    if (s !== undefined) {
+      this.bitmap.fill(0, s * this.words, (s + 1) * this.words);
+      return s;
+    }
+    if (this.#bitTop >= this.#bitCap) {
+      const cap = Math.ceil(this.#bitCap * 1.5);
+      const n = new Uint32Array(cap * this.words);
+      n.set(this.bitmap);
+      this.bitmap = n;
+      this.#bitCap = cap;
+    }
+    return this.#bitTop++;
+  }
+
+  /** Releases a node (its table memory is the caller's business). */
+  destroy(id: number): void {
+    if (this.bits[id] >= 0) this.#freeBits.push(this.bits[id]);
+    this.dirs[id] = null;
+    this.level[id] = 255;
+    this.bits[id] = -1;
+    this.live--;
+    this.#freeNodes.push(id);
+  }
+
+  /** Highest node id ever used + 1 (for scans). */
+  get top(): number {
+    return this.#top;
+  }
+
+  /** Approximate bytes held by the pool (typed arrays and directories). */
+  heapBytes(): number {
+    let d = 0;
+    for (const a of this.dirs) if (a) d += a.byteLength + 64;
+    return this.#cap * (1 + 8 + 4 + 4 + 8 + 4 + 4 + 4) + this.bitmap.byteLength + d +
+      this.dirs.length * 8;
+  }
+}
+
+/** Number of set bits in a 32-bit word. */
+export function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Mask of bits [lo, hi) within one word (0 <= lo < hi <= 32). */
+function wordMask(lo: number, hi: number): number {
+  const upper = hi >= 32 ? 0xffffffff : ((1 << hi) - 1) >>> 0;
+  const lower = ((1 << lo) - 1) >>> 0;
+  return (upper & ~lower) >>> 0;
+}
+
+/** Sets bits [from, to) of the bitmap at word offset `off`; returns how many were newly set. */
+export function setRange(bm: Uint32Array, off: number, from: number, to: number): number {
+  let added = 0;
+  while (from < to) {
+    const w = from >>> 5;
+    const lo = from & 31;
+    const hi = Math.min(32, lo + (to - from));
+    const m = wordMask(lo, hi);
+    const old = bm[off + w];
+    added += popcount32(m & ~old);
+    bm[off + w] = (old | m) >>> 0;
+    from += hi - lo;
+  }
+  return added;
+}
+
+/** Sets every `stride`-th bit from `from` below `to`; returns how many were newly set. */
+export function setStrided(
+  bm: Uint32Array,
+  off: number,
+  from: number,
+  to: number,
+  stride: number,
+): number {
+  if (stride === 1) return setRange(bm, off, from, to);
+  let added = 0;
+  for (let i = from; i < to; i += stride) {
+    const w = off + (i >>> 5);
+    const b = 1 << (i & 31);
+    if (!(bm[w] & b)) {
+      bm[w] = (bm[w] | b) >>> 0;
+      added++;
+    }
+  }
+  return added;
+}
+
+/** Counts set bits in [from, to). */
+export function countRange(bm: Uint32Array, off: number, from: number, to: number): number {
+  let n = 0;
+  while (from < to) {
+    const w = from >>> 5;
+    const lo = from & 31;
+    const hi = Math.min(32, lo + (to - from));
+    n += popcount32(bm[off + w] & wordMask(lo, hi));
+    from += hi - lo;
+  }
+  return n;
+}
+
+/** Clears bits [from, to); returns how many were set. */
+export function clearRange(bm: Uint32Array, off: number, from: number, to: number): number {
+  let n = 0;
+  while (from < to) {
+    const w = from >>> 5;
+    const lo = from & 31;
+    const hi = Math.min(32, lo + (to - from));
+    const m = wordMask(lo, hi);
+    n += popcount32(bm[off + w] & m);
+    bm[off + w] = (bm[off + w] & ~m) >>> 0;
+    from += hi - lo;
+  }
+  return n;
+}
+
+/** First set bit in [from, to), or -1. */
+export function firstSet(bm: Uint32Array, off: number, from: number, to: number): number {
+  while (from < to) {
+    const w = from >>> 5;
+    const lo = from & 31;
+    const hi = Math.min(32, lo + (to - from));
+    const v = bm[off + w] & wordMask(lo, hi);
+    if (v) return (w << 5) + 31 - Math.clz32(v & -v);
+    from += hi - lo;
+  }
+  return -1;
+}
+
+/** Last set bit in [from, to), or -1. */
+export function lastSet(bm: Uint32Array, off: number, from: number, to: number): number {
+  while (to > from) {
+    const w = (to - 1) >>> 5;
+    const hi = to - (w << 5);
+    const lo = Math.max(0, from - (w << 5));
+    const v = bm[off + w] & wordMask(lo, hi);
+    if (v) return (w << 5) + 31 - Math.clz32(v);
+    to = (w << 5) + lo;
+  }
+  return -1;
+}
+
+/** Position of the n-th (1-based) set bit in [from, to), or -1 if there are fewer. */
+export function nthSet(bm: Uint32Array, off: number, from: number, to: number, n: number): number {
+  while (from < to) {
+    const w = from >>> 5;
+    const lo = from & 31;
+    const hi = Math.min(32, lo + (to - from));
+    let v = bm[off + w] & wordMask(lo, hi);
+    const c = popcount32(v);
+    if (c >= n) {
+      while (--n > 0) v &= v - 1;
+      return (w << 5) + 31 - Math.clz32(v & -v);
+    }
+    n -= c;
+    from += hi - lo;
+  }
+  return -1;
+}
+
+/** ORs bits [from, to) of the bitmap at `src` into the one at `dst`; returns how many were newly set. */
+export function orRange(bm: Uint32Array, src: number, dst: number, from: number, to: number): number {
+  let n = 0;
+  while (from < to) {
+    const w = from >>> 5;
+    const lo = from & 31;
+    const hi = Math.min(32, lo + (to - from));
+    const m = bm[src + w] & wordMask(lo, hi);
+    const old = bm[dst + w];
+    n += popcount32(m & ~old);
+    bm[dst + w] = (old | m) >>> 0;
+    from += hi - lo;
+  }
+  return n;
+}

@@ -1,0 +1,276 @@
+/**
+ * The data that crosses the engine's boundary: a resolved configuration (what `archs/` hands in),
+ * the operations a scenario compiles to (what `dsl/` hands in) and the results (what `report/`
+ * reads). Nothing here imports the DSL or the report.
+ *
+ * @module
+ */
+
+/** The five page-table levels, top first, in the kernel's names. */
+export const LEVELS = ["pgd", "p4d", "pud", "pmd", "pte"] as const;
+/** One of the five page-table levels. */
+export type LevelName = typeof LEVELS[number];
+/** Index of a level in {@link LEVELS}: 0 = pgd ... 4 = pte. */
+export type Level = 0 | 1 | 2 | 3 | 4;
+/** Level indices, named. */
+export const PGD = 0, P4D = 1, PUD = 2, PMD = 3, PTE = 4;
+
+/** How a level is folded: not at all, at compile time (asm-generic/pgtable-nopXd.h), or at run time. */
+export type Fold = "none" | "compile" | "runtime";
+
+/** Kernel versions ptlab models. */
+export const KERNEL_VERSIONS = ["6.1", "6.6", "6.12", "6.18"] as const;
+/** A kernel version ptlab models. */
+export type KernelVersion = typeof KERNEL_VERSIONS[number];
+
+/** Geometry of one level of one configuration. */
+export interface LevelGeometry {
+  /** Level name. */
+  name: LevelName;
+  /** Address shift of one entry of this level (PGDIR_SHIFT, P4D_SHIFT, PUD_SHIFT, PMD_SHIFT, PAGE_SHIFT). */
+  shift: number;
+  /** PTRS_PER_X (1 when folded). */
+  entries: number;
+  /** sizeof(X_t). */
+  entryBytes: number;
+  /** Folding. */
+  folded: Fold;
+  /** Bytes mm_inc_nr_Xs adds to mm->pgtables_bytes per table (0: the level has no counter). */
+  pgtablesBytes: number;
+  /** Bytes of memory one table of this level occupies (page, slab object or fragment). */
+  tableBytes: number;
+}
+
+/** The mmu_gather configuration of an architecture (asm-generic/tlb.h Kconfig selects). */
+export interface GatherConfig {
+  /** MMU_GATHER_TABLE_FREE: tlb_remove_table has a table batch of its own. */
+  tableFree: boolean;
+  /** MMU_GATHER_RCU_TABLE_FREE: the table batch is freed after an RCU grace period. */
+  rcuTableFree: boolean;
+  /** MMU_GATHER_NO_GATHER: no page batch; pages are freed at once. */
+  noGather: boolean;
+  /** MMU_GATHER_MERGE_VMAS: no flush at each VMA boundary. */
+  mergeVmas: boolean;
+  /** MMU_GATHER_NO_RANGE: the flush is always the whole mm. */
+  noRange: boolean;
+  /** tlb_needs_table_invalidate(): flush the TLB before the table batch goes to RCU. */
+  needsTableInvalidate: boolean;
+  /** MMU_GATHER_BUNDLE: entries of the on-stack local batch. */
+  bundle: number;
+  /** MAX_GATHER_BATCH: entries of one extra batch page. */
+  maxGatherBatch: number;
+  /** MAX_GATHER_BATCH_COUNT: extra batch pages at most. */
+  maxGatherBatchCount: number;
+  /** MAX_TABLE_BATCH: entries of the table batch page. */
+  maxTableBatch: number;
+}
+
+/** A configuration resolved for one run: data only, produced by `archs/`. */
+export interface ArchConfig {
+  /** Configuration name (arch-facts.json `name`). */
+  name: string;
+  /** Architecture family (`x86`, `asm-generic`, ...). */
+  family: string;
+  /** One line describing the kernel configuration. */
+  description: string;
+  /** Kernel version modelled. */
+  kernel: KernelVersion;
+  /** BITS_PER_LONG. */
+  bits: 32 | 64;
+  /** PAGE_SHIFT. */
+  pageShift: number;
+  /** The five levels, pgd first. */
+  levels: readonly LevelGeometry[];
+  /** TASK_SIZE: first address above user space. */
+  taskSize: bigint;
+  /** FIRST_USER_ADDRESS (floor of exit_mmap's free_pgtables). */
+  firstUserAddress: bigint;
+  /** USER_PGTABLES_CEILING (0 = the top). */
+  userPgtablesCeiling: bigint;
+  /** Transparent huge pages at PMD level are enabled for anonymous memory. */
+  thp: boolean;
+  /** USE_SPLIT_PTE_PTLOCKS. */
+  splitPtePtlocks: boolean;
+  /** USE_SPLIT_PMD_PTLOCKS. */
+  splitPmdPtlocks: boolean;
+  /** ALLOC_SPLIT_PTLOCKS: the split ptlock is allocated from the "page->ptl" cache. */
+  allocSplitPtlocks: boolean;
+  /** MADV_DONTNEED frees PTE tables it empties (CONFIG_PT_RECLAIM, 6.14+). */
+  ptReclaim: boolean;
+  /** The mmu_gather. */
+  gather: GatherConfig;
+  /** RAM of the simulated machine, bytes. */
+  ramBytes: number;
+  /** Bytes of low memory (the rest is HIGHMEM; equal to ramBytes without HIGHMEM). */
+  lowmemBytes: number;
+  /** The option values this configuration was resolved with. */
+  options: Readonly<Record<string, string>>;
+  /** Arch-private facts of the configuration (variant names and the like). */
+  archData: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** An expression evaluated at run time, against the machine's metrics. */
+export type Expr =
+  | { readonly k: "num"; readonly v: bigint }
+  | { readonly k: "var"; readonly name: string }
+  | { readonly k: "metric"; readonly name: string; readonly mm?: string }
+  | { readonly k: "neg"; readonly e: Expr }
+  | { readonly k: "bin"; readonly op: "+" | "-" | "*" | "/" | "%"; readonly l: Expr; readonly r: Expr };
+
+/** Comparison operators of `expect`. */
+export type CmpOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
+
+/** Where an operation came from. */
+export interface OpSource {
+  /** 1-based line in the scenario. */
+  line: number;
+  /** 1-based column. */
+  col: number;
+}
+
+/** One operation of a compiled scenario. Addresses and sizes are bytes. */
+export type Op =
+  & OpSource
+  & (
+    | { readonly op: "mm"; readonly name: string }
+    | { readonly op: "map"; readonly mm: string; readonly addr: bigint; readonly size: bigint }
+    | {
+      readonly op: "touch";
+      readonly mm: string;
+      readonly addr: bigint;
+      readonly size: bigint;
+      readonly step: bigint;
+    }
+    | { readonly op: "unmap"; readonly mm: string; readonly addr: bigint; readonly size: bigint }
+    | {
+      readonly op: "madvise";
+      readonly mm: string;
+      readonly advice: "dontneed";
+      readonly addr: bigint;
+      readonly size: bigint;
+    }
+    | { readonly op: "fork"; readonly mm: string; readonly child: string }
+    | { readonly op: "exit"; readonly mm: string }
+    | { readonly op: "run"; readonly mm: string; readonly cpus: readonly number[] }
+    | { readonly op: "let"; readonly name: string; readonly expr: Expr }
+    | { readonly op: "snapshot"; readonly label: string }
+    | {
+      readonly op: "expect";
+      readonly l: Expr;
+      readonly cmp: CmpOp;
+      readonly r: Expr;
+      readonly text: string;
+    }
+  );
+
+/** A compiled scenario for one configuration. */
+export interface Program {
+  /** Number of online CPUs. */
+  cpus: number;
+  /** Operations in order. */
+  ops: readonly Op[];
+}
+
+/** Page-table figures of one process. */
+export interface MmFigures {
+  /** mm_pgtables_bytes(mm): bytes; /proc/PID/status shows it >> 10 as VmPTE. */
+  vmpte: number;
+  /** Live tables per level. */
+  tables: Record<LevelName, number>;
+  /** Resident anonymous memory, bytes (MM_ANONPAGES << PAGE_SHIFT). */
+  rss: number;
+}
+
+/** System-wide figures. */
+export interface SystemFigures {
+  /** NR_PAGETABLE: pages counted by the page-table ctors. */
+  nr_page_table_pages: number;
+  /** Frames holding page tables, counted or not (slab and pool pages that hold tables included). */
+  pagetable_frames: number;
+  /** Split ptlocks alive (inline or allocated). */
+  ptlocks: number;
+  /** Calls of the architecture's tlb_flush. */
+  tlb_flushes: number;
+  /** Inter-processor interrupts sent. */
+  ipis: number;
+  /** Frames allocated that nothing owns any more. */
+  leaks: number;
+  /** Kernel-rule violations so far. */
+  violations: number;
+  /** Page-table frames waiting for an RCU grace period. */
+  rcu_pending: number;
+  /** Faults that ended in VM_FAULT_OOM. */
+  ooms: number;
+}
+
+/** One snapshot of every metric. */
+export interface Snapshot {
+  /** Label given in the scenario (or "final"). */
+  label: string;
+  /** Scenario line. */
+  line: number;
+  /** System-wide figures. */
+  metrics: SystemFigures;
+  /** Per-process figures, by process name. */
+  mms: Record<string, MmFigures>;
+}
+
+/** The outcome of one `expect`. */
+export interface ExpectationResult {
+  /** Scenario line. */
+  line: number;
+  /** The expectation as written. */
+  text: string;
+  /** Whether it held. */
+  ok: boolean;
+  /** Value of the left side. */
+  actual: number | string;
+  /** Value of the right side. */
+  expected: number | string;
+  /** Comparison. */
+  op: CmpOp;
+}
+
+/** A kernel rule the run broke. */
+export interface Violation {
+  /** Rule id, such as `bad-page-state`. */
+  rule: string;
+  /** What the kernel would print or check, in its own words where it has them. */
+  message: string;
+  /** Scenario line of the operation during which it happened (0 = teardown). */
+  line: number;
+  /** Frame concerned, if any. */
+  frame?: number;
+  /** Process concerned, if any. */
+  mm?: string;
+}
+
+/** One traced kernel call or event. */
+export interface TraceEvent {
+  /** Scenario line of the operation. */
+  line: number;
+  /** Kernel function (in the modelled version's spelling) or event name. */
+  fn: string;
+  /** Free-form detail (level, address, frame, cpu ...). */
+  detail?: string;
+}
+
+/** Everything one run produced. */
+export interface RunResult {
+  /** Configuration name. */
+  arch: string;
+  /** Kernel version. */
+  kernel: KernelVersion;
+  /** Option values the configuration ran with. */
+  options: Record<string, string>;
+  /** Snapshots in scenario order. */
+  snapshots: Snapshot[];
+  /** Expectations in scenario order. */
+  expectations: ExpectationResult[];
+  /** Kernel-rule violations. */
+  violations: Violation[];
+  /** Figures after the last operation. */
+  final: Snapshot;
+  /** Kernel calls, when tracing was asked for. */
+  trace?: TraceEvent[];
+}
