@@ -8,14 +8,14 @@
 import type { Backend } from "../engine/backend.ts";
 import { GFP, GFP_PGTABLE_USER, Use } from "../engine/frames.ts";
 import {
-  type Machine,
-  type MmuGather,
-  type Mm,
   installPgd,
   levelHasCtor,
+  type Machine,
   type Mem,
   memFrame,
   memOf,
+  type Mm,
+  type MmuGather,
   pagetableAlloc,
   pagetableDtor,
   pagetableDtorFree,
@@ -33,7 +33,7 @@ import type { ConfigSpec } from "./config.ts";
 
 /** __pte_alloc_one: pagetable_alloc + pagetable_pte_ctor; the page is freed if the ctor fails. */
 export function __pteAllocOne(k: Machine, _mm: Mm, gfp: number): Mem {
-  k.call("__pte_alloc_one");
+  if (k.trace) k.call("__pte_alloc_one");
   const f = pagetableAlloc(k, gfp, 0);
   if (f < 0) return -1;
   if (!pagetablePteCtor(k, f)) {
@@ -45,19 +45,19 @@ export function __pteAllocOne(k: Machine, _mm: Mm, gfp: number): Mem {
 
 /** pte_alloc_one = __pte_alloc_one(mm, GFP_PGTABLE_USER) (asm-generic/pgalloc.h). */
 export function pteAllocOne(k: Machine, mm: Mm): Mem {
-  k.call("pte_alloc_one");
+  if (k.trace) k.call("pte_alloc_one");
   return __pteAllocOne(k, mm, GFP_PGTABLE_USER);
 }
 
 /** pte_free: pagetable_pte_dtor + pagetable_free (6.14+: pagetable_dtor_free). */
 export function pteFree(k: Machine, _mm: Mm, mem: Mem): void {
-  k.call("pte_free");
+  if (k.trace) k.call("pte_free");
   pagetableDtorFree(k, memFrame(mem), 4);
 }
 
 /** pmd_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pmd_ctor (asm-generic/pgalloc.h). */
 export function pmdAllocOne(k: Machine, _mm: Mm): Mem {
-  k.call("pmd_alloc_one");
+  if (k.trace) k.call("pmd_alloc_one");
   const f = pagetableAlloc(k, GFP_PGTABLE_USER, 0);
   if (f < 0) return -1;
   if (!pagetablePmdCtor(k, f)) {
@@ -69,7 +69,7 @@ export function pmdAllocOne(k: Machine, _mm: Mm): Mem {
 
 /** pmd_free: pagetable_pmd_dtor + pagetable_free (asm-generic/pgalloc.h). */
 export function pmdFree(k: Machine, _mm: Mm, mem: Mem): void {
-  k.call("pmd_free");
+  if (k.trace) k.call("pmd_free");
   pagetableDtorFree(k, memFrame(mem), 3);
 }
 
@@ -78,7 +78,7 @@ export function pmdFree(k: Machine, _mm: Mm, mem: Mem): void {
  * pagetable_pud_ctor (asm-generic/pgalloc.h).
  */
 export function pudAllocOne(k: Machine, _mm: Mm): Mem {
-  k.call("__pud_alloc_one");
+  if (k.trace) k.call("__pud_alloc_one");
   const f = pagetableAlloc(k, GFP_PGTABLE_USER & ~GFP.HIGHMEM, 0);
   if (f < 0) return -1;
   if (k.kv >= 607) pagetablePudCtor(k, f);
@@ -87,14 +87,14 @@ export function pudAllocOne(k: Machine, _mm: Mm): Mem {
 
 /** pud_free: (6.7+ pagetable_pud_dtor +) pagetable_free (asm-generic/pgalloc.h). */
 export function pudFree(k: Machine, _mm: Mm, mem: Mem): void {
-  k.call("pud_free");
+  if (k.trace) k.call("pud_free");
   if (k.kv >= 607) pagetableDtor(k, memFrame(mem), 2);
   pagetableFree(k, memFrame(mem));
 }
 
 /** __p4d_alloc_one (asm-generic/pgalloc.h, 6.14+): pagetable_alloc + pagetable_p4d_ctor. */
 export function p4dAllocOne(k: Machine, _mm: Mm): Mem {
-  k.call("__p4d_alloc_one");
+  if (k.trace) k.call("__p4d_alloc_one");
   const f = pagetableAlloc(k, GFP_PGTABLE_USER & ~GFP.HIGHMEM, 0);
   if (f < 0) return -1;
   pagetableP4dCtor(k, f);
@@ -103,7 +103,7 @@ export function p4dAllocOne(k: Machine, _mm: Mm): Mem {
 
 /** p4d_free (asm-generic/pgalloc.h, 6.14+): pagetable_dtor_free. */
 export function p4dFree(k: Machine, _mm: Mm, mem: Mem): void {
-  k.call("p4d_free");
+  if (k.trace) k.call("p4d_free");
   pagetableDtorFree(k, memFrame(mem), 1);
 }
 
@@ -112,7 +112,7 @@ export function p4dFree(k: Machine, _mm: Mm, mem: Mem): void {
  * order) + pagetable_pgd_ctor. Returns the frame or -1.
  */
 export function __pgdAlloc(k: Machine, _mm: Mm, order: number): number {
-  k.call("__pgd_alloc", `order ${order}`);
+  if (k.trace) k.call("__pgd_alloc", `order ${order}`);
   const f = pagetableAlloc(k, GFP_PGTABLE_USER & ~GFP.HIGHMEM, order);
   if (f < 0) return -1;
   pagetablePgdCtor(k, f);
@@ -121,7 +121,7 @@ export function __pgdAlloc(k: Machine, _mm: Mm, order: number): number {
 
 /** __pgd_free (asm-generic/pgalloc.h, 6.14+): pagetable_dtor_free. */
 export function __pgdFree(k: Machine, frame: number): void {
-  k.call("__pgd_free");
+  if (k.trace) k.call("__pgd_free");
   pagetableDtorFree(k, frame, 0);
 }
 
@@ -130,7 +130,7 @@ export function __pgdFree(k: Machine, frame: number): void {
  * page from __get_free_page(GFP_KERNEL), not accounted, before 6.14; __pgd_alloc from 6.14.
  */
 export function genericPgdAlloc(k: Machine, mm: Mm): boolean {
-  k.call("pgd_alloc", mm.name);
+  if (k.trace) k.call("pgd_alloc", mm.name);
   const f = k.kv >= 614 ? __pgdAlloc(k, mm, 0) : k.getFreePages(GFP.KERNEL, 0, Use.Table);
   if (f < 0) return false;
   installPgd(k, mm, memOf(f));
@@ -139,7 +139,7 @@ export function genericPgdAlloc(k: Machine, mm: Mm): boolean {
 
 /** The generic model's pgd_free. */
 export function genericPgdFree(k: Machine, mm: Mm): void {
-  k.call("pgd_free", mm.name);
+  if (k.trace) k.call("pgd_free", mm.name);
   const f = memFrame(k.pool.mem[mm.pgd]);
   k.pool.destroy(mm.pgd);
   mm.tables[0]--;
@@ -185,7 +185,7 @@ export function genericTlbFlush(k: Machine, tlb: MmuGather): void {
  * before 6.14; pagetable_dtor_free from 6.14 (asm-generic/tlb.h).
  */
 export function genericTlbRemoveTable(k: Machine, mem: Mem): void {
-  k.call("__tlb_remove_table", `frame ${memFrame(mem)}`);
+  if (k.trace) k.call("__tlb_remove_table", `frame ${memFrame(mem)}`);
   if (k.kv >= 614) pagetableDtorFree(k, memFrame(mem), 4);
   else pagetableFree(k, memFrame(mem));
 }

@@ -30,8 +30,8 @@ import {
   type Mem,
   memFrame,
   memOf,
-  mmIncNr,
   type Mm,
+  mmIncNr,
   type MmuGather,
   pagetableAlloc,
   pagetableDtor,
@@ -127,7 +127,7 @@ function freePmds(k: Machine, mm: Mm, pmds: number[]): void {
 
 /** pgd_alloc (arch/x86/mm/pgtable.c). */
 function x86PgdAlloc(k: Machine, mm: Mm): boolean {
-  k.call("pgd_alloc", mm.name);
+  if (k.trace) k.call("pgd_alloc", mm.name);
   // _pgd_alloc
   let pgd: Mem;
   let frame: number;
@@ -180,7 +180,7 @@ function freePgdMem(k: Machine, mm: Mm): void {
 
 /** pgd_free: pgd_mop_up_pmds, pgd_dtor, _pgd_free (arch/x86/mm/pgtable.c). */
 function x86PgdFree(k: Machine, mm: Mm): void {
-  k.call("pgd_free", mm.name);
+  if (k.trace) k.call("pgd_free", mm.name);
   const [kernelSide] = preallocatedPmds(k);
   const p = k.pool;
   const dir = p.dirs[mm.pgd]!;
@@ -211,7 +211,7 @@ function x86PgdFree(k: Machine, mm: Mm): void {
 
 /** pte_alloc_one: __userpte_alloc_gfp adds __GFP_HIGHMEM with CONFIG_HIGHPTE (until 6.15). */
 function x86PteAllocOne(k: Machine, mm: Mm): Mem {
-  k.call("pte_alloc_one");
+  if (k.trace) k.call("pte_alloc_one");
   const high = k.cfg.options.highpte === "on" && k.kv < 615 ? GFP.HIGHMEM : 0;
   return __pteAllocOne(k, mm, GFP_PGTABLE_USER | high);
 }
@@ -219,7 +219,7 @@ function x86PteAllocOne(k: Machine, mm: Mm): Mem {
 /** p4d_alloc_one: get_zeroed_page(GFP_KERNEL_ACCOUNT) before 6.14, the generic one after. */
 function x86P4dAllocOne(k: Machine, mm: Mm): Mem {
   if (k.kv >= 614) return genericP4dAllocOne(k, mm);
-  k.call("p4d_alloc_one");
+  if (k.trace) k.call("p4d_alloc_one");
   const f = k.getFreePages(GFP_KERNEL_ACCOUNT | GFP.ZERO, 0, Use.Table);
   return f < 0 ? -1 : memOf(f);
 }
@@ -227,7 +227,7 @@ function x86P4dAllocOne(k: Machine, mm: Mm): Mem {
 /** p4d_free: free_page before 6.14 (only with 5 levels enabled), the generic one after. */
 function x86P4dFree(k: Machine, mm: Mm, mem: Mem): void {
   if (k.kv >= 614) return genericP4dFree(k, mm, mem);
-  k.call("p4d_free");
+  if (k.trace) k.call("p4d_free");
   k.freePages(memFrame(mem), 0);
 }
 
@@ -244,7 +244,7 @@ function paravirtTlbRemoveTable(k: Machine, tlb: MmuGather, frame: number): void
 function x86FreeTlb(level: number) {
   return (k: Machine, tlb: MmuGather, mem: Mem): void => {
     const f = memFrame(mem);
-    k.call(`___${["pgd", "p4d", "pud", "pmd", "pte"][level]}_free_tlb`, `frame ${f}`);
+    if (k.trace) k.call(`___${["pgd", "p4d", "pud", "pmd", "pte"][level]}_free_tlb`, `frame ${f}`);
     // PAE: a change of the top-level (PDPT) entries needs a full CR3 reload
     if (level === 3 && variant(k) === "pae") tlb.needFlushAll = true;
     if (k.kv >= 615) {
@@ -348,7 +348,8 @@ export const x86Configs: ConfigSpec[] = [
   {
     name: "x86_64-4level",
     family: "x86",
-    description: "X86_64, 4-level paging: a 5-level kernel on a CPU without LA57 (p4d folded at run time)",
+    description:
+      "X86_64, 4-level paging: a 5-level kernel on a CPU without LA57 (p4d folded at run time)",
     bits: 64,
     pageShift: 12,
     levels: [

@@ -63,6 +63,9 @@ export const PG = {
 export const PAGE_TYPE_NONE = 0, PAGE_TYPE_TABLE = 1;
 
 const INITIAL_CAPACITY = 1024;
+const ZONES_DMA: readonly number[] = [ZONE_DMA];
+const ZONES_NORMAL: readonly number[] = [ZONE_NORMAL, ZONE_DMA];
+const ZONES_HIGH: readonly number[] = [ZONE_HIGHMEM, ZONE_NORMAL, ZONE_DMA];
 
 /**
  * The frames of the simulated machine. Every per-frame field is a typed array; the arrays grow
@@ -157,10 +160,9 @@ export class Frames {
   }
 
   /** Zone order tried for an allocation with these gfp flags (the zonelist, highest first). */
-  zonesFor(gfp: number): number[] {
-    if (gfp & GFP.DMA) return [ZONE_DMA];
-    const z = [ZONE_NORMAL, ZONE_DMA];
-    return gfp & GFP.HIGHMEM && this.zonePages[ZONE_HIGHMEM] > 0 ? [ZONE_HIGHMEM, ...z] : z;
+  zonesFor(gfp: number): readonly number[] {
+    if (gfp & GFP.DMA) return ZONES_DMA;
+    return gfp & GFP.HIGHMEM && this.zonePages[ZONE_HIGHMEM] > 0 ? ZONES_HIGH : ZONES_NORMAL;
   }
 
   /**

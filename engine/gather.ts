@@ -66,7 +66,7 @@ export class MmuGather {
 
 /** tlb_gather_mmu / tlb_gather_mmu_fullmm (mm/mmu_gather.c). */
 export function tlbGatherMmu(k: Machine, mm: Mm, fullmm: boolean): MmuGather {
-  k.call(fullmm ? "tlb_gather_mmu_fullmm" : "tlb_gather_mmu", mm.name);
+  if (k.trace) k.call(fullmm ? "tlb_gather_mmu_fullmm" : "tlb_gather_mmu", mm.name);
   return new MmuGather(mm, fullmm, k.cfg.gather.bundle);
 }
 
@@ -74,8 +74,12 @@ export function tlbGatherMmu(k: Machine, mm: Mm, fullmm: boolean): MmuGather {
 export function tlbResetRange(tlb: MmuGather): void {
   tlb.start = Infinity;
   tlb.end = 0;
-  tlb.freedTables = tlb.clearedPtes = tlb.clearedPmds = tlb.clearedPuds = tlb.clearedP4ds =
-    false;
+  tlb.freedTables =
+    tlb.clearedPtes =
+    tlb.clearedPmds =
+    tlb.clearedPuds =
+    tlb.clearedP4ds =
+      false;
 }
 
 /** __tlb_adjust_range (asm-generic/tlb.h). */
@@ -97,10 +101,12 @@ export function tlbFlushMmuTlbonly(k: Machine, tlb: MmuGather): void {
 /** tlb_batch_pages_flush: free every gathered page, reset the batches (mm/mmu_gather.c). */
 export function tlbBatchPagesFlush(k: Machine, tlb: MmuGather): void {
   if (tlb.pageEntries === 0) return;
-  k.call(
-    "free_pages_and_swap_cache",
-    `${tlb.pageEntries} page(s), ${tlb.pageTables.length} page-table page(s)`,
-  );
+  if (k.trace) {
+    k.call(
+      "free_pages_and_swap_cache",
+      `${tlb.pageEntries} page(s), ${tlb.pageTables.length} page-table page(s)`,
+    );
+  }
   for (const f of tlb.pageTables) freeFrameChecked(k, f, k.frames.order[f]);
   tlb.pageTables = [];
   tlb.pageEntries = 0;
@@ -122,7 +128,7 @@ export function tlbFlushMmu(k: Machine, tlb: MmuGather): void {
 
 /** tlb_finish_mmu: last flush, batch pages back to the allocator (mm/mmu_gather.c). */
 export function tlbFinishMmu(k: Machine, tlb: MmuGather): void {
-  k.call("tlb_finish_mmu", tlb.mm.name);
+  if (k.trace) k.call("tlb_finish_mmu", tlb.mm.name);
   tlbFlushMmu(k, tlb);
   // tlb_batch_list_free
   for (const f of tlb.batchFrames) k.freePages(f, 0);
@@ -185,7 +191,7 @@ export function tlbRemovePage(k: Machine, tlb: MmuGather, frame: number): void {
 
 /** tlb_remove_page_ptdesc (asm-generic/tlb.h). */
 export function tlbRemovePagePtdesc(k: Machine, tlb: MmuGather, frame: number): void {
-  k.call("tlb_remove_page_ptdesc", `frame ${frame}`);
+  if (k.trace) k.call("tlb_remove_page_ptdesc", `frame ${frame}`);
   tlbRemovePage(k, tlb, frame);
 }
 
@@ -218,7 +224,7 @@ export function tlbRemoveTable(k: Machine, tlb: MmuGather, mem: Mem): void {
  * MMU_GATHER_TABLE_FREE the dtor runs in __tlb_remove_table, after the flush (and RCU).
  */
 export function tlbRemovePtdesc(k: Machine, tlb: MmuGather, mem: Mem, level = 4): void {
-  k.call("tlb_remove_ptdesc", `frame ${memFrame(mem)}`);
+  if (k.trace) k.call("tlb_remove_ptdesc", `frame ${memFrame(mem)}`);
   if (!k.cfg.gather.tableFree && k.kv >= 614) pagetableDtor(k, memFrame(mem), level);
   tlbRemoveTable(k, tlb, mem);
 }
@@ -254,7 +260,7 @@ export function tlbTableFlush(k: Machine, tlb: MmuGather): void {
 
 /** pte_free_tlb (asm-generic/tlb.h): range, cleared_pmds, freed_tables, then __pte_free_tlb. */
 export function pteFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): void {
-  k.call("pte_free_tlb", `frame ${memFrame(mem)}`);
+  if (k.trace) k.call("pte_free_tlb", `frame ${memFrame(mem)}`);
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedPmds = true;
   tlb.freedTables = true;
@@ -266,7 +272,7 @@ export function pteFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
  * `mem` -1 is a level folded at run time: the wrapper runs, the arch hook does nothing.
  */
 export function pmdFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): void {
-  k.call("pmd_free_tlb", mem >= 0 ? `frame ${memFrame(mem)}` : "folded");
+  if (k.trace) k.call("pmd_free_tlb", mem >= 0 ? `frame ${memFrame(mem)}` : "folded");
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedPuds = true;
   tlb.freedTables = true;
@@ -275,7 +281,7 @@ export function pmdFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
 
 /** pud_free_tlb (asm-generic/tlb.h): range, cleared_p4ds, freed_tables, then __pud_free_tlb. */
 export function pudFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): void {
-  k.call("pud_free_tlb", mem >= 0 ? `frame ${memFrame(mem)}` : "folded");
+  if (k.trace) k.call("pud_free_tlb", mem >= 0 ? `frame ${memFrame(mem)}` : "folded");
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedP4ds = true;
   tlb.freedTables = true;
@@ -284,7 +290,7 @@ export function pudFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
 
 /** p4d_free_tlb (asm-generic/tlb.h): range and freed_tables only, then __p4d_free_tlb. */
 export function p4dFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): void {
-  k.call("p4d_free_tlb", mem >= 0 ? `frame ${memFrame(mem)}` : "folded");
+  if (k.trace) k.call("p4d_free_tlb", mem >= 0 ? `frame ${memFrame(mem)}` : "folded");
   tlbAdjustRange(tlb, vpn, 1);
   tlb.freedTables = true;
   if (mem >= 0) k.be.p4dFreeTlb(k, tlb, mem, vpn);

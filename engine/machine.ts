@@ -304,7 +304,7 @@ export class Machine {
     const self = mm.cpu;
     let n = 0;
     for (const c of mm.cpus) if (c !== self && c < this.ncpus) n++;
-    if (lazyToo) for (const c of mm.lazy) if (c !== self && c < this.ncpus) n++;
+    if (lazyToo) { for (const c of mm.lazy) if (c !== self && c < this.ncpus) n++; }
     this.ipis += n;
     return n;
   }

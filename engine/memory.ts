@@ -129,7 +129,7 @@ export function pXdAlloc(
   level: number,
   vpn: number,
 ): number {
-  k.call(ALLOC_NAMES[level], `${mm.name} @${hexPage(k, vpn)}`);
+  if (k.trace) k.call(ALLOC_NAMES[level], `${mm.name} @${hexPage(k, vpn)}`);
   const mem = allocOne(k, mm, level, vpn);
   if (mem < 0) return 0;
   // pmd_install / pXd_populate under the lock; the model has no racing fault, so it always wins
@@ -247,7 +247,7 @@ export function depositPgtable(k: Machine, mm: Mm, pmdNode: number, mem: Mem): v
   if (!list) k.deposits.set(key, list = []);
   list.push(mem);
   if (key >= 0) k.frames.pmdHugePte[key] = list.length;
-  k.call("pgtable_trans_huge_deposit", `frame ${memFrame(mem)}`);
+  if (k.trace) k.call("pgtable_trans_huge_deposit", `frame ${memFrame(mem)}`);
 }
 
 /** pgtable_trans_huge_withdraw (mm/pgtable-generic.c). */
@@ -261,7 +261,7 @@ export function withdrawPgtable(k: Machine, mm: Mm, pmdNode: number): Mem {
   }
   if (list!.length === 0) k.deposits.delete(key);
   if (key >= 0) k.frames.pmdHugePte[key] = list!.length;
-  k.call("pgtable_trans_huge_withdraw", `frame ${memFrame(mem)}`);
+  if (k.trace) k.call("pgtable_trans_huge_withdraw", `frame ${memFrame(mem)}`);
   return mem;
 }
 
@@ -275,7 +275,7 @@ function hugeFault(
   vpn: number,
 ): boolean {
   if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
-  k.call("do_huge_pmd_anonymous_page", `${mm.name} @${hexPage(k, vpn)}`);
+  if (k.trace) k.call("do_huge_pmd_anonymous_page", `${mm.name} @${hexPage(k, vpn)}`);
   const pgtable = k.be.pteAllocOne(k, mm, vpn);
   if (pgtable < 0) return false; // VM_FAULT_OOM
   depositPgtable(k, mm, pmdNode, pgtable);
@@ -315,7 +315,7 @@ export function unmapPageRange(
   start = Math.max(start, vma.start);
   end = Math.min(end, vma.end);
   if (start >= end) return;
-  k.call("unmap_page_range", `${mm.name} ${hexPage(k, start)}-${hexPage(k, end)}`);
+  if (k.trace) k.call("unmap_page_range", `${mm.name} ${hexPage(k, start)}-${hexPage(k, end)}`);
   zapLevel(k, tlb, mm, vma, mm.pgd, 0, start, end, details);
   // tlb_end_vma: flush at each VMA unless fullmm or MMU_GATHER_MERGE_VMAS (asm-generic/tlb.h)
   if (!tlb.fullmm && !k.cfg.gather.mergeVmas) tlbFlushMmuTlbonly(k, tlb);
@@ -376,7 +376,7 @@ function zapPteRange(
   let o0 = start - base;
   const o1 = end - base;
   let left = countRange(p.bitmap, off, o0, o1);
-  if (left > 0) k.call("zap_pte_range", `${left} page(s) @${hexPage(k, start)}`);
+  if (left > 0 && k.trace) k.call("zap_pte_range", `${left} page(s) @${hexPage(k, start)}`);
   while (left > 0) {
     let take = left;
     let last = -1;
@@ -402,7 +402,7 @@ function zapPteRange(
       tlbGatherPages(k, tlb, take);
       if (tlbBatchFull(tlb)) {
         // __tlb_remove_page returned true: force_flush, then tlb_flush_mmu
-        k.call("force_flush", "page batch full");
+        if (k.trace) k.call("force_flush", "page batch full");
         tlbFlushMmu(k, tlb);
       }
     }
@@ -412,7 +412,7 @@ function zapPteRange(
     details?.reclaimPt && start === base && end === base + k.geo.tableSpan[PTE] &&
     p.count[pte] === 0
   ) {
-    k.call("try_get_and_clear_pmd", `PTE table @${hexPage(k, base)}`);
+    if (k.trace) k.call("try_get_and_clear_pmd", `PTE table @${hexPage(k, base)}`);
     const mem = p.mem[pte];
     detachTable(k, mm, pte);
     pteFreeTlb(k, tlb, mem, base);
@@ -430,7 +430,7 @@ function zapHugePmd(
   vpn: number,
 ): void {
   const p = k.pool;
-  k.call("zap_huge_pmd", `@${hexPage(k, vpn)}`);
+  if (k.trace) k.call("zap_huge_pmd", `@${hexPage(k, vpn)}`);
   p.dirs[pmdNode]![idx] = 0;
   p.count[pmdNode]--;
   // tlb_remove_pmd_tlb_entry: range of HPAGE_PMD_SIZE, cleared_pmds
@@ -451,7 +451,7 @@ function zapHugePmd(
 /** __split_huge_pmd for an anonymous THP: the deposited table becomes the PTE table. */
 function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: number): void {
   const p = k.pool;
-  k.call("__split_huge_pmd", `@${hexPage(k, vpn)}`);
+  if (k.trace) k.call("__split_huge_pmd", `@${hexPage(k, vpn)}`);
   // pmdp_invalidate -> flush_pmd_tlb_range (mm/pgtable-generic.c)
   k.tlbFlushed(mm, "flush_pmd_tlb_range", `${hexPage(k, vpn)} +${k.geo.pmdPages} pages`, false);
   const pgtable = withdrawPgtable(k, mm, pmdNode);
@@ -484,7 +484,7 @@ export function freePgtables(
   floor: number,
   ceiling: number,
 ): void {
-  k.call("free_pgtables", `${mm.name}`);
+  if (k.trace) k.call("free_pgtables", `${mm.name}`);
   const pmd = k.geo.pmdPages;
   let i = 0;
   while (i < vmas.length) {
@@ -524,7 +524,7 @@ export function freePgdRange(
   const ceil = ceiling === 0 ? top : ceiling;
   if (end > ceil) end -= pmd;
   if (addr >= end) return;
-  k.call("free_pgd_range", `${hexPage(k, addr)}-${hexPage(k, end)}`);
+  if (k.trace) k.call("free_pgd_range", `${hexPage(k, addr)}-${hexPage(k, end)}`);
   // tlb_change_page_size(tlb, PAGE_SIZE): only MMU_GATHER_PAGE_SIZE arches track it
   freeLevel(k, tlb, mm, mm.pgd, 0, addr, end, floor, ceiling);
 }
@@ -605,8 +605,10 @@ export function insertVma(mm: Mm, start: number, end: number): void {
   const mergePrev = prev !== undefined && prev.end === start;
   const mergeNext = next !== undefined && next.start === end;
   // is_mergeable_anon_vma: a NULL anon_vma merges with anything; two different ones do not
-  if (mergePrev && mergeNext && (prev.anonVma === 0 || next.anonVma === 0 ||
-    prev.anonVma === next.anonVma)) {
+  if (
+    mergePrev && mergeNext && (prev.anonVma === 0 || next.anonVma === 0 ||
+      prev.anonVma === next.anonVma)
+  ) {
     prev.end = next.end;
     prev.anonVma ||= next.anonVma;
     mm.vmas.splice(i, 1);
@@ -678,7 +680,7 @@ export function madviseDontneed(k: Machine, mm: Mm, start: number, end: number):
 
 /** copy_page_range for one VMA: the child gets a table wherever the parent has one (mm/memory.c). */
 export function copyPageRange(k: Machine, dst: Mm, src: Mm, vma: Vma): boolean {
-  k.call("copy_page_range", `${src.name} -> ${dst.name} ${hexPage(k, vma.start)}`);
+  if (k.trace) k.call("copy_page_range", `${src.name} -> ${dst.name} ${hexPage(k, vma.start)}`);
   return copyLevel(k, dst, src, dst.pgd, src.pgd, 0, vma.start, vma.end);
 }
 
@@ -737,7 +739,7 @@ function copyLevel(
 
 /** exit_mmap (mm/mmap.c): zap everything, free_pgtables over every VMA, with a fullmm gather. */
 export function exitMmap(k: Machine, mm: Mm): void {
-  k.call("exit_mmap", mm.name);
+  if (k.trace) k.call("exit_mmap", mm.name);
   const vmas = mm.vmas;
   if (vmas.length > 0) {
     const tlb = tlbGatherMmu(k, mm, true);

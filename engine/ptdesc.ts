@@ -11,11 +11,13 @@ import type { Machine } from "./machine.ts";
 /** pagetable_alloc(gfp, order): alloc_pages(gfp | __GFP_COMP, order); -1 on failure (mm.h). */
 export function pagetableAlloc(k: Machine, gfp: number, order: number): number {
   if (k.shouldFail("pagetable_alloc")) {
-    k.call("pagetable_alloc", `order ${order} failed (injected)`);
+    if (k.trace) k.call("pagetable_alloc", `order ${order} failed (injected)`);
     return -1;
   }
   const f = k.frames.alloc(gfp | GFP.COMP, order, Use.Table);
-  k.call("pagetable_alloc", f < 0 ? `order ${order} failed: out of memory` : `frame ${f}`);
+  if (k.trace) {
+    k.call("pagetable_alloc", f < 0 ? `order ${order} failed: out of memory` : `frame ${f}`);
+  }
   return f;
 }
 
@@ -24,7 +26,7 @@ export function pagetableAlloc(k: Machine, gfp: number, order: number): number {
  * free_pages_prepare makes (mm/page_alloc.c: "Bad page state").
  */
 export function pagetableFree(k: Machine, frame: number): void {
-  k.call("pagetable_free", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_free", `frame ${frame}`);
   freeFrameChecked(k, frame, k.frames.order[frame]);
 }
 
@@ -66,7 +68,7 @@ export function ptlockInit(k: Machine, frame: number): boolean {
   if (k.cfg.allocSplitPtlocks) {
     // ptlock_alloc: kmem_cache_alloc(page_ptl_cachep, GFP_KERNEL) (mm/memory.c)
     const id = k.ptlockAlloc();
-    k.call("ptlock_alloc", id ? `ptlock ${id}` : "failed");
+    if (k.trace) k.call("ptlock_alloc", id ? `ptlock ${id}` : "failed");
     if (!id) return false;
     k.frames.ptl[frame] = id;
   } else {
@@ -81,7 +83,7 @@ export function ptlockFree(k: Machine, frame: number): void {
   const p = k.frames.ptl[frame];
   if (p === 0) return;
   if (p > 0) {
-    k.call("ptlock_free", `ptlock ${p}`);
+    if (k.trace) k.call("ptlock_free", `ptlock ${p}`);
     k.ptlockObjFree(p);
   }
   k.frames.ptl[frame] = 0;
@@ -125,7 +127,7 @@ function clearPgtable(k: Machine, frame: number, what: string): void {
 
 /** pagetable_pte_ctor (mm.h): split PTE ptlock, PG_table, NR_PAGETABLE. */
 export function pagetablePteCtor(k: Machine, frame: number): boolean {
-  k.call("pagetable_pte_ctor", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_pte_ctor", `frame ${frame}`);
   if (k.cfg.splitPtePtlocks && !ptlockInit(k, frame)) return false;
   setPgtable(k, frame);
   return true;
@@ -133,14 +135,14 @@ export function pagetablePteCtor(k: Machine, frame: number): boolean {
 
 /** pagetable_pte_dtor (mm.h). */
 export function pagetablePteDtor(k: Machine, frame: number): void {
-  k.call("pagetable_pte_dtor", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_pte_dtor", `frame ${frame}`);
   if (k.cfg.splitPtePtlocks) ptlockFree(k, frame);
   clearPgtable(k, frame, "pagetable_pte_dtor");
 }
 
 /** pagetable_pmd_ctor (mm.h): pmd_ptlock_init (pmd_huge_pte = NULL, ptlock) only with split PMD locks. */
 export function pagetablePmdCtor(k: Machine, frame: number): boolean {
-  k.call("pagetable_pmd_ctor", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_pmd_ctor", `frame ${frame}`);
   if (k.cfg.splitPmdPtlocks) {
     k.frames.pmdHugePte[frame] = 0;
     if (!ptlockInit(k, frame)) return false;
@@ -151,7 +153,7 @@ export function pagetablePmdCtor(k: Machine, frame: number): boolean {
 
 /** pagetable_pmd_dtor (mm.h): pmd_ptlock_free VM_BUG_ONs a deposit left behind. */
 export function pagetablePmdDtor(k: Machine, frame: number): void {
-  k.call("pagetable_pmd_dtor", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_pmd_dtor", `frame ${frame}`);
   if (k.cfg.splitPmdPtlocks) {
     if (k.frames.pmdHugePte[frame] !== 0) {
       k.violate("pmd-huge-pte-left", `pmd_ptlock_free: pfn ${frame} still has a deposited table`, {
@@ -165,31 +167,31 @@ export function pagetablePmdDtor(k: Machine, frame: number): void {
 
 /** pagetable_pud_ctor (mm.h, 6.7+): PG_table and NR_PAGETABLE, no lock (PUD locks are the mm's). */
 export function pagetablePudCtor(k: Machine, frame: number): void {
-  k.call("pagetable_pud_ctor", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_pud_ctor", `frame ${frame}`);
   setPgtable(k, frame);
 }
 
 /** pagetable_pud_dtor (mm.h, 6.7+). */
 export function pagetablePudDtor(k: Machine, frame: number): void {
-  k.call("pagetable_pud_dtor", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_pud_dtor", `frame ${frame}`);
   clearPgtable(k, frame, "pagetable_pud_dtor");
 }
 
 /** pagetable_p4d_ctor (mm.h, 6.14+). */
 export function pagetableP4dCtor(k: Machine, frame: number): void {
-  k.call("pagetable_p4d_ctor", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_p4d_ctor", `frame ${frame}`);
   setPgtable(k, frame);
 }
 
 /** pagetable_pgd_ctor (mm.h, 6.14+). */
 export function pagetablePgdCtor(k: Machine, frame: number): void {
-  k.call("pagetable_pgd_ctor", `frame ${frame}`);
+  if (k.trace) k.call("pagetable_pgd_ctor", `frame ${frame}`);
   setPgtable(k, frame);
 }
 
 /** pagetable_dtor for a level without a lock (pud/p4d/pgd; 6.14 unified the dtors). */
 export function pagetableDtorNoLock(k: Machine, frame: number, level: string): void {
-  k.call(`pagetable_${level}_dtor`, `frame ${frame}`);
+  if (k.trace) k.call(`pagetable_${level}_dtor`, `frame ${frame}`);
   clearPgtable(k, frame, "pagetable_dtor");
 }
 
@@ -213,7 +215,7 @@ export function levelHasCtor(kv: number, level: number): boolean {
  */
 export function pagetableDtor(k: Machine, frame: number, level: number): void {
   if (k.kv >= 614) {
-    k.call("pagetable_dtor", `frame ${frame}`);
+    if (k.trace) k.call("pagetable_dtor", `frame ${frame}`);
     ptlockFree(k, frame);
     clearPgtable(k, frame, "pagetable_dtor");
     return;

@@ -23,8 +23,8 @@ import { memFrame } from "./tables.ts";
 import {
   type ArchConfig,
   type CmpOp,
-  type Expr,
   type ExpectationResult,
+  type Expr,
   LEVELS,
   type MmFigures,
   type Op,
@@ -75,7 +75,7 @@ export interface RunOptions {
 /** mm_alloc + mm_init + pgd_alloc (kernel/fork.c). Returns null when pgd_alloc failed. */
 export function mmAlloc(k: Machine, name: string): Mm | null {
   const mm = k.newMm(name);
-  k.call("mm_alloc", name);
+  if (k.trace) k.call("mm_alloc", name);
   if (!k.be.pgdAlloc(k, mm)) {
     k.event("ENOMEM", `pgd_alloc for ${name} failed`);
     k.dropMm(mm);
@@ -87,7 +87,7 @@ export function mmAlloc(k: Machine, name: string): Mm | null {
 /** mmput -> exit_mmap, then __mmdrop -> mm_free_pgd (pgd_free) and check_mm (kernel/fork.c). */
 export function mmput(k: Machine, mm: Mm): void {
   exitMmap(k, mm);
-  k.call("__mmdrop", mm.name);
+  if (k.trace) k.call("__mmdrop", mm.name);
   k.be.pgdFree(k, mm);
   checkMm(k, mm);
   k.dropMm(mm);
@@ -122,7 +122,7 @@ function checkMm(k: Machine, mm: Mm): void {
 export function dupMmap(k: Machine, parent: Mm, name: string): Mm | null {
   const child = mmAlloc(k, name);
   if (!child) return null;
-  k.call("dup_mmap", `${parent.name} -> ${name}`);
+  if (k.trace) k.call("dup_mmap", `${parent.name} -> ${name}`);
   child.cpus = [...parent.cpus.slice(0, 1)];
   for (const v of parent.vmas) {
     // anon_vma_fork: the child's VMA gets an anon_vma of its own when the parent has one
@@ -151,7 +151,9 @@ export function countLeaks(k: Machine): number {
   for (let id = 1; id < p.top; id++) if (p.level[id] !== 255) markMem(p.mem[id]);
   for (const list of k.deposits.values()) for (const m of list) markMem(m);
   for (const cb of k.rcuQueue) for (const m of cb.mems) markMem(m);
-  for (const mm of k.mms.values()) for (const fr of k.be.cachedFrames?.(k, mm) ?? []) markMem(fr * 256);
+  for (const mm of k.mms.values()) {
+    for (const fr of k.be.cachedFrames?.(k, mm) ?? []) markMem(fr * 256);
+  }
   let leaks = 0;
   for (let i = 0; i < f.capacity; i++) {
     const u = f.use[i];
@@ -338,7 +340,7 @@ export class Run {
       case "map": {
         const mm = this.#mm(op.mm, op.line);
         const s = this.#pages(op.addr, op.line), e = s + this.#pages(op.size, op.line);
-        k.call("mmap", `${mm.name} ${hexPage(k, s)}-${hexPage(k, e)}`);
+        if (k.trace) k.call("mmap", `${mm.name} ${hexPage(k, s)}-${hexPage(k, e)}`);
         insertVma(mm, s, e);
         break;
       }
@@ -361,14 +363,14 @@ export class Run {
       case "unmap": {
         const mm = this.#mm(op.mm, op.line);
         const s = this.#pages(op.addr, op.line);
-        k.call("munmap", mm.name);
+        if (k.trace) k.call("munmap", mm.name);
         doMunmap(k, mm, s, s + this.#pages(op.size, op.line));
         break;
       }
       case "madvise": {
         const mm = this.#mm(op.mm, op.line);
         const s = this.#pages(op.addr, op.line);
-        k.call("madvise", `${mm.name} MADV_DONTNEED`);
+        if (k.trace) k.call("madvise", `${mm.name} MADV_DONTNEED`);
         madviseDontneed(k, mm, s, s + this.#pages(op.size, op.line));
         break;
       }
@@ -431,7 +433,10 @@ export class Run {
       }
       const leaks = countLeaks(k);
       if (leaks !== 0) {
-        k.violate("leak", `${leaks} page-table frame(s) still allocated after every process exited`);
+        k.violate(
+          "leak",
+          `${leaks} page-table frame(s) still allocated after every process exited`,
+        );
       }
     }
     const cfg = k.cfg;

@@ -285,7 +285,13 @@ export function nthSet(bm: Uint32Array, off: number, from: number, to: number, n
 }
 
 /** ORs bits [from, to) of the bitmap at `src` into the one at `dst`; returns how many were newly set. */
-export function orRange(bm: Uint32Array, src: number, dst: number, from: number, to: number): number {
+export function orRange(
+  bm: Uint32Array,
+  src: number,
+  dst: number,
+  from: number,
+  to: number,
+): number {
   let n = 0;
   while (from < to) {
     const w = from >>> 5;

@@ -115,7 +115,12 @@ export type Expr =
   | { readonly k: "var"; readonly name: string }
   | { readonly k: "metric"; readonly name: string; readonly mm?: string }
   | { readonly k: "neg"; readonly e: Expr }
-  | { readonly k: "bin"; readonly op: "+" | "-" | "*" | "/" | "%"; readonly l: Expr; readonly r: Expr };
+  | {
+    readonly k: "bin";
+    readonly op: "+" | "-" | "*" | "/" | "%";
+    readonly l: Expr;
+    readonly r: Expr;
+  };
 
 /** Comparison operators of `expect`. */
 export type CmpOp = "==" | "!=" | "<" | "<=" | ">" | ">=";

@@ -1,0 +1,134 @@
+/**
+ * The JSON output contract, as a zod schema (the single source of truth), the document builder,
+ * and the schema exported as JSON Schema.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { RunResult } from "../engine/types.ts";
+
+const levelCounts = z.object({
+  pgd: z.number().int(),
+  p4d: z.number().int(),
+  pud: z.number().int(),
+  pmd: z.number().int(),
+  pte: z.number().int(),
+});
+
+const mmFigures = z.object({
+  vmpte: z.number().int().describe("mm->pgtables_bytes in bytes (VmPTE is this >> 10 kB)"),
+  tables: levelCounts.describe("live tables per level"),
+  rss: z.number().int().describe("resident anonymous memory in bytes"),
+});
+
+const systemFigures = z.object({
+  nr_page_table_pages: z.number().int().describe("NR_PAGETABLE, pages"),
+  pagetable_frames: z.number().int().describe("frames holding page tables, counted or not"),
+  ptlocks: z.number().int(),
+  tlb_flushes: z.number().int(),
+  ipis: z.number().int(),
+  leaks: z.number().int(),
+  violations: z.number().int(),
+  rcu_pending: z.number().int(),
+  ooms: z.number().int(),
+});
+
+const snapshotSchema = z.object({
+  label: z.string(),
+  line: z.number().int(),
+  metrics: systemFigures,
+  mms: z.record(z.string(), mmFigures),
+}).meta({ id: "Snapshot" });
+
+const valueSchema = z.union([z.number(), z.string()]);
+
+const expectationSchema = z.object({
+  line: z.number().int(),
+  text: z.string(),
+  ok: z.boolean(),
+  actual: valueSchema,
+  expected: valueSchema,
+  op: z.enum(["==", "!=", "<", "<=", ">", ">="]),
+});
+
+const violationSchema = z.object({
+  rule: z.string(),
+  message: z.string(),
+  line: z.number().int(),
+  frame: z.number().int().optional(),
+  mm: z.string().optional(),
+});
+
+const traceSchema = z.object({
+  line: z.number().int(),
+  fn: z.string(),
+  detail: z.string().optional(),
+});
+
+const runSchema = z.object({
+  arch: z.string(),
+  kernel: z.enum(["6.1", "6.6", "6.12", "6.18"]),
+  options: z.record(z.string(), z.string()),
+  snapshots: z.array(snapshotSchema),
+  expectations: z.array(expectationSchema),
+  violations: z.array(violationSchema),
+  final: snapshotSchema,
+  trace: z.array(traceSchema).optional(),
+});
+
+const documentSchema = z.object({
+  ok: z.boolean().describe("every expectation held and nothing was violated"),
+  file: z.string().optional(),
+  runs: z.array(runSchema),
+  skipped: z.array(z.object({ arch: z.string(), reason: z.string() })).optional()
+    .describe("configurations the scenario could not run on (addresses that do not fit)"),
+});
+
+/** The JSON document ptlab prints with `--format json`. */
+export interface ReportDocument {
+  /** Every expectation held and nothing was violated, in every run. */
+  ok: boolean;
+  /** The scenario file. */
+  file?: string;
+  /** One run per configuration. */
+  runs: RunResult[];
+  /** Configurations the scenario could not run on, and why. */
+  skipped?: { arch: string; reason: string }[];
+}
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
+  : false;
+// Fails to compile if the hand-written types and the schema drift apart.
+const _runOk: Equal<Omit<RunResult, "kernel">, Omit<z.infer<typeof runSchema>, "kernel">> = true;
+void _runOk;
+
+/** Whether a set of runs all passed. */
+export function runsOk(runs: readonly RunResult[]): boolean {
+  return runs.every((r) => r.violations.length === 0 && r.expectations.every((e) => e.ok));
+}
+
+/** Builds the JSON document for a set of runs. */
+export function reportDocument(
+  runs: RunResult[],
+  extra: { file?: string; skipped?: { arch: string; reason: string }[] } = {},
+): ReportDocument {
+  return {
+    ok: runsOk(runs),
+    ...(extra.file !== undefined ? { file: extra.file } : {}),
+    runs,
+    ...(extra.skipped?.length ? { skipped: extra.skipped } : {}),
+  };
+}
+
+/** Validates data against the JSON output schema; throws with a readable message if it fails. */
+export function parseReportDocument(data: unknown): ReportDocument {
+  const r = documentSchema.safeParse(data);
+  if (!r.success) throw new TypeError(`Invalid ptlab report: ${z.prettifyError(r.error)}`);
+  return r.data as ReportDocument;
+}
+
+/** The JSON output schema as JSON Schema (draft 2020-12). */
+export function reportJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(documentSchema) as Record<string, unknown>;
+}
