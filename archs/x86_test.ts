@@ -281,3 +281,52 @@ Deno.test("6.18 frees tables through the RCU table batch, the dtor after the gra
   assertEquals(s.sys.nr_page_table_pages, 1);
   assertEquals(s.sys.rcu_pending, 0);
 });
+
+Deno.test("from 6.9 a gather batch is full one entry early: 7 + 19 * 509 pages per flush", () => {
+  // __tlb_remove_folio_pages_size: "if (batch->nr >= batch->max - 1)" keeps room for a page
+  // and its nr_pages (mm/mmu_gather.c, 6.9); 20480 pages: flushes at 9678 and 19356, then
+  // the finish
+  const s = new Sim("x86_64-4level", { kernel: "6.12" }).mm("a").map("a", A, 80n * M);
+  s.touch("a", A, 80n * M).unmap("a", A, 80n * M);
+  assertEquals(s.sys.tlb_flushes, 3);
+  // 29100 pages: 6.6 flushes at 9698, 19396, 29094, then the finish (4); 6.12 at 9678,
+  // 19356, 29034, then the finish (4); 29040 pages tell them apart (6.6: 3, 6.12: 4)
+  for (const [kernel, flushes] of [["6.6", 3], ["6.12", 4]] as const) {
+    const t = new Sim("x86_64-4level", { kernel }).mm("a").map("a", A, 29040n * 4n * K);
+    t.touch("a", A, 29040n * 4n * K).dontneed("a", A, 29040n * 4n * K);
+    assertEquals(t.sys.tlb_flushes, flushes, kernel);
+  }
+});
+
+Deno.test("split ptlocks: inline, allocated from the page->ptl cache, or none", () => {
+  // USE_SPLIT_PTE_PTLOCKS / USE_SPLIT_PMD_PTLOCKS: ptlock_init in the pte and pmd ctors;
+  // ALLOC_SPLIT_PTLOCKS: ptlock_alloc from kmem_cache "page->ptl" (include/linux/mm.h)
+  for (
+    const [opts, locks] of [[{}, 2], [{ alloc_split_ptlocks: "on" }, 2], [
+      { split_ptlocks: "off" },
+      0,
+    ]] as const
+  ) {
+    const s = new Sim("x86_64-4level", opts).mm("a").map("a", A, 4n * K).touch("a", A);
+    assertEquals(s.sys.ptlocks, locks, JSON.stringify(opts));
+    assertEquals(s.run.k.ptlockObjs.size, "alloc_split_ptlocks" in opts ? 2 : 0);
+    s.exit("a");
+    assertEquals(s.sys.ptlocks, 0);
+    assertEquals(s.run.k.ptlockObjs.size, 0);
+    assertEquals(s.violations, []);
+  }
+  // i386 without PAE has no PMD level: only the PTE table's lock
+  const t = new Sim("i386-2level").mm("a").map("a", 0x1000_0000n, 4n * K).touch("a", 0x1000_0000n);
+  assertEquals(t.sys.ptlocks, 1);
+});
+
+Deno.test("a KVM guest before 6.15 frees tables after RCU, with the dtor at free_tlb time", () => {
+  // kvm_guest_init: pv_ops.mmu.tlb_remove_table = tlb_remove_table when PV TLB flush is
+  // supported (arch/x86/kernel/kvm.c), so tables go to the RCU table batch; NR_PAGETABLE
+  // still drops in ___pte_free_tlb (arch/x86/mm/pgtable.c)
+  const s = new Sim("x86_64-4level", { guest: "kvm" }).mm("a").map("a", A, G);
+  s.touch("a", A, G, 2n * M).unmap("a", A, G);
+  assertEquals(s.sys.nr_page_table_pages, 0);
+  assertEquals(s.sys.leaks, 0);
+  assertEquals(s.violations, []);
+});

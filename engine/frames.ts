@@ -116,6 +116,8 @@ export class Frames {
   tableFrames = 0;
 
   /**
+   * Frames of a machine with these zones.
+   *
    * @param normalPages frames of ZONE_NORMAL (low memory)
    * @param highPages frames of ZONE_HIGHMEM
    * @param dmaPages frames of ZONE_DMA (placed first)

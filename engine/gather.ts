@@ -35,7 +35,7 @@ export class MmuGather {
   /** tlb->cleared_p4ds. */
   clearedP4ds = false;
   /** tlb->start (first page). */
-  start = Infinity;
+  start: number = Infinity;
   /** tlb->end (page after the last). */
   end = 0;
   /** Capacities of the local batch and of each extra batch page allocated. */
@@ -51,12 +51,13 @@ export class MmuGather {
   /** Page-table frames among them (freed at the flush). */
   pageTables: number[] = [];
   /** The table batch page, or -1. */
-  tableBatchFrame = -1;
+  tableBatchFrame: number = -1;
   /** Entries of the table batch. */
   tableBatch: Mem[] = [];
   /** Scratch room for an arch (s390 flush_mm ...). */
   arch: Record<string, number> = {};
 
+  /** A gather for `mm` (fullmm for exit_mmap) with a local batch of `bundle` entries. */
   constructor(mm: Mm, fullmm: boolean, bundle: number) {
     this.mm = mm;
     this.fullmm = fullmm;
@@ -154,18 +155,28 @@ function tlbNextBatch(k: Machine, tlb: MmuGather): boolean {
 }
 
 /**
- * __tlb_remove_page_size for up to `n` pages: stores them and returns how many were stored before
- * the batch became full with no next batch (the caller then flushes), or `n`.
+ * Entries a batch takes before it counts as full: batch->max up to 6.8; from 6.9
+ * __tlb_remove_folio_pages_size keeps room for a "page + nr_pages" pair, so max - 1
+ * (mm/mmu_gather.c).
+ */
+export function batchRoom(k: Machine, tlb: MmuGather): number {
+  return tlb.batchMax[tlb.active] - (k.kv >= 609 ? 1 : 0) - tlb.activeNr;
+}
+
+/**
+ * __tlb_remove_page_size (__tlb_remove_folio_pages_size from 6.9) for up to `n` pages: stores
+ * them and returns how many were stored before the batch became full with no next batch (the
+ * caller then flushes), or `n`.
  */
 export function tlbGatherPages(k: Machine, tlb: MmuGather, n: number): number {
   let done = 0;
   while (done < n) {
-    const room = tlb.batchMax[tlb.active] - tlb.activeNr;
+    const room = batchRoom(k, tlb);
     const take = Math.min(room, n - done);
     tlb.activeNr += take;
     tlb.pageEntries += take;
     done += take;
-    if (tlb.activeNr === tlb.batchMax[tlb.active] && !tlbNextBatch(k, tlb)) return done;
+    if (batchRoom(k, tlb) === 0 && !tlbNextBatch(k, tlb)) return done;
   }
   return done;
 }
@@ -174,8 +185,8 @@ export function tlbGatherPages(k: Machine, tlb: MmuGather, n: number): number {
  * Whether the batch is full with no next batch: the state in which __tlb_remove_page_size
  * returned true.
  */
-export function tlbBatchFull(tlb: MmuGather): boolean {
-  return tlb.activeNr === tlb.batchMax[tlb.active];
+export function tlbBatchFull(k: Machine, tlb: MmuGather): boolean {
+  return batchRoom(k, tlb) === 0;
 }
 
 /** tlb_remove_page for a page-table page: batch it, flush when full (asm-generic/tlb.h). */
@@ -186,7 +197,7 @@ export function tlbRemovePage(k: Machine, tlb: MmuGather, frame: number): void {
     return;
   }
   tlb.pageTables.push(frame);
-  if (tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(tlb)) tlbFlushMmu(k, tlb);
+  if (tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(k, tlb)) tlbFlushMmu(k, tlb);
 }
 
 /** tlb_remove_page_ptdesc (asm-generic/tlb.h). */

@@ -50,7 +50,13 @@ export class KmemCache {
   /** Objects in use per frame, as a bitmask of slots. */
   readonly slots: Map<number, Uint8Array> = new Map();
 
-  /** @param name cache name @param size object size @param pageSize PAGE_SIZE */
+  /**
+   * A cache of `size`-byte objects.
+   *
+   * @param name cache name
+   * @param size object size
+   * @param pageSize PAGE_SIZE
+   */
   constructor(name: string, size: number, pageSize: number) {
     this.name = name;
     this.size = size;
@@ -115,6 +121,8 @@ export class Machine {
   #anonVmaSeq = 0;
 
   /**
+   * A machine with no process yet.
+   *
    * @param cfg resolved configuration
    * @param be the arch backend
    * @param opts CPUs and tracing
@@ -348,7 +356,11 @@ export class Geometry {
   /** PAGE_SIZE. */
   readonly pageSize: number;
 
-  /** @param cfg the configuration */
+  /**
+   * The geometry of a configuration.
+   *
+   * @param cfg the configuration
+   */
   constructor(cfg: ArchConfig) {
     this.pageSize = 2 ** cfg.pageShift;
     this.span = cfg.levels.map((l) => 2 ** (l.shift - cfg.pageShift));

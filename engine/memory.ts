@@ -10,7 +10,8 @@
 
 import type { FreeOne } from "./backend.ts";
 import {
-  MmuGather,
+  batchRoom,
+  type MmuGather,
   p4dFreeTlb,
   pmdFreeTlb,
   pteFreeTlb,
@@ -381,7 +382,7 @@ function zapPteRange(
     let take = left;
     let last = -1;
     if (!k.cfg.gather.noGather) {
-      const room = tlb.batchMax[tlb.active] - tlb.activeNr;
+      const room = batchRoom(k, tlb);
       if (room <= left) {
         take = room;
         last = nthSet(p.bitmap, off, o0, o1, room);
@@ -400,7 +401,7 @@ function zapPteRange(
     o0 = hi;
     if (!k.cfg.gather.noGather) {
       tlbGatherPages(k, tlb, take);
-      if (tlbBatchFull(tlb)) {
+      if (tlbBatchFull(k, tlb)) {
         // __tlb_remove_page returned true: force_flush, then tlb_flush_mmu
         if (k.trace) k.call("force_flush", "page batch full");
         tlbFlushMmu(k, tlb);
@@ -443,7 +444,7 @@ function zapHugePmd(
   mm.tables[PTE]--;
   mm.rssPages -= k.geo.pmdPages;
   // tlb_remove_page_size(tlb, page, HPAGE_PMD_SIZE): one batch entry
-  if (!k.cfg.gather.noGather && tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(tlb)) {
+  if (!k.cfg.gather.noGather && tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(k, tlb)) {
     tlbFlushMmu(k, tlb);
   }
 }

@@ -40,6 +40,7 @@ export class Mm {
   /** The mm was torn down. */
   dead = false;
 
+  /** A process with no VMAs and no tables yet. */
   constructor(id: number, name: string) {
     this.id = id;
     this.name = name;

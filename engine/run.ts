@@ -20,6 +20,7 @@ import {
 } from "./memory.ts";
 import type { Mm } from "./mm.ts";
 import { memFrame } from "./tables.ts";
+export { MM_METRICS, SYSTEM_METRICS } from "./types.ts";
 import {
   type ArchConfig,
   type CmpOp,
@@ -33,26 +34,6 @@ import {
   type Snapshot,
   type SystemFigures,
 } from "./types.ts";
-
-/** Names of the system-wide metrics, as scenarios spell them. */
-export const SYSTEM_METRICS: readonly (keyof SystemFigures)[] = [
-  "nr_page_table_pages",
-  "pagetable_frames",
-  "ptlocks",
-  "tlb_flushes",
-  "ipis",
-  "leaks",
-  "violations",
-  "rcu_pending",
-  "ooms",
-];
-
-/** Names of the per-process metrics, as scenarios spell them after `MM.`. */
-export const MM_METRICS: readonly string[] = [
-  "vmpte",
-  "rss",
-  ...LEVELS.map((l) => `tables.${l}`),
-];
 
 /** Thrown for an operation the engine cannot carry out (the DSL's checks prevent these). */
 export class EngineError extends Error {
@@ -305,6 +286,8 @@ export class Run {
   #created = 0;
 
   /**
+   * A machine for `cfg`, ready for its first operation.
+   *
    * @param cfg resolved configuration
    * @param be its backend
    * @param cpus online CPUs

@@ -60,7 +60,11 @@ export class TablePool {
   #bitTop = 0;
   #freeBits: number[] = [];
 
-  /** @param pteEntries PTRS_PER_PTE (sizes the leaf bitmaps) */
+  /**
+   * An empty pool.
+   *
+   * @param pteEntries PTRS_PER_PTE (sizes the leaf bitmaps)
+   */
   constructor(pteEntries: number) {
     this.words = Math.max(1, Math.ceil(pteEntries / 32));
     this.#cap = 256;

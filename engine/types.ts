@@ -189,13 +189,13 @@ export interface MmFigures {
 /** System-wide figures. */
 export interface SystemFigures {
   /** NR_PAGETABLE: pages counted by the page-table ctors. */
-  nr_page_table_pages: number;
+  "nr_page_table_pages": number;
   /** Frames holding page tables, counted or not (slab and pool pages that hold tables included). */
-  pagetable_frames: number;
+  "pagetable_frames": number;
   /** Split ptlocks alive (inline or allocated). */
   ptlocks: number;
   /** Calls of the architecture's tlb_flush. */
-  tlb_flushes: number;
+  "tlb_flushes": number;
   /** Inter-processor interrupts sent. */
   ipis: number;
   /** Frames allocated that nothing owns any more. */
@@ -203,7 +203,7 @@ export interface SystemFigures {
   /** Kernel-rule violations so far. */
   violations: number;
   /** Page-table frames waiting for an RCU grace period. */
-  rcu_pending: number;
+  "rcu_pending": number;
   /** Faults that ended in VM_FAULT_OOM. */
   ooms: number;
 }
@@ -279,3 +279,23 @@ export interface RunResult {
   /** Kernel calls, when tracing was asked for. */
   trace?: TraceEvent[];
 }
+
+/** Names of the system-wide metrics, as scenarios spell them. */
+export const SYSTEM_METRICS: readonly (keyof SystemFigures)[] = [
+  "nr_page_table_pages",
+  "pagetable_frames",
+  "ptlocks",
+  "tlb_flushes",
+  "ipis",
+  "leaks",
+  "violations",
+  "rcu_pending",
+  "ooms",
+];
+
+/** Names of the per-process metrics, as scenarios spell them after `MM.`. */
+export const MM_METRICS: readonly string[] = [
+  "vmpte",
+  "rss",
+  ...LEVELS.map((l) => `tables.${l}`),
+];

@@ -4,7 +4,8 @@
  * /proc/sys/vm/stat_refresh folds the per-CPU deltas).
  *
  * Commands, one per line on stdin (numbers in decimal or 0x hex):
- *   map ADDR SIZE          mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE), MADV_NOHUGEPAGE
+ *   map ADDR SIZE          mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE|MAP_FIXED_NOREPLACE),
+ *                          then MADV_NOHUGEPAGE (no commit charge, so 64G fits)
  *   touch ADDR SIZE STEP   write one byte at ADDR, ADDR+STEP, ... below ADDR+SIZE
  *   unmap ADDR SIZE        munmap
  *   dontneed ADDR SIZE     madvise(MADV_DONTNEED)
@@ -12,6 +13,7 @@
  *   exit NAME              let the child NAME exit and reap it
  *   forkbase               VmPTE of a child forked now (what fork copies of this process alone)
  *   measure LABEL          one JSON line: self VmPTE, children's VmPTE, nr_page_table_pages
+ *   facts                  the kernel release and the CPU flags la57 and pti
  *   quit
  * Every reply is one JSON line. The probe allocates nothing after start-up, so its own page
  * tables change only through the commands.
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,6 +137,31 @@ static unsigned long num(const char *s)
 	return strtoul(s, NULL, 0);
 }
 
+/* Whether the first "flags" line of /proc/cpuinfo has the flag. */
+static int cpu_flag(const char *flag)
+{
+	static char info[262144];
+	int fd = open("/proc/cpuinfo", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, info, sizeof(info) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	info[n] = 0;
+	char *p = strstr(info, "\nflags");
+	if (!p)
+		return 0;
+	char *end = strchr(p + 1, '\n');
+	size_t fl = strlen(flag);
+	for (char *q = strchr(p, ':'); q && (!end || q < end); q++) {
+		if (q[0] == ' ' && !strncmp(q + 1, flag, fl) &&
+		    (q[1 + fl] == ' ' || q[1 + fl] == '\n' || q[1 + fl] == 0))
+			return 1;
+	}
+	return 0;
+}
+
 static struct child *find_child(const char *name)
 {
 	for (int i = 0; i < MAX_CHILDREN; i++)
@@ -207,7 +235,7 @@ int main(void)
 		if (!strcmp(cmd, "map") && nt == 3) {
 			unsigned long a = num(tok[1]), s = num(tok[2]);
 			void *r = mmap((void *)a, s, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 			if (r == MAP_FAILED || (unsigned long)r != a) {
 				fail("mmap", tok[1]);
 				continue;
@@ -261,6 +289,15 @@ int main(void)
 			long v = vmpte_of(pid);
 			reap(pid, fd);
 			snprintf(out, sizeof(out), "{\"forkbase\":%ld}\n", v);
+			emit(out);
+			continue;
+		} else if (!strcmp(cmd, "facts")) {
+			struct utsname u;
+			uname(&u);
+			snprintf(out, sizeof(out),
+				 "{\"release\":\"%s\",\"machine\":\"%s\",\"la57\":%s,\"pti\":%s}\n",
+				 u.release, u.machine, cpu_flag("la57") ? "true" : "false",
+				 cpu_flag("pti") ? "true" : "false");
 			emit(out);
 			continue;
 		} else if (!strcmp(cmd, "measure") && nt == 2) {

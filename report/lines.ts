@@ -4,7 +4,7 @@
  * @module
  */
 
-import { LEVELS, type RunResult } from "../engine/types.ts";
+import { LEVELS, type RunResult, SYSTEM_METRICS } from "../engine/types.ts";
 
 /**
  * NDJSON: for each run a `run` line, then its `snapshot`, `expectation`, `violation` and (with
@@ -42,13 +42,7 @@ export const CSV_HEADER: readonly string[] = [
   "vmpte",
   ...LEVELS,
   "rss",
-  "nr_page_table_pages",
-  "pagetable_frames",
-  "ptlocks",
-  "tlb_flushes",
-  "ipis",
-  "leaks",
-  "violations",
+  ...SYSTEM_METRICS,
 ];
 
 /** CSV: one row per snapshot and process (a row with an empty `mm` when there is none). */
@@ -56,16 +50,7 @@ export function csv(runs: readonly RunResult[]): string {
   const rows: (string | number)[][] = [[...CSV_HEADER]];
   for (const r of runs) {
     for (const s of [...r.snapshots, r.final]) {
-      const m = s.metrics;
-      const sys = [
-        m.nr_page_table_pages,
-        m.pagetable_frames,
-        m.ptlocks,
-        m.tlb_flushes,
-        m.ipis,
-        m.leaks,
-        m.violations,
-      ];
+      const sys = SYSTEM_METRICS.map((k) => s.metrics[k]);
       const names = Object.keys(s.mms);
       if (names.length === 0) {
         rows.push([r.arch, r.kernel, s.label, s.line, "", "", "", "", "", "", "", "", ...sys]);

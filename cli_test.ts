@@ -1,0 +1,83 @@
+// The ptlab command: exit statuses, formats, and the launcher end to end.
+import { cli } from "./cli.ts";
+import { parseReportDocument } from "./mod.ts";
+import { assert, assertEquals, assertMatch } from "./testing/assert.ts";
+
+const read = (files: Record<string, string>) => (p: string) => {
+  if (p in files) return files[p];
+  throw new Deno.errors.NotFound(p);
+};
+
+const GOOD = `mm a
+map a 0x7f00_0000_0000 size 2M
+touch a 0x7f00_0000_0000 size 2M
+snapshot "touched"
+expect a.vmpte == 12K
+`;
+
+Deno.test("run: exit 0 and a JSON document that validates", () => {
+  const r = cli(["run", "s.ptlab", "--format", "json"], { read: read({ "s.ptlab": GOOD }) });
+  assertEquals(r.code, 0);
+  const doc = parseReportDocument(JSON.parse(r.stdout));
+  assertEquals(doc.ok, true);
+  assertEquals(doc.runs[0].arch, "x86_64-4level"); // the default configuration
+  assertEquals(doc.runs[0].snapshots[0].mms.a.vmpte, 12288);
+});
+
+Deno.test("run: a failing expectation exits 1 and says which", () => {
+  const src = GOOD.replace("12K", "8K");
+  const r = cli(["run", "s.ptlab", "--format", "table"], { read: read({ "s.ptlab": src }) });
+  assertEquals(r.code, 1);
+  assertMatch(r.stdout, /FAILED line 5: expect a\.vmpte == 8K\s+\(left is 12288, right is 8192\)/);
+});
+
+Deno.test("run: an invalid scenario exits 2 with file:line:col and a caret", () => {
+  const r = cli(["run", "bad.ptlab"], { read: read({ "bad.ptlab": "mm a\ntouch b 0x1000\n" }) });
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /^bad\.ptlab:2:7: /);
+  assertMatch(r.stderr, /\n {6}\^/);
+  assert(!/at .*\.ts:\d+/.test(r.stderr), "no stack trace");
+});
+
+Deno.test("bad arguments and missing files exit 2 without a stack trace", () => {
+  assertEquals(cli(["run"]).code, 2);
+  assertEquals(cli(["frobnicate"]).code, 2);
+  assertEquals(cli(["run", "x.ptlab", "--bogus"]).code, 2);
+  const r = cli(["run", "missing.ptlab"], { read: read({}) });
+  assertEquals(r.code, 2);
+  assertEquals(r.stderr, "ptlab: cannot read missing.ptlab: no such file\n");
+  assertEquals(
+    cli(["run", "s.ptlab", "--arch", "x86_65"], { read: read({ "s.ptlab": GOOD }) }).code,
+    2,
+  );
+});
+
+Deno.test("--arch runs once per configuration; table, ndjson and csv formats", () => {
+  const files = read({ "s.ptlab": GOOD });
+  const j = cli(["run", "s.ptlab", "--arch", "x86_64-4level,x86_64-5level", "--format", "json"], {
+    read: files,
+  });
+  assertEquals(parseReportDocument(JSON.parse(j.stdout)).runs.map((r) => r.arch), [
+    "x86_64-4level",
+    "x86_64-5level",
+  ]);
+  const t = cli(["run", "s.ptlab", "--format", "table"], { read: files });
+  assertMatch(t.stdout, /touched\s+4\s+12 KiB\s+1\/0\/1\/1\/1\s+2 MiB\s+2 pages/);
+  const n = cli(["run", "s.ptlab", "--format", "ndjson"], { read: files });
+  assert(n.stdout.trim().split("\n").every((l) => typeof JSON.parse(l).type === "string"));
+  const c = cli(["run", "s.ptlab", "--format", "csv"], { read: files });
+  assertMatch(c.stdout, /^arch,kernel,snapshot,line,mm,vmpte,pgd,p4d,pud,pmd,pte,rss,/);
+  assertMatch(c.stdout, /\nx86_64-4level,6\.6,touched,4,a,12288,1,0,1,1,1,2097152,2,/);
+});
+
+Deno.test("the launcher runs the quickstart and its JSON parses (./ptlab ... | jq .)", async () => {
+  const root = new URL(".", import.meta.url).pathname;
+  const out = await new Deno.Command(`${root}ptlab`, {
+    args: ["run", "examples/quickstart.ptlab", "--format", "json"],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const doc = parseReportDocument(JSON.parse(new TextDecoder().decode(out.stdout)));
+  assertEquals(doc.ok, true);
+});

@@ -1,0 +1,152 @@
+/**
+ * The scenario language's own syntax tree: what the visitor builds from Chevrotain's CST and
+ * what the compiler reads. Positions are offsets into the source; {@link locate} in
+ * `diagnostics.ts` turns them into lines and columns when a message needs them.
+ *
+ * @module
+ */
+
+/** A piece of the source: offset of its first character (0-based) and length in characters. */
+export interface Span {
+  /** Offset of the first character. */
+  readonly offset: number;
+  /** Length in characters. */
+  readonly length: number;
+}
+
+/** A name as written, with its position. */
+export interface NameRef {
+  /** The name. */
+  readonly name: string;
+  /** Where it is. */
+  readonly span: Span;
+}
+
+/** Binary operators of expressions. */
+export type BinaryOp = "+" | "-" | "*" | "/" | "%";
+
+/** An expression as written. `span` covers the whole expression. */
+export type ExprNode =
+  | { readonly kind: "num"; readonly value: bigint; readonly span: Span }
+  /** A variable or a system-wide metric. */
+  | { readonly kind: "name"; readonly name: string; readonly span: Span }
+  /** `MM.metric` (path such as `vmpte` or `tables.pte`). */
+  | {
+    readonly kind: "mmMetric";
+    readonly mm: NameRef;
+    readonly metric: string;
+    readonly metricSpan: Span;
+    readonly span: Span;
+  }
+  | { readonly kind: "neg"; readonly operand: ExprNode; readonly span: Span }
+  | {
+    readonly kind: "bin";
+    readonly op: BinaryOp;
+    readonly left: ExprNode;
+    readonly right: ExprNode;
+    readonly span: Span;
+  };
+
+/** One `KEY = VALUE` of an `arch` statement. */
+export interface ArchOption {
+  /** Option name. */
+  readonly key: NameRef;
+  /** Value as written (`6.6`, `on`, `16G`). */
+  readonly value: string;
+  /** Where the value is. */
+  readonly valueSpan: Span;
+}
+
+/** `run MM on ...` CPU list: `A..B` (end exclusive) or `N,M,...`. */
+export type CpuList =
+  | { readonly kind: "range"; readonly from: ExprNode; readonly to: ExprNode }
+  | { readonly kind: "list"; readonly items: readonly ExprNode[] };
+
+/** Comparison operators of `expect`. */
+export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
+
+/** Fields every statement has. */
+export interface StatementBase {
+  /** The statement's keyword. */
+  readonly keyword: Span;
+}
+
+/** A statement of a scenario. */
+export type Statement =
+  & StatementBase
+  & (
+    | { readonly kind: "arch"; readonly name: NameRef; readonly options: readonly ArchOption[] }
+    | { readonly kind: "cpus"; readonly count: ExprNode }
+    | { readonly kind: "let"; readonly name: NameRef; readonly value: ExprNode }
+    | { readonly kind: "mm"; readonly name: NameRef }
+    | {
+      readonly kind: "map";
+      readonly mm: NameRef;
+      readonly addr: ExprNode;
+      readonly size: ExprNode;
+    }
+    | {
+      readonly kind: "touch";
+      readonly mm: NameRef;
+      readonly addr: ExprNode;
+      readonly size?: ExprNode;
+      readonly step?: ExprNode;
+    }
+    | {
+      readonly kind: "unmap";
+      readonly mm: NameRef;
+      readonly addr: ExprNode;
+      readonly size: ExprNode;
+    }
+    | {
+      readonly kind: "madvise";
+      readonly mm: NameRef;
+      readonly advice: NameRef;
+      readonly addr: ExprNode;
+      readonly size: ExprNode;
+    }
+    | { readonly kind: "fork"; readonly mm: NameRef; readonly child: NameRef }
+    | { readonly kind: "exit"; readonly mm: NameRef }
+    | { readonly kind: "run"; readonly mm: NameRef; readonly cpus: CpuList }
+    | { readonly kind: "snapshot"; readonly label: string; readonly labelSpan: Span }
+    | {
+      readonly kind: "expect";
+      readonly left: ExprNode;
+      readonly cmp: CompareOp;
+      readonly cmpSpan: Span;
+      readonly right: ExprNode;
+      /** The expectation as written (`a.vmpte == 12K`). */
+      readonly text: string;
+    }
+    | {
+      readonly kind: "repeat";
+      readonly variable: NameRef;
+      readonly from: ExprNode;
+      readonly to: ExprNode;
+      readonly body: readonly Statement[];
+    }
+  );
+
+/** The `arch` statement of a scenario, as the caller needs it to pick a configuration. */
+export interface ArchDecl {
+  /** Configuration name as written. */
+  readonly name: string;
+  /** Where the name is. */
+  readonly nameSpan: Span;
+  /** Options given, by name (a repeated option: the last value). */
+  readonly options: Record<string, string>;
+  /** Each option with its position, in order. */
+  readonly optionList: readonly ArchOption[];
+}
+
+/** A parsed scenario: the syntax tree of one file. */
+export interface Scenario {
+  /** File name used in diagnostics. */
+  readonly file: string;
+  /** The whole source text. */
+  readonly source: string;
+  /** The first `arch` statement, if any. */
+  readonly arch?: ArchDecl;
+  /** Top-level statements in order. */
+  readonly statements: readonly Statement[];
+}

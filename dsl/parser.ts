@@ -1,0 +1,384 @@
+/**
+ * The grammar: one Chevrotain `CstParser`, created once and reused for every file.
+ *
+ * ```
+ * scenario   := statement*
+ * statement  := 'arch' ArchName ('{' (archOption ','?)* '}')?
+ *             | 'cpus' expr
+ *             | 'let' Ident '=' expr
+ *             | 'mm' Ident
+ *             | 'map' Ident expr 'size' expr
+ *             | 'touch' Ident expr ('size' expr)? ('every' expr)?
+ *             | 'unmap' Ident expr 'size' expr
+ *             | 'madvise' Ident Ident expr 'size' expr
+ *             | 'fork' Ident 'as' Ident
+ *             | 'exit' Ident
+ *             | 'run' Ident 'on' expr (('..' expr) | (',' expr)*)
+ *             | 'snapshot' Str
+ *             | 'expect' expr CmpOp expr
+ *             | 'repeat' Ident 'in' expr '..' expr '{' statement* '}'
+ * archOption := Ident '=' (Version | Num | Ident | 'on')
+ * expr       := '-'* atom (BinOp '-'* atom)*
+ * atom       := Num | '(' expr ')' | Ident ('.' Ident)*
+ * ```
+ *
+ * For speed the statements are alternatives of one rule (one CST node per statement, told apart
+ * by their keyword) and an expression is one flat CST node (operands and operators); the visitor
+ * restores the order of its tokens and applies precedence.
+ *
+ * @module
+ */
+
+import {
+  CstParser,
+  EOF,
+  type IOrAlt,
+  type IParserErrorMessageProvider,
+  type IToken,
+  tokenLabel,
+  type TokenType,
+} from "chevrotain";
+import { didYouMean } from "./diagnostics.ts";
+import * as T from "./tokens.ts";
+
+/** What the expression being parsed stands for, for messages ("an address expression"). */
+let exprRole = "an";
+/** Keyword of the statement being parsed, for messages. */
+let stmtKind = "";
+
+function found(t: IToken): string {
+  return t.tokenType === EOF ? "end of input" : `'${t.image}'`;
+}
+
+const STATEMENT_WORDS = [
+  "arch",
+  "cpus",
+  "let",
+  "mm",
+  "map",
+  "touch",
+  "unmap",
+  "madvise",
+  "fork",
+  "exit",
+  "run",
+  "snapshot",
+  "expect",
+  "repeat",
+];
+
+function noStatement(t: IToken): string {
+  if (t.tokenType === T.RCurly) return `unexpected '}' (no block is open)`;
+  const hint = t.tokenType === T.Ident ? didYouMean(t.image, STATEMENT_WORDS) : "";
+  return `expected a statement but found ${found(t)}${hint}`;
+}
+
+function firstLabels(paths: TokenType[][]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (p.length === 0) continue;
+    const l = tokenLabel(p[0]);
+    if (!out.includes(l)) out.push(l);
+  }
+  return out;
+}
+
+function expectedList(labels: string[]): string {
+  return labels.length === 1 ? labels[0] : `one of ${labels.join(", ")}`;
+}
+
+function nameWanted(ruleName: string, previous: IToken): string {
+  if (ruleName === "archOption") return "an option name";
+  if (ruleName === "expr") return "a metric name after '.'";
+  switch (stmtKind) {
+    case "let":
+      return "a variable name";
+    case "repeat":
+      return "a loop variable name";
+    case "madvise":
+      return previous.tokenType === T.Ident ? "an advice (dontneed)" : "a process name";
+    case "fork":
+      return previous.tokenType === T.As ? "a name for the child process" : "a process name";
+    default:
+      return "a process name";
+  }
+}
+
+const messages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
+    if (expected === EOF) return noStatement(actual);
+    if (expected === T.Ident) {
+      return `expected ${nameWanted(ruleName, previous)} but found ${found(actual)}`;
+    }
+    return `expected ${tokenLabel(expected)} but found ${found(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return noStatement(firstRedundant);
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+    const t = actual[0];
+    if (ruleName === "expr") return `expected ${exprRole} expression but found ${found(t)}`;
+    if (ruleName === "statement") return noStatement(t);
+    if (ruleName === "archOption") {
+      return `expected an option value (a version, a name or a number) but found ${found(t)}`;
+    }
+    return `expected ${expectedList(firstLabels(expectedPathsPerAlt.flat()))} but found ${
+      found(t)
+    }`;
+  },
+  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
+    const t = actual[0];
+    if (ruleName === "expr") return `expected ${exprRole} expression but found ${found(t)}`;
+    return `expected ${expectedList(firstLabels(expectedIterationPaths))} but found ${found(t)}`;
+  },
+};
+
+type Alts = IOrAlt<unknown>[];
+
+/** The scenario parser. Use the single {@link parser} instance. */
+export class ScenarioParser extends CstParser {
+  constructor() {
+    super(T.allTokens, {
+      maxLookahead: 1,
+      recoveryEnabled: true,
+      errorMessageProvider: messages,
+    });
+    this.performSelfAnalysis();
+  }
+
+  #stmtAlts?: Alts;
+  #optValueAlts?: Alts;
+  #atomAlts0?: Alts;
+  #atomAlts1?: Alts;
+
+  /** The whole file. */
+  scenario = this.RULE("scenario", () => {
+    this.MANY(() => this.SUBRULE(this.statement));
+  });
+
+  /** One statement (every kind is an alternative of this rule). */
+  statement = this.RULE("statement", () => {
+    this.OR(
+      this.#stmtAlts ??= [
+        { ALT: () => this.#arch() },
+        { ALT: () => this.#cpus() },
+        { ALT: () => this.#let() },
+        { ALT: () => this.#mm() },
+        { ALT: () => this.#map() },
+        { ALT: () => this.#touch() },
+        { ALT: () => this.#unmap() },
+        { ALT: () => this.#madvise() },
+        { ALT: () => this.#fork() },
+        { ALT: () => this.#exit() },
+        { ALT: () => this.#run() },
+        { ALT: () => this.#snapshot() },
+        { ALT: () => this.#expect() },
+        { ALT: () => this.#repeat() },
+      ],
+    );
+  });
+
+  // Each statement's body. Indices of consume/subrule/option/many are unique within the
+  // `statement` rule, as Chevrotain requires.
+
+  #arch(): void {
+    stmtKind = "arch";
+    this.consume(0, T.Arch);
+    this.consume(0, T.ArchName);
+    this.option(0, () => {
+      this.consume(0, T.LCurly);
+      this.many(0, () => {
+        this.subrule(0, this.archOption);
+        this.option(1, () => this.consume(0, T.Comma));
+      });
+      this.consume(0, T.RCurly);
+    });
+  }
+
+  #cpus(): void {
+    stmtKind = "cpus";
+    this.consume(0, T.Cpus);
+    exprRole = "a CPU count";
+    this.subrule(0, this.expr);
+  }
+
+  #let(): void {
+    stmtKind = "let";
+    this.consume(0, T.Let);
+    this.consume(1, T.Ident);
+    this.consume(0, T.Equals);
+    exprRole = "an";
+    this.subrule(1, this.expr);
+  }
+
+  #mm(): void {
+    stmtKind = "mm";
+    this.consume(0, T.Mm);
+    this.consume(2, T.Ident);
+  }
+
+  #map(): void {
+    stmtKind = "map";
+    this.consume(0, T.MapKw);
+    this.consume(3, T.Ident);
+    exprRole = "an address";
+    this.subrule(2, this.expr);
+    this.consume(0, T.Size);
+    exprRole = "a size";
+    this.subrule(3, this.expr);
+  }
+
+  #touch(): void {
+    stmtKind = "touch";
+    this.consume(0, T.Touch);
+    this.consume(4, T.Ident);
+    exprRole = "an address";
+    this.subrule(4, this.expr);
+    this.option(2, () => {
+      this.consume(1, T.Size);
+      exprRole = "a size";
+      this.subrule(5, this.expr);
+    });
+    this.option(3, () => {
+      this.consume(0, T.Every);
+      exprRole = "a step";
+      this.subrule(6, this.expr);
+    });
+  }
+
+  #unmap(): void {
+    stmtKind = "unmap";
+    this.consume(0, T.Unmap);
+    this.consume(5, T.Ident);
+    exprRole = "an address";
+    this.subrule(7, this.expr);
+    this.consume(2, T.Size);
+    exprRole = "a size";
+    this.subrule(8, this.expr);
+  }
+
+  #madvise(): void {
+    stmtKind = "madvise";
+    this.consume(0, T.Madvise);
+    this.consume(6, T.Ident);
+    this.consume(7, T.Ident);
+    exprRole = "an address";
+    this.subrule(9, this.expr);
+    this.consume(3, T.Size);
+    exprRole = "a size";
+    this.subrule(10, this.expr);
+  }
+
+  #fork(): void {
+    stmtKind = "fork";
+    this.consume(0, T.Fork);
+    this.consume(8, T.Ident);
+    this.consume(0, T.As);
+    this.consume(9, T.Ident);
+  }
+
+  #exit(): void {
+    stmtKind = "exit";
+    this.consume(0, T.Exit);
+    this.consume(10, T.Ident);
+  }
+
+  #run(): void {
+    stmtKind = "run";
+    this.consume(0, T.Run);
+    this.consume(11, T.Ident);
+    this.consume(0, T.On);
+    exprRole = "a CPU";
+    this.subrule(11, this.expr);
+    this.option(4, () => {
+      this.consume(0, T.DotDot);
+      this.subrule(12, this.expr);
+    });
+    this.many(1, () => {
+      this.consume(1, T.Comma);
+      this.subrule(13, this.expr);
+    });
+  }
+
+  #snapshot(): void {
+    stmtKind = "snapshot";
+    this.consume(0, T.Snapshot);
+    this.consume(0, T.Str);
+  }
+
+  #expect(): void {
+    stmtKind = "expect";
+    this.consume(0, T.Expect);
+    exprRole = "an";
+    this.subrule(14, this.expr);
+    this.consume(0, T.CmpOp);
+    exprRole = "an";
+    this.subrule(15, this.expr);
+  }
+
+  #repeat(): void {
+    stmtKind = "repeat";
+    this.consume(0, T.Repeat);
+    this.consume(12, T.Ident);
+    this.consume(0, T.In);
+    exprRole = "a loop start";
+    this.subrule(16, this.expr);
+    this.consume(1, T.DotDot);
+    exprRole = "a loop end";
+    this.subrule(17, this.expr);
+    this.consume(1, T.LCurly);
+    this.many(2, () => this.subrule(0, this.statement));
+    this.consume(1, T.RCurly);
+  }
+
+  /** `KEY = VALUE` of an `arch` block. */
+  archOption = this.RULE("archOption", () => {
+    this.CONSUME(T.Ident);
+    this.CONSUME(T.Equals);
+    this.OR(
+      this.#optValueAlts ??= [
+        { ALT: () => this.CONSUME(T.Version) },
+        { ALT: () => this.CONSUME(T.Num) },
+        { ALT: () => this.CONSUME2(T.Ident) },
+        { ALT: () => this.CONSUME(T.On) },
+      ],
+    );
+  });
+
+  /** Operands and binary operators, flat; the visitor applies precedence. */
+  expr = this.RULE("expr", () => {
+    this.many(0, () => this.consume(0, T.Minus));
+    this.or(0, this.#atomAlts0 ??= this.#atom(0));
+    this.many(1, () => {
+      this.consume(0, T.BinOp);
+      this.many(2, () => this.consume(1, T.Minus));
+      this.or(1, this.#atomAlts1 ??= this.#atom(1));
+    });
+  });
+
+  /** Alternatives of an operand: number, parenthesised expression, (dotted) name. */
+  #atom(i: number): Alts {
+    return [
+      { ALT: () => this.consume(i, T.Num) },
+      {
+        ALT: () => {
+          this.consume(i, T.LParen);
+          this.subrule(i, this.expr);
+          this.consume(i, T.RParen);
+        },
+      },
+      {
+        ALT: () => {
+          this.consume(2 * i, T.Ident);
+          this.many(3 + i, () => {
+            this.consume(i, T.Dot);
+            this.consume(2 * i + 1, T.Ident);
+          });
+        },
+      },
+    ];
+  }
+}
+
+/** The one parser instance. */
+export const parser: ScenarioParser = new ScenarioParser();

@@ -1,0 +1,32 @@
+// Every file in examples/ runs on the configuration it names and all its expectations hold.
+import { parseReportDocument, reportDocument, runScenario } from "./mod.ts";
+import { assert, assertEquals } from "./testing/assert.ts";
+
+const dir = new URL("./examples/", import.meta.url);
+const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".ptlab"))
+  .sort();
+
+Deno.test("there are at least 8 examples, each with expectations", () => {
+  assert(names.length >= 8);
+  for (const n of names) {
+    assert(/^\s*expect /m.test(Deno.readTextFileSync(new URL(n, dir))), `${n} has no expect line`);
+  }
+});
+
+for (const name of names) {
+  Deno.test(`example ${name} runs and its expectations hold`, () => {
+    const file = `examples/${name}`;
+    const out = runScenario(Deno.readTextFileSync(new URL(name, dir)), { file });
+    assertEquals(out.diagnostics, []);
+    assert(out.runs.length > 0);
+    for (const r of out.runs) {
+      const failed = r.expectations.filter((e) => !e.ok);
+      assertEquals(failed, [], `${file} on ${r.arch} ${r.kernel}`);
+      assertEquals(r.violations, [], `${file} on ${r.arch} ${r.kernel}`);
+      assert(r.expectations.length > 0);
+    }
+    assertEquals(out.exitCode, 0);
+    // the JSON document of every example validates against the published schema
+    parseReportDocument(JSON.parse(JSON.stringify(reportDocument(out.runs, { file }))));
+  });
+}
