@@ -81,3 +81,21 @@ Deno.test("the launcher runs the quickstart and its JSON parses (./ptlab ... | j
   const doc = parseReportDocument(JSON.parse(new TextDecoder().decode(out.stdout)));
   assertEquals(doc.ok, true);
 });
+
+Deno.test("every scenario in testdata/invalid exits 2 with its diagnostics on stderr", () => {
+  const dir = new URL("./testdata/invalid/", import.meta.url);
+  const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".ptlab"));
+  assert(names.length >= 25);
+  for (const n of names) {
+    const file = `testdata/invalid/${n}`;
+    const r = cli(["run", file], {
+      read: () => Deno.readTextFileSync(new URL(n, dir)),
+    });
+    assertEquals(r.code, 2, file);
+    const expected = Deno.readTextFileSync(new URL(n.replace(/\.ptlab$/, ".expected"), dir))
+      .split("\n").filter(Boolean);
+    const firstLines = r.stderr.split("\n").filter((l) => l.startsWith(`${file}:`));
+    assertEquals(firstLines, expected, file);
+    assert(!/\n\s+at .*:\d+:\d+/.test(r.stderr), `${file}: no stack trace`);
+  }
+});

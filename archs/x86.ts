@@ -183,7 +183,7 @@ function x86PgdFree(k: Machine, mm: Mm): void {
   if (k.trace) k.call("pgd_free", mm.name);
   const [kernelSide] = preallocatedPmds(k);
   const p = k.pool;
-  const dir = p.dirs[mm.pgd]!;
+  const dir = p.dir(mm.pgd);
   // mop_up_one_pmd for the PREALLOCATED_PMDS entries: pgd_clear, pmd_free, mm_dec_nr_pmds
   for (let i = 0; i < kernelSide; i++) {
     const node = dir[i];

@@ -90,8 +90,6 @@ export class Frames {
   mapping: Int32Array = new Int32Array(0);
   /** ptdesc->pmd_huge_pte: head of the deposited PTE tables (frame + 1, 0 = none). */
   pmdHugePte: Int32Array = new Int32Array(0);
-  /** List link (page->lru / ptdesc->pt_list): next frame + 1, 0 = end. */
-  next: Int32Array = new Int32Array(0);
   /** ptdesc->ptl: 0 = none, -1 = inline spinlock initialised, n > 0 = allocated ptlock n. */
   ptl: Int32Array = new Int32Array(0);
   /** Charged to a memcg (__GFP_ACCOUNT). */
@@ -100,8 +98,6 @@ export class Frames {
   zone: Uint8Array = new Uint8Array(0);
   /** Model bookkeeping: what the frame is used for ({@link Use}). */
   use: Uint8Array = new Uint8Array(0);
-  /** Model bookkeeping: which object owns it (slab cache id, mm id for tables). */
-  owner: Int32Array = new Int32Array(0);
 
   /** Frames per zone. */
   readonly zonePages: number[];
@@ -131,9 +127,8 @@ export class Frames {
   }
 
   #grow(min: number): void {
-    let cap = Math.max(this.capacity, INITIAL_CAPACITY);
-    while (cap < min) cap = Math.ceil(cap * 1.5);
-    if (cap === this.capacity) return;
+    if (min <= this.capacity) return;
+    const cap = Math.max(min, INITIAL_CAPACITY, Math.ceil(this.capacity * 1.25));
     const g8 = (a: Uint8Array) => {
       const n = new Uint8Array(cap);
       n.set(a);
@@ -152,14 +147,18 @@ export class Frames {
     this.ptMm = g32(this.ptMm);
     this.mapping = g32(this.mapping);
     this.pmdHugePte = g32(this.pmdHugePte);
-    this.next = g32(this.next);
     this.ptl = g32(this.ptl);
     this.memcg = g8(this.memcg);
     this.zone = g8(this.zone);
     this.use = g8(this.use);
-    this.owner = g32(this.owner);
     this.capacity = cap;
   }
+
+  /**
+   * Frames the caller expects to need soon: when the arrays must grow, they grow to hold that
+   * many more at once instead of by a quarter (a large touch sets it, so no capacity is wasted).
+   */
+  hint = 0;
 
   /** Zone order tried for an allocation with these gfp flags (the zonelist, highest first). */
   zonesFor(gfp: number): readonly number[] {
@@ -188,7 +187,6 @@ export class Frames {
           for (let i = 1; i < n; i++) {
             this.use[pfn + i] = Use.Tail;
             this.zone[pfn + i] = z;
-            this.owner[pfn + i] = pfn;
           }
         }
         return pfn;
@@ -218,7 +216,7 @@ export class Frames {
     }
     while (b < aligned) this.#pushFree(z, 0, b++);
     this.#bump[z] = aligned + n;
-    if (this.#bump[z] > this.capacity) this.#grow(this.#bump[z]);
+    if (this.#bump[z] > this.capacity) this.#grow(this.#bump[z] + this.hint);
     return aligned;
   }
 
@@ -246,11 +244,9 @@ export class Frames {
     this.ptMm[p] = 0;
     this.mapping[p] = 0;
     this.pmdHugePte[p] = 0;
-    this.next[p] = 0;
     this.ptl[p] = 0;
     this.memcg[p] = 0;
     this.use[p] = Use.Free;
-    this.owner[p] = 0;
   }
 
   /** Frames in use in every zone. */

@@ -53,7 +53,7 @@ export function mmIncNr(k: Machine, mm: Mm, level: number, sign: 1 | -1): void {
 
 /** Creates the root node of `mm` from the pgd memory the arch allocated. */
 export function installPgd(k: Machine, mm: Mm, mem: Mem): void {
-  mm.pgd = k.pool.create(0, mem, mm.id, 0, k.geo.entries[0]);
+  mm.pgd = k.pool.create(0, mem, 0, k.geo.entries[0]);
   mm.tables[0]++;
 }
 
@@ -74,10 +74,10 @@ export function installTable(
   const g = k.geo;
   const pl = p.level[parent];
   const base = p.base[parent] + idx * g.span[pl];
-  const node = p.create(level, mem, mm.id, base, level === PTE ? 0 : g.entries[level]);
+  const node = p.create(level, mem, base, level === PTE ? 0 : g.entries[level]);
   p.parent[node] = parent;
   p.slot[node] = idx;
-  p.dirs[parent]![idx] = node;
+  p.dir(parent)[idx] = node;
   p.count[parent]++;
   mm.tables[level]++;
   if (count) mmIncNr(k, mm, level, 1);
@@ -89,7 +89,7 @@ export function installTable(
 export function detachTable(k: Machine, mm: Mm, node: number): void {
   const p = k.pool;
   const parent = p.parent[node];
-  p.dirs[parent]![p.slot[node]] = 0;
+  p.dir(parent)[p.slot[node]] = 0;
   p.count[parent]--;
   mm.tables[p.level[node]]--;
   p.destroy(node);
@@ -156,7 +156,7 @@ export function walkAllocToPmd(k: Machine, mm: Mm, vpn: number): number {
     const below = g.below[level];
     if (below === PTE) return node;
     const idx = g.index(level, vpn);
-    let child = p.dirs[node]![idx];
+    let child = p.dir(node)[idx];
     if (child === 0) {
       child = pXdAlloc(k, mm, node, idx, below, vpn);
       if (child === 0) return 0;
@@ -194,12 +194,15 @@ export function faultRange(
   const pmdLevel = pmdLevelOf(k);
   let v = first;
   while (v < end) {
+    // tables this touch may still create: sizes the arrays once if they must grow
+    const left = step >= ts ? Math.ceil((end - v) / step) : Math.ceil((end - v) / ts);
+    p.hint = k.frames.hint = left + Math.ceil(left / g.entries[pmdLevel]) + 4;
     const slotStart = Math.floor(v / ts) * ts;
     const slotEnd = Math.min(slotStart + ts, end);
     const parent = walkAllocToPmd(k, mm, v);
     if (parent === 0) return oom(k, mm, v);
     const idx = g.index(pmdLevel, v);
-    const dir = p.dirs[parent]!;
+    const dir = p.dir(parent);
     let pte = dir[idx];
     if (pte === 0 && thpSuitable(k, vma, slotStart)) {
       // do_huge_pmd_anonymous_page (mm/huge_memory.c)
@@ -212,7 +215,7 @@ export function faultRange(
       }
       if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
       const base = p.base[pte];
-      const added = setStrided(p.bitmap, p.bits[pte] * p.words, v - base, slotEnd - base, step);
+      const added = setStrided(p.bitmap, p.bits(pte), v - base, slotEnd - base, step);
       p.count[pte] += added;
       mm.rssPages += added;
     }
@@ -220,6 +223,7 @@ export function faultRange(
     const nextSlot = slotStart + ts;
     v = v + Math.max(1, Math.ceil((nextSlot - v) / step)) * step;
   }
+  p.hint = k.frames.hint = 0;
   return true;
 }
 
@@ -230,6 +234,7 @@ export function pmdLevelOf(k: Machine): number {
 }
 
 function oom(k: Machine, mm: Mm, vpn: number): false {
+  k.pool.hint = k.frames.hint = 0;
   k.ooms++;
   k.event("VM_FAULT_OOM", `${mm.name} fault at ${hexPage(k, vpn)}`);
   return false;
@@ -287,7 +292,7 @@ function hugeFault(
 /** Writes a huge pmd and counts it: mm_inc_nr_ptes for the deposit, HPAGE_PMD_NR anon pages. */
 function setHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number): void {
   const p = k.pool;
-  p.dirs[pmdNode]![idx] = HUGE;
+  p.dir(pmdNode)[idx] = HUGE;
   p.count[pmdNode]++;
   mmIncNr(k, mm, PTE, 1);
   mm.tables[PTE]++;
@@ -341,7 +346,7 @@ function zapLevel(
   const i0 = Math.floor((start - base) / span);
   const i1 = Math.ceil((end - base) / span);
   for (let i = i0; i < i1; i++) {
-    const child = p.dirs[node]![i];
+    const child = p.dir(node)[i];
     if (child === 0) continue;
     const a = Math.max(start, base + i * span);
     const b = Math.min(end, base + (i + 1) * span);
@@ -352,7 +357,7 @@ function zapLevel(
         continue;
       }
       splitHugePmd(k, mm, node, i, base + i * span);
-      zapPteRange(k, tlb, mm, p.dirs[node]![i], a, b, details);
+      zapPteRange(k, tlb, mm, p.dir(node)[i], a, b, details);
     } else if (below === PTE) {
       zapPteRange(k, tlb, mm, child, a, b, details);
     } else {
@@ -373,7 +378,7 @@ function zapPteRange(
 ): void {
   const p = k.pool;
   const base = p.base[pte];
-  const off = p.bits[pte] * p.words;
+  const off = p.bits(pte);
   let o0 = start - base;
   const o1 = end - base;
   let left = countRange(p.bitmap, off, o0, o1);
@@ -432,7 +437,7 @@ function zapHugePmd(
 ): void {
   const p = k.pool;
   if (k.trace) k.call("zap_huge_pmd", `@${hexPage(k, vpn)}`);
-  p.dirs[pmdNode]![idx] = 0;
+  p.dir(pmdNode)[idx] = 0;
   p.count[pmdNode]--;
   // tlb_remove_pmd_tlb_entry: range of HPAGE_PMD_SIZE, cleared_pmds
   tlbAdjustRange(tlb, vpn, k.geo.pmdPages);
@@ -456,11 +461,11 @@ function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: num
   // pmdp_invalidate -> flush_pmd_tlb_range (mm/pgtable-generic.c)
   k.tlbFlushed(mm, "flush_pmd_tlb_range", `${hexPage(k, vpn)} +${k.geo.pmdPages} pages`, false);
   const pgtable = withdrawPgtable(k, mm, pmdNode);
-  p.dirs[pmdNode]![idx] = 0;
+  p.dir(pmdNode)[idx] = 0;
   p.count[pmdNode]--;
   mm.tables[PTE]--; // installTable counts the node again; nr_ptes was counted at deposit
   const pte = installTable(k, mm, pmdNode, idx, PTE, pgtable, false);
-  const n = setRange(p.bitmap, p.bits[pte] * p.words, 0, k.geo.pmdPages);
+  const n = setRange(p.bitmap, p.bits(pte), 0, k.geo.pmdPages);
   p.count[pte] = n;
 }
 
@@ -549,7 +554,7 @@ function freeLevel(
   const base = p.base[node];
   const i0 = Math.floor((addr - base) / span);
   const i1 = Math.ceil((end - base) / span);
-  const dir = p.dirs[node]!;
+  const dir = p.dir(node);
   for (let i = i0; i < i1; i++) {
     const child = dir[i];
     if (child === 0) continue;
@@ -703,20 +708,20 @@ function copyLevel(
   const i0 = Math.floor((start - base) / span);
   const i1 = Math.ceil((end - base) / span);
   for (let i = i0; i < i1; i++) {
-    const s = p.dirs[snode]![i];
+    const s = p.dir(snode)[i];
     if (s === 0) continue;
     const a = Math.max(start, base + i * span);
     const b = Math.min(end, base + (i + 1) * span);
     if (s === HUGE) {
       // copy_huge_pmd: a PTE table for the child's deposit, mm_inc_nr_ptes, HPAGE_PMD_NR pages
-      if (p.dirs[dnode]![i] !== 0) continue;
+      if (p.dir(dnode)[i] !== 0) continue;
       const pgtable = k.be.pteAllocOne(k, dst, a);
       if (pgtable < 0) return false;
       depositPgtable(k, dst, dnode, pgtable);
       setHugePmd(k, dst, dnode, i);
       continue;
     }
-    let d = p.dirs[dnode]![i];
+    let d = p.dir(dnode)[i];
     if (d === 0) {
       // pXd_alloc / pte_alloc in the child (copy_p4d_range ... copy_pte_range)
       d = pXdAlloc(k, dst, dnode, i, below, a);
@@ -725,7 +730,7 @@ function copyLevel(
     if (below === PTE) {
       // copy_pte_range: every present pte in range is copied (anonymous pages, COW)
       const sb = p.base[s];
-      const n = orRange(p.bitmap, p.bits[s] * p.words, p.bits[d] * p.words, a - sb, b - sb);
+      const n = orRange(p.bitmap, p.bits(s), p.bits(d), a - sb, b - sb);
       p.count[d] += n;
       dst.rssPages += n;
     } else if (!copyLevel(k, dst, src, d, s, below, a, b)) {

@@ -41,13 +41,11 @@ export class TablePool {
   base: Float64Array;
   /** Entries in use (present PTEs, or non-none directory entries). */
   count: Int32Array;
-  /** Owning mm id. */
-  mm: Int32Array;
-  /** Bitmap slot of a PTE node. */
-  bits: Int32Array;
-  /** Directories of non-leaf nodes. */
-  dirs: (Int32Array | null)[] = [null];
-  /** Present bitmaps of PTE nodes: `words` Uint32 per node. */
+  /** Index of a non-leaf node's directory in {@link TablePool.dirs} (-1 for a leaf). */
+  dirIdx: Int32Array;
+  /** Directories of the non-leaf nodes (dense; see dirIdx). */
+  readonly dirs: Int32Array[] = [];
+  /** Present bitmaps of PTE nodes, `words` Uint32 per node id. */
   bitmap: Uint32Array;
   /** Uint32 words per PTE bitmap. */
   readonly words: number;
@@ -56,9 +54,7 @@ export class TablePool {
   #cap: number;
   #top = 1;
   #freeNodes: number[] = [];
-  #bitCap: number;
-  #bitTop = 0;
-  #freeBits: number[] = [];
+  #freeDirs: number[] = [];
 
   /**
    * An empty pool.
@@ -74,15 +70,22 @@ export class TablePool {
     this.slot = new Int32Array(this.#cap);
     this.base = new Float64Array(this.#cap);
     this.count = new Int32Array(this.#cap);
-    this.mm = new Int32Array(this.#cap);
-    this.bits = new Int32Array(this.#cap);
-    this.#bitCap = 64;
-    this.bitmap = new Uint32Array(this.#bitCap * this.words);
+    this.dirIdx = new Int32Array(this.#cap);
+    this.bitmap = new Uint32Array(this.#cap * this.words);
   }
 
-  #grow(): void {
-    const cap = Math.ceil(this.#cap * 1.5);
-    const g = <T extends Uint8Array | Int32Array | Float64Array>(a: T, n: T): T => {
+  /**
+   * Nodes the caller expects to create soon: when the arrays must grow, they grow to hold that
+   * many more at once instead of by a quarter (a large touch sets it, so no capacity is wasted).
+   */
+  hint = 0;
+
+  #grow(min: number): void {
+    const cap = Math.max(min, Math.ceil(this.#cap * 1.25));
+    const g = <T extends Uint8Array | Int32Array | Float64Array | Uint32Array>(
+      a: T,
+      n: T,
+    ): T => {
       n.set(a);
       return n;
     };
@@ -92,8 +95,8 @@ export class TablePool {
     this.slot = g(this.slot, new Int32Array(cap));
     this.base = g(this.base, new Float64Array(cap));
     this.count = g(this.count, new Int32Array(cap));
-    this.mm = g(this.mm, new Int32Array(cap));
-    this.bits = g(this.bits, new Int32Array(cap));
+    this.dirIdx = g(this.dirIdx, new Int32Array(cap));
+    this.bitmap = g(this.bitmap, new Uint32Array(cap * this.words));
     this.#cap = cap;
   }
 
@@ -101,52 +104,49 @@ export class TablePool {
    * Creates a node. `entries` > 0 gives it a directory of that many entries; `entries` = 0 makes
    * it a leaf (PTE) node with a present bitmap.
    */
-  create(level: number, mem: Mem, mm: number, base: number, entries: number): number {
+  create(level: number, mem: Mem, base: number, entries: number): number {
     let id = this.#freeNodes.pop();
     if (id === undefined) {
-      if (this.#top >= this.#cap) this.#grow();
+      if (this.#top >= this.#cap) this.#grow(this.#top + 1 + this.hint);
       id = this.#top++;
-      this.dirs.push(null);
     }
     this.level[id] = level;
     this.mem[id] = mem;
-    this.mm[id] = mm;
     this.base[id] = base;
     this.count[id] = 0;
     this.parent[id] = 0;
     this.slot[id] = 0;
     if (entries > 0) {
-      this.dirs[id] = new Int32Array(entries);
-      this.bits[id] = -1;
+      const d = this.#freeDirs.pop() ?? this.dirs.length;
+      this.dirs[d] = new Int32Array(entries);
+      this.dirIdx[id] = d;
     } else {
-      this.bits[id] = this.#allocBits();
+      this.dirIdx[id] = -1;
+      this.bitmap.fill(0, id * this.words, (id + 1) * this.words);
     }
     this.live++;
     return id;
   }
 
-  #allocBits(): number {
-    const s = this.#freeBits.pop();
-    if (s !== undefined) {
-      this.bitmap.fill(0, s * this.words, (s + 1) * this.words);
-      return s;
-    }
-    if (this.#bitTop >= this.#bitCap) {
-      const cap = Math.ceil(this.#bitCap * 1.5);
-      const n = new Uint32Array(cap * this.words);
-      n.set(this.bitmap);
-      this.bitmap = n;
-      this.#bitCap = cap;
-    }
-    return this.#bitTop++;
+  /** The directory of a non-leaf node. */
+  dir(id: number): Int32Array {
+    return this.dirs[this.dirIdx[id]];
+  }
+
+  /** Word offset of a PTE node's bitmap in {@link TablePool.bitmap}. */
+  bits(id: number): number {
+    return id * this.words;
   }
 
   /** Releases a node (its table memory is the caller's business). */
   destroy(id: number): void {
-    if (this.bits[id] >= 0) this.#freeBits.push(this.bits[id]);
-    this.dirs[id] = null;
+    const d = this.dirIdx[id];
+    if (d >= 0) {
+      this.dirs[d] = EMPTY_DIR;
+      this.#freeDirs.push(d);
+    }
     this.level[id] = 255;
-    this.bits[id] = -1;
+    this.dirIdx[id] = -1;
     this.live--;
     this.#freeNodes.push(id);
   }
@@ -155,15 +155,9 @@ export class TablePool {
   get top(): number {
     return this.#top;
   }
-
-  /** Approximate bytes held by the pool (typed arrays and directories). */
-  heapBytes(): number {
-    let d = 0;
-    for (const a of this.dirs) if (a) d += a.byteLength + 64;
-    return this.#cap * (1 + 8 + 4 + 4 + 8 + 4 + 4 + 4) + this.bitmap.byteLength + d +
-      this.dirs.length * 8;
-  }
 }
+
+const EMPTY_DIR = new Int32Array(0);
 
 /** Number of set bits in a 32-bit word. */
 export function popcount32(x: number): number {
