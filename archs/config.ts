@@ -14,6 +14,7 @@ import {
   KERNEL_VERSIONS,
   type KernelVersion,
   type LevelGeometry,
+  type LevelName,
   LEVELS,
 } from "../engine/types.ts";
 
@@ -29,6 +30,34 @@ export interface LevelSpec {
   tableBytes?: number;
   /** Bytes mm_inc_nr_X adds (default: entries * entryBytes for pud/pmd/pte, 0 for pgd/p4d). */
   pgtablesBytes?: number;
+}
+
+/** How a level's tables are freed at munmap (arch-facts.json `freeVia`). */
+export type FreeVia =
+  | "page-batch"
+  | "table-batch"
+  | "direct"
+  | "fragment"
+  | "pgd_free";
+
+/** How one level is allocated, counted and freed, in words (`ptlab explain`). */
+export interface LevelStory {
+  /** The allocator and its flags, naming the kernel file (`__pte_alloc_one: pagetable_alloc ...`). */
+  alloc: string;
+  /** What it adds to VmPTE and NR_PAGETABLE, and why. */
+  counted: string;
+  /** The free path at munmap/exit, naming the kernel file. */
+  free: string;
+  /** The free path in one word. */
+  via: FreeVia;
+}
+
+/** The explanation of a configuration in one kernel version. */
+export interface ConfigStory {
+  /** Per present level. */
+  levels: Partial<Record<LevelName, LevelStory>>;
+  /** Other rules of this configuration (floor/ceiling overrides, preallocations, flush, IPIs). */
+  notes: string[];
 }
 
 /** A configuration option a scenario may set in `arch NAME { KEY = VALUE }`. */
@@ -85,6 +114,8 @@ export interface ConfigSpec {
   archData?: Readonly<Record<string, string | number | boolean>>;
   /** Version- and option-dependent adjustments of the resolved configuration. */
   adjust?(cfg: ArchConfig, kv: number): void;
+  /** How each level is allocated, counted and freed in kernel `kv` (`ptlab explain`). */
+  story?(cfg: ArchConfig, kv: number): ConfigStory;
 }
 
 /** Options every configuration has. */

@@ -7,11 +7,54 @@
 
 import type { ArchConfig } from "../engine/types.ts";
 import { type ConfigSpec, resolveConfig } from "./config.ts";
-import { genericConfigs } from "./generic.ts";
 import { x86Configs } from "./x86.ts";
+import { armConfigs } from "./arm.ts";
+import { arm64Configs } from "./arm64.ts";
+import { powerpcConfigs } from "./powerpc.ts";
+import { s390Configs } from "./s390.ts";
+import { riscvConfigs } from "./riscv.ts";
+import { loongarchConfigs } from "./loongarch.ts";
+import { mipsConfigs } from "./mips.ts";
+import { m68kConfigs } from "./m68k.ts";
+import { sparcConfigs } from "./sparc.ts";
+import { shConfigs } from "./sh.ts";
+import { umConfigs } from "./um.ts";
+import { nios2Configs } from "./nios2.ts";
+import { openriscConfigs } from "./openrisc.ts";
+import { cskyConfigs } from "./csky.ts";
+import { hexagonConfigs } from "./hexagon.ts";
+import { microblazeConfigs } from "./microblaze.ts";
+import { xtensaConfigs } from "./xtensa.ts";
+import { arcConfigs } from "./arc.ts";
+import { pariscConfigs } from "./parisc.ts";
+import { alphaConfigs } from "./alpha.ts";
+import { genericConfigs } from "./generic.ts";
 
 /** Every configuration, in listing order. */
-export const CONFIGS: readonly ConfigSpec[] = [...x86Configs, ...genericConfigs];
+export const CONFIGS: readonly ConfigSpec[] = [
+  ...x86Configs,
+  ...armConfigs,
+  ...arm64Configs,
+  ...powerpcConfigs,
+  ...s390Configs,
+  ...riscvConfigs,
+  ...loongarchConfigs,
+  ...mipsConfigs,
+  ...m68kConfigs,
+  ...sparcConfigs,
+  ...shConfigs,
+  ...umConfigs,
+  ...nios2Configs,
+  ...openriscConfigs,
+  ...cskyConfigs,
+  ...hexagonConfigs,
+  ...microblazeConfigs,
+  ...xtensaConfigs,
+  ...arcConfigs,
+  ...pariscConfigs,
+  ...alphaConfigs,
+  ...genericConfigs,
+];
 
 const byName = new Map(CONFIGS.map((c) => [c.name, c]));
 

@@ -44,7 +44,7 @@ import {
   tlbUnmapStride,
   Use,
 } from "../engine/api.ts";
-import type { ConfigSpec, OptionSpec } from "./config.ts";
+import type { ConfigSpec, ConfigStory, OptionSpec } from "./config.ts";
 import {
   __pgdAlloc,
   __pgdFree,
@@ -270,14 +270,6 @@ function x86TlbFlush(k: Machine, tlb: MmuGather): void {
   k.tlbFlushed(tlb.mm, "flush_tlb_mm_range", what, tlb.freedTables);
 }
 
-/**
- * __tlb_remove_table: up to 6.13 x86's free_page_and_swap_cache (the dtor already ran); from 6.14
- * the generic pagetable_dtor_free.
- */
-function x86TlbRemoveTable(k: Machine, mem: Mem): void {
-  genericTlbRemoveTable(k, mem);
-}
-
 /** PAE pud_populate: a flush_tlb_mm after writing the PDPT entry (arch/x86/mm/pgtable.c). */
 function x86Populate(k: Machine, mm: Mm, level: number): void {
   if (level === 3 && variant(k) === "pae") k.flushTlbMm(mm);
@@ -297,7 +289,9 @@ export const x86Backend: Backend = {
   pmdFreeTlb: x86FreeTlb(3),
   pteFreeTlb: x86FreeTlb(4),
   tlbFlush: x86TlbFlush,
-  tlbRemoveTable: x86TlbRemoveTable,
+  // __tlb_remove_table: x86's free_page_and_swap_cache up to 6.13 (the dtor already ran), the
+  // generic pagetable_dtor_free from 6.14
+  tlbRemoveTable: genericTlbRemoveTable,
   populate: x86Populate,
 };
 
@@ -331,7 +325,90 @@ function x86Adjust(cfg: ArchConfig, kv: number): void {
   cfg.gather.tableFree = true;
   cfg.gather.rcuTableFree = true;
   cfg.ptReclaim = kv >= 614 && cfg.bits === 64;
+  cfg.gather.tableOneRcu = cfg.ptReclaim;
   if (kv >= 615 && cfg.options.highpte === "on") cfg.options = { ...cfg.options, highpte: "off" };
+}
+
+/** How x86 allocates, counts and frees each level in kernel `kv` (`ptlab explain`). */
+function x86Story(cfg: ArchConfig, kv: number): ConfigStory {
+  const v = cfg.archData.variant;
+  const batch = kv >= 615
+    ? "tlb_remove_ptdesc -> the RCU table batch; pagetable_dtor_free runs after the grace period " +
+      "(x86 selects MMU_GATHER_RCU_TABLE_FREE unconditionally since 6.15)"
+    : "paravirt_tlb_remove_table -> tlb_remove_page: the page batch, freed after the flush " +
+      "(a KVM guest with PV TLB flush uses tlb_remove_table, the RCU table batch)";
+  const via = kv >= 615 || cfg.options.guest === "kvm" ? "table-batch" : "page-batch";
+  const levels: ConfigStory["levels"] = {
+    pgd: {
+      alloc: kv >= 614
+        ? `__pgd_alloc(mm, pgd_allocation_order()) = pagetable_alloc + pagetable_pgd_ctor ` +
+          `(arch/x86/mm/pgtable.c, include/asm-generic/pgalloc.h)`
+        : v === "pae" && cfg.options.pti !== "on"
+        ? `kmem_cache "pgd_cache" (32 bytes, SHARED_KERNEL_PMD) (arch/x86/mm/pgtable.c)`
+        : `__get_free_pages(GFP_PGTABLE_USER, PGD_ALLOCATION_ORDER) (arch/x86/mm/pgtable.c)`,
+      counted: kv >= 614 ? "NR_PAGETABLE: the pgd's pages (6.14+); never VmPTE" : "never",
+      free: "pgd_free at __mmdrop (pgd_mop_up_pmds, pgd_dtor, _pgd_free)",
+      via: "pgd_free",
+    },
+  };
+  if (v === "la57") {
+    levels.p4d = {
+      alloc: kv >= 614
+        ? "__p4d_alloc_one: pagetable_alloc + pagetable_p4d_ctor (include/asm-generic/pgalloc.h)"
+        : "p4d_alloc_one: get_zeroed_page(GFP_KERNEL_ACCOUNT) (arch/x86/include/asm/pgalloc.h)",
+      counted: kv >= 614 ? "NR_PAGETABLE (6.14+); no mm counter" : "never (no mm counter, no ctor)",
+      free: `___p4d_free_tlb (arch/x86/mm/pgtable.c): ${batch}`,
+      via,
+    };
+  }
+  if (v === "x86_64" || v === "la57") {
+    levels.pud = {
+      alloc: "__pud_alloc_one: pagetable_alloc(GFP_PGTABLE_USER & ~__GFP_HIGHMEM, 0)" +
+        (kv >= 607 ? " + pagetable_pud_ctor" : "") + " (include/asm-generic/pgalloc.h)",
+      counted: "VmPTE +4096 (mm_inc_nr_puds)" + (kv >= 607 ? "; NR_PAGETABLE (6.7+)" : ""),
+      free: `___pud_free_tlb (arch/x86/mm/pgtable.c): ${batch}`,
+      via,
+    };
+  }
+  if (v !== "i386") {
+    levels.pmd = {
+      alloc: v === "pae"
+        ? "preallocate_pmds in pgd_alloc, later pmd_alloc_one: pagetable_alloc + pagetable_pmd_ctor"
+        : "pmd_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pmd_ctor " +
+          "(include/asm-generic/pgalloc.h)",
+      counted: "VmPTE +4096 (mm_inc_nr_pmds); NR_PAGETABLE +1",
+      free: `___pmd_free_tlb (arch/x86/mm/pgtable.c)${
+        v === "pae" ? ", need_flush_all (PDPT change)" : ""
+      }: ${batch}`,
+      via,
+    };
+  }
+  levels.pte = {
+    alloc: "pte_alloc_one -> __pte_alloc_one(mm, GFP_PGTABLE_USER" +
+      (v === "i386" || v === "pae" ? (kv < 615 ? " | __GFP_HIGHMEM with HIGHPTE" : "") : "") +
+      ") + pagetable_pte_ctor (arch/x86/mm/pgtable.c)",
+    counted: `VmPTE +${cfg.levels[4].pgtablesBytes} (mm_inc_nr_ptes); NR_PAGETABLE +1`,
+    free: `___pte_free_tlb (arch/x86/mm/pgtable.c): ${batch}`,
+    via,
+  };
+  const notes = [
+    "tlb_flush -> flush_tlb_mm_range: a full flush for fullmm, need_flush_all or more than 33 " +
+    "strides; IPIs to the other CPUs in mm_cpumask, lazy ones too when tables were freed " +
+    "(arch/x86/mm/tlb.c)",
+  ];
+  if (v === "pae") {
+    notes.push(
+      "pgd_alloc preallocates " +
+        (kv >= 616
+          ? "all 4 PMDs (6.16)"
+          : "KERNEL_PGD_BOUNDARY (3) PMDs, 4 without a shared kernel PMD") +
+        ", plus one user PMD with PTI; pud_populate flushes the TLB (arch/x86/mm/pgtable.c)",
+    );
+  }
+  if (cfg.ptReclaim) {
+    notes.push("MADV_DONTNEED frees PTE tables it empties whole (PT_RECLAIM, 6.14+)");
+  }
+  return { levels, notes };
 }
 
 const x86Gather = {
@@ -368,6 +445,7 @@ export const x86Configs: ConfigSpec[] = [
     archData: { variant: "x86_64" },
     backend: x86Backend,
     adjust: x86Adjust,
+    story: x86Story,
   },
   {
     name: "x86_64-5level",
@@ -391,6 +469,7 @@ export const x86Configs: ConfigSpec[] = [
     archData: { variant: "la57" },
     backend: x86Backend,
     adjust: x86Adjust,
+    story: x86Story,
   },
   {
     name: "i386-2level",
@@ -415,6 +494,7 @@ export const x86Configs: ConfigSpec[] = [
     archData: { variant: "i386" },
     backend: x86Backend,
     adjust: x86Adjust,
+    story: x86Story,
   },
   {
     name: "i386-pae",
@@ -439,5 +519,6 @@ export const x86Configs: ConfigSpec[] = [
     archData: { variant: "pae" },
     backend: x86Backend,
     adjust: x86Adjust,
+    story: x86Story,
   },
 ];

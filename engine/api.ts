@@ -33,7 +33,15 @@ export {
   tlbUnmapStride,
 } from "./gather.ts";
 export { Geometry, KmemCache, Machine } from "./machine.ts";
-export { detachTable, hexPage, installPgd, installTable, mmIncNr } from "./memory.ts";
+export {
+  detachTable,
+  hexPage,
+  installPgd,
+  installTable,
+  mmIncNr,
+  pteAllocMap,
+  pushRoot,
+} from "./memory.ts";
 export type { Mm, Vma } from "./mm.ts";
 export {
   freeFrameChecked,

@@ -22,8 +22,18 @@ export type FreeTlb = (k: Machine, tlb: MmuGather, mem: Mem, vpn: number) => voi
 export interface Backend {
   /** Backend name (the arch family). */
   readonly name: string;
+  /**
+   * init_new_context: arch state of a new mm; `parent` is the mm fork copies (dup_mm starts
+   * from a copy of it), null for a new process.
+   */
+  initNewContext?(k: Machine, mm: Mm, parent: Mm | null): void;
   /** pgd_alloc: allocates the mm's top table (installPgd) and whatever the arch preallocates. */
   pgdAlloc(k: Machine, mm: Mm): boolean;
+  /**
+   * Arch work when a range is mapped (s390's check_asce_limit -> crst_table_upgrade from
+   * arch_get_unmapped_area); false fails the mmap with -ENOMEM. Pages are virtual page numbers.
+   */
+  archMmap?(k: Machine, mm: Mm, start: number, end: number): boolean;
   /** pgd_free, from __mmdrop -> mm_free_pgd. */
   pgdFree(k: Machine, mm: Mm): void;
   /** p4d_alloc_one (levels 1..4 below are indexed the same way). */
@@ -54,8 +64,11 @@ export interface Backend {
   populate?(k: Machine, mm: Mm, level: number): void;
   /** tlb_flush: the arch flush of the gather's range. */
   tlbFlush(k: Machine, tlb: MmuGather): void;
-  /** __tlb_remove_table: frees one entry of the table batch. */
-  tlbRemoveTable(k: Machine, mem: Mem): void;
+  /**
+   * __tlb_remove_table: frees one entry of the table batch; `tag` is what the arch encoded in
+   * the low bits of the table pointer (powerpc's index, s390's half).
+   */
+  tlbRemoveTable(k: Machine, mem: Mem, tag: number): void;
   /** Frames the arch keeps for an mm beyond its tree (fragment caches ...), for the leak check. */
   cachedFrames?(k: Machine, mm: Mm): number[];
 }

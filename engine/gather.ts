@@ -52,8 +52,8 @@ export class MmuGather {
   pageTables: number[] = [];
   /** The table batch page, or -1. */
   tableBatchFrame: number = -1;
-  /** Entries of the table batch. */
-  tableBatch: Mem[] = [];
+  /** Entries of the table batch (memory * 16 + tag). */
+  tableBatch: number[] = [];
   /** Scratch room for an arch (s390 flush_mm ...). */
   arch: Record<string, number> = {};
 
@@ -210,7 +210,7 @@ export function tlbRemovePagePtdesc(k: Machine, tlb: MmuGather, frame: number): 
  * tlb_remove_table (mm/mmu_gather.c); without MMU_GATHER_TABLE_FREE it is tlb_remove_page
  * (asm-generic/tlb.h).
  */
-export function tlbRemoveTable(k: Machine, tlb: MmuGather, mem: Mem): void {
+export function tlbRemoveTable(k: Machine, tlb: MmuGather, mem: Mem, tag = 0): void {
   if (!k.cfg.gather.tableFree) {
     tlbRemovePage(k, tlb, memFrame(mem));
     return;
@@ -220,12 +220,12 @@ export function tlbRemoveTable(k: Machine, tlb: MmuGather, mem: Mem): void {
     const f = k.getFreePages(0, 0, Use.Batch, "tlb_table_batch");
     if (f < 0) {
       tlbTableInvalidate(k, tlb);
-      tlbRemoveTableOne(k, mem);
+      tlbRemoveTableOne(k, mem, tag);
       return;
     }
     tlb.tableBatchFrame = f;
   }
-  tlb.tableBatch.push(mem);
+  tlb.tableBatch.push(mem * 16 + tag);
   if (tlb.tableBatch.length === k.cfg.gather.maxTableBatch) tlbTableFlush(k, tlb);
 }
 
@@ -246,10 +246,15 @@ function tlbTableInvalidate(k: Machine, tlb: MmuGather): void {
 }
 
 /** tlb_remove_table_one: the batch page could not be allocated (mm/mmu_gather.c). */
-function tlbRemoveTableOne(k: Machine, mem: Mem): void {
+function tlbRemoveTableOne(k: Machine, mem: Mem, tag: number): void {
+  if (k.cfg.gather.tableOneRcu) {
+    // 6.14+ with PT_RECLAIM: __tlb_remove_table_one -> call_rcu on the table's ptdesc
+    k.callRcu([mem], () => k.be.tlbRemoveTable(k, mem, tag));
+    return;
+  }
   // tlb_remove_table_sync_one: smp_call_function(tlb_remove_table_smp_sync, NULL, 1)
   if (k.cfg.gather.rcuTableFree) k.ipiAllOthers("tlb_remove_table_sync_one");
-  k.be.tlbRemoveTable(k, mem);
+  k.be.tlbRemoveTable(k, mem, tag);
 }
 
 /** tlb_table_flush: invalidate, then free the batch through RCU (or at once) (mm/mmu_gather.c). */
@@ -262,10 +267,10 @@ export function tlbTableFlush(k: Machine, tlb: MmuGather): void {
   tlb.tableBatchFrame = -1;
   const free = () => {
     // __tlb_remove_table_free
-    for (const m of batch) k.be.tlbRemoveTable(k, m);
+    for (const e of batch) k.be.tlbRemoveTable(k, Math.floor(e / 16), e % 16);
     k.freePages(frame, 0);
   };
-  if (k.cfg.gather.rcuTableFree) k.callRcu(batch, free);
+  if (k.cfg.gather.rcuTableFree) k.callRcu(batch.map((e) => Math.floor(e / 16)), free);
   else free();
 }
 

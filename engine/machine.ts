@@ -317,11 +317,15 @@ export class Machine {
     return n;
   }
 
-  /** Counts a TLB flush of `mm`, with its IPIs, and traces it. */
-  tlbFlushed(mm: Mm, fn: string, what: string, lazyToo: boolean): void {
+  /**
+   * Counts a TLB flush of `mm` and traces it. With `broadcast` the hardware invalidates on every
+   * CPU (arm64 TLBI IS, powerpc tlbie, s390 IDTE): no IPI; otherwise IPIs go to the other CPUs
+   * running the mm, and to its lazy ones too when `lazyToo`.
+   */
+  tlbFlushed(mm: Mm, fn: string, what: string, lazyToo: boolean, broadcast = false): void {
     this.tlbFlushes++;
-    const n = this.flushIpis(mm, lazyToo);
-    this.call(fn, `${mm.name} ${what}${n ? `, ${n} IPI(s)` : ""}`);
+    const n = broadcast ? 0 : this.flushIpis(mm, lazyToo);
+    if (this.trace) this.call(fn, `${mm.name} ${what}${n ? `, ${n} IPI(s)` : ""}`);
   }
 
   /** flush_tlb_mm(mm): a whole-mm flush outside any mmu_gather (fork, PAE pud_populate). */

@@ -51,10 +51,46 @@ export function mmIncNr(k: Machine, mm: Mm, level: number, sign: 1 | -1): void {
   mm.pgtablesBytes += sign * b;
 }
 
-/** Creates the root node of `mm` from the pgd memory the arch allocated. */
-export function installPgd(k: Machine, mm: Mm, mem: Mem): void {
-  mm.pgd = k.pool.create(0, mem, 0, k.geo.entries[0]);
-  mm.tables[0]++;
+/**
+ * Creates the root node of `mm` from the pgd memory the arch allocated; `level` is the root's
+ * level (s390 starts below the pgd level).
+ */
+export function installPgd(k: Machine, mm: Mm, mem: Mem, level = 0): void {
+  mm.pgd = k.pool.create(level, mem, 0, k.geo.entries[level]);
+  mm.top = level;
+  mm.tables[level]++;
+}
+
+/**
+ * Puts a new root above the current one (s390 crst_table_upgrade): the old root becomes entry 0
+ * of a table one level up. Returns the new root node.
+ */
+export function pushRoot(k: Machine, mm: Mm, mem: Mem): number {
+  const p = k.pool;
+  const level = mm.top - 1;
+  const old = mm.pgd;
+  const root = p.create(level, mem, 0, k.geo.entries[level]);
+  p.dir(root)[0] = old;
+  p.count[root] = 1;
+  p.parent[old] = root;
+  p.slot[old] = 0;
+  mm.pgd = root;
+  mm.top = level;
+  mm.tables[level]++;
+  return root;
+}
+
+/**
+ * Allocates every table down to the PTE table covering `vpn` (pte_alloc_map; arm's pgd_alloc
+ * uses it for the vectors page). Returns the PTE node, or 0 on -ENOMEM.
+ */
+export function pteAllocMap(k: Machine, mm: Mm, vpn: number): number {
+  const parent = walkAllocToPmd(k, mm, vpn);
+  if (parent === 0) return 0;
+  const lvl = k.pool.level[parent];
+  const idx = k.geo.index(lvl, vpn);
+  const pte = k.pool.dir(parent)[idx];
+  return pte > 0 ? pte : pXdAlloc(k, mm, parent, idx, PTE, vpn);
 }
 
 /**
@@ -151,7 +187,7 @@ export function walkAllocToPmd(k: Machine, mm: Mm, vpn: number): number {
   const p = k.pool;
   const g = k.geo;
   let node = mm.pgd;
-  let level = 0;
+  let level: number = mm.top;
   for (;;) {
     const below = g.below[level];
     if (below === PTE) return node;
@@ -322,7 +358,7 @@ export function unmapPageRange(
   end = Math.min(end, vma.end);
   if (start >= end) return;
   if (k.trace) k.call("unmap_page_range", `${mm.name} ${hexPage(k, start)}-${hexPage(k, end)}`);
-  zapLevel(k, tlb, mm, vma, mm.pgd, 0, start, end, details);
+  zapLevel(k, tlb, mm, vma, mm.pgd, mm.top, start, end, details);
   // tlb_end_vma: flush at each VMA unless fullmm or MMU_GATHER_MERGE_VMAS (asm-generic/tlb.h)
   if (!tlb.fullmm && !k.cfg.gather.mergeVmas) tlbFlushMmuTlbonly(k, tlb);
 }
@@ -532,7 +568,7 @@ export function freePgdRange(
   if (addr >= end) return;
   if (k.trace) k.call("free_pgd_range", `${hexPage(k, addr)}-${hexPage(k, end)}`);
   // tlb_change_page_size(tlb, PAGE_SIZE): only MMU_GATHER_PAGE_SIZE arches track it
-  freeLevel(k, tlb, mm, mm.pgd, 0, addr, end, floor, ceiling);
+  freeLevel(k, tlb, mm, mm.pgd, mm.top, addr, end, floor, ceiling);
 }
 
 /** free_p4d_range / free_pud_range / free_pmd_range: the entries of `node` within [addr, end). */
@@ -687,7 +723,7 @@ export function madviseDontneed(k: Machine, mm: Mm, start: number, end: number):
 /** copy_page_range for one VMA: the child gets a table wherever the parent has one (mm/memory.c). */
 export function copyPageRange(k: Machine, dst: Mm, src: Mm, vma: Vma): boolean {
   if (k.trace) k.call("copy_page_range", `${src.name} -> ${dst.name} ${hexPage(k, vma.start)}`);
-  return copyLevel(k, dst, src, dst.pgd, src.pgd, 0, vma.start, vma.end);
+  return copyLevel(k, dst, src, dst.pgd, src.pgd, src.top, vma.start, vma.end);
 }
 
 function copyLevel(

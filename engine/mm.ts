@@ -21,8 +21,13 @@ export class Mm {
   readonly id: number;
   /** Scenario name. */
   readonly name: string;
-  /** Root (pgd) table node. */
+  /** Root table node (mm->pgd). */
   pgd = 0;
+  /**
+   * Level of the root table: 0 normally; s390 starts a task at the region-3 table (2) and
+   * crst_table_upgrade raises it (1, then 0) when a higher address is mapped.
+   */
+  top = 0;
   /** VMAs sorted by start, not overlapping. */
   vmas: Vma[] = [];
   /** mm->pgtables_bytes (include/linux/mm.h mm_inc_nr_ptes and friends). */
@@ -35,8 +40,8 @@ export class Mm {
   cpus: number[] = [0];
   /** CPUs that ran it and now hold it as a lazy TLB mm. */
   lazy: number[] = [];
-  /** Arch context (mm->context): fragment caches, asce limit ... */
-  context: Record<string, number> = {};
+  /** Arch context (mm->context): fragment caches, asce limit, lists of frames ... */
+  context: Record<string, number | number[]> = {};
   /** The mm was torn down. */
   dead = false;
 

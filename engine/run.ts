@@ -53,10 +53,14 @@ export interface RunOptions {
   trace?: boolean;
 }
 
-/** mm_alloc + mm_init + pgd_alloc (kernel/fork.c). Returns null when pgd_alloc failed. */
-export function mmAlloc(k: Machine, name: string): Mm | null {
+/**
+ * mm_alloc / dup_mm + mm_init: init_new_context, then pgd_alloc (kernel/fork.c). `parent` is
+ * the mm a fork copies. Returns null when pgd_alloc failed.
+ */
+export function mmAlloc(k: Machine, name: string, parent: Mm | null = null): Mm | null {
   const mm = k.newMm(name);
-  if (k.trace) k.call("mm_alloc", name);
+  if (k.trace) k.call(parent ? "dup_mm" : "mm_alloc", name);
+  k.be.initNewContext?.(k, mm, parent);
   if (!k.be.pgdAlloc(k, mm)) {
     k.event("ENOMEM", `pgd_alloc for ${name} failed`);
     k.dropMm(mm);
@@ -101,7 +105,7 @@ function checkMm(k: Machine, mm: Mm): void {
 
 /** dup_mmap (kernel/fork.c, mm/mmap.c): VMAs copied, page tables where vma_needs_copy. */
 export function dupMmap(k: Machine, parent: Mm, name: string): Mm | null {
-  const child = mmAlloc(k, name);
+  const child = mmAlloc(k, name, parent);
   if (!child) return null;
   if (k.trace) k.call("dup_mmap", `${parent.name} -> ${name}`);
   child.cpus = [...parent.cpus.slice(0, 1)];
@@ -324,6 +328,10 @@ export class Run {
         const mm = this.#mm(op.mm, op.line);
         const s = this.#pages(op.addr, op.line), e = s + this.#pages(op.size, op.line);
         if (k.trace) k.call("mmap", `${mm.name} ${hexPage(k, s)}-${hexPage(k, e)}`);
+        if (k.be.archMmap && !k.be.archMmap(k, mm, s, e)) {
+          k.event("ENOMEM", `mmap of ${hexPage(k, s)} in ${mm.name} failed`);
+          break;
+        }
         insertVma(mm, s, e);
         break;
       }

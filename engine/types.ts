@@ -55,6 +55,11 @@ export interface GatherConfig {
   noRange: boolean;
   /** tlb_needs_table_invalidate(): flush the TLB before the table batch goes to RCU. */
   needsTableInvalidate: boolean;
+  /**
+   * Without a batch page, tlb_remove_table frees the one table through call_rcu (6.14+ with
+   * PT_RECLAIM) instead of tlb_remove_table_sync_one's IPIs.
+   */
+  tableOneRcu?: boolean;
   /** MMU_GATHER_BUNDLE: entries of the on-stack local batch. */
   bundle: number;
   /** MAX_GATHER_BATCH: entries of one extra batch page. */
