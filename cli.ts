@@ -16,24 +16,29 @@
 
 import { parseArgs } from "node:util";
 import {
+  archsTable,
   comparisonTable,
+  configNames,
   csv,
+  describeConfig,
+  didYouMean,
+  explainText,
   formatDiagnostic,
+  KERNEL_VERSIONS,
   ndjson,
   reportDocument,
   reportJsonSchema,
-  resolveConfig,
   runScenario,
   runTable,
   selectConfigs,
+  traceSideBySide,
 } from "./mod.ts";
-import { bytes } from "./report/table.ts";
-import { alignTable } from "./report/table.ts";
 
 const USAGE = `usage:
   ptlab run FILE [--arch SEL] [--kernel V] [--format table|json|ndjson|csv] [--trace]
   ptlab check FILE [--arch SEL] [--kernel V]
-  ptlab archs [SEL] [--format table|json]
+  ptlab archs [SEL] [--kernel V] [--format table|json]
+  ptlab explain CONFIG [--kernel V]
   ptlab schema
 SEL: a configuration name, a glob such as 'arm64-*', a comma list, or 'all'
 exit status: 0 ok, 1 an expectation failed or a kernel rule was violated, 2 invalid input`;
@@ -53,6 +58,16 @@ export type ReadFile = (path: string) => string;
 
 function defaultRead(path: string): string {
   return Deno.readTextFileSync(path);
+}
+
+function jsonText(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => typeof x === "bigint" ? `0x${x.toString(16)}` : x, 2) + "\n";
+}
+
+function checkKernel(v: string | undefined): string | null {
+  if (v === undefined) return null;
+  const bad = v.split(",").filter((x) => !(KERNEL_VERSIONS as readonly string[]).includes(x));
+  return bad.length ? `unknown kernel version "${bad[0]}" (${KERNEL_VERSIONS.join(", ")})` : null;
 }
 
 function usageError(msg: string): CliResult {
@@ -110,6 +125,8 @@ export function cli(
           : String(e);
         return { code: 2, stdout: "", stderr: `ptlab: cannot read ${file}: ${why}\n` };
       }
+      const bad = checkKernel(values.kernel);
+      if (bad) return usageError(bad);
       const out = runScenario(source, {
         file,
         arch: values.arch,
@@ -141,7 +158,8 @@ export function cli(
       else if (format === "csv") stdout = csv(out.runs);
       else {
         const parts: string[] = [];
-        for (const r of out.runs) {
+        if (out.runs.length === 1) {
+          const r = out.runs[0];
           if (r.trace) {
             parts.push(
               r.trace.map((t) => `  line ${t.line}: ${t.fn}${t.detail ? ` ${t.detail}` : ""}`)
@@ -149,8 +167,23 @@ export function cli(
             );
           }
           parts.push(runTable(r));
+        } else {
+          // several configurations or versions: one table, a row per run
+          if (values.trace) parts.push(traceSideBySide(out.runs));
+          parts.push(comparisonTable(out.runs));
+          const failing = out.runs.filter((r) =>
+            r.violations.length || r.expectations.some((e) => !e.ok)
+          );
+          for (const r of failing) {
+            const f = r.expectations.filter((e) => !e.ok);
+            parts.push(
+              `${r.arch} ${r.kernel}: ` + [
+                ...f.map((e) => `line ${e.line} expect ${e.text} (left is ${e.actual})`),
+                ...r.violations.map((v) => `line ${v.line} [${v.rule}] ${v.message}`),
+              ].join("; "),
+            );
+          }
         }
-        if (out.runs.length > 1) parts.push("comparison:\n" + comparisonTable(out.runs));
         stdout = parts.join("\n\n") + "\n";
       }
       return { code: out.exitCode, stdout, stderr };
@@ -158,36 +191,24 @@ export function cli(
     case "archs": {
       const sel = selectConfigs(rest[0] ?? "all");
       if (sel.unknown.length) return usageError(`unknown configuration "${sel.unknown[0]}"`);
-      const cfgs = sel.specs.map((s) => resolveConfig(s));
-      if (format === "json") {
-        return {
-          code: 0,
-          stdout: JSON.stringify(cfgs, (_k, v) =>
-            typeof v === "bigint" ? `0x${v.toString(16)}` : v, 2) + "\n",
-          stderr: "",
-        };
+      const opts: Record<string, string> = values.kernel ? { kernel: values.kernel } : {};
+      const bad = checkKernel(values.kernel);
+      if (bad) return usageError(bad);
+      const items = sel.specs.map((s) => describeConfig(s.name, opts)!);
+      if (values.format === "json") return { code: 0, stdout: jsonText(items), stderr: "" };
+      return { code: 0, stdout: archsTable(items) + "\n", stderr: "" };
+    }
+    case "explain": {
+      if (rest.length !== 1) return usageError("explain takes one configuration name");
+      const bad = checkKernel(values.kernel);
+      if (bad) return usageError(bad);
+      const d = describeConfig(rest[0], values.kernel ? { kernel: values.kernel } : {});
+      if (!d) {
+        const near = didYouMean(rest[0], configNames());
+        return usageError(`unknown configuration "${rest[0]}"${near}`);
       }
-      const rows = [[
-        "configuration",
-        "page",
-        "VA bits",
-        "levels",
-        "tables (entries x bytes)",
-        "user space",
-      ]];
-      for (const c of cfgs) {
-        rows.push([
-          c.name,
-          bytes(2 ** c.pageShift),
-          String(c.levels[0].shift + Math.log2(c.levels[0].entries)),
-          String(c.levels.filter((l) => l.folded === "none").length),
-          c.levels.filter((l) => l.folded === "none").map((l) =>
-            `${l.name} ${l.entries}x${l.entryBytes}`
-          ).join(", "),
-          `0x${c.taskSize.toString(16)}`,
-        ]);
-      }
-      return { code: 0, stdout: alignTable(rows, (i) => i === 2 || i === 3) + "\n", stderr: "" };
+      if (values.format === "json") return { code: 0, stdout: jsonText(d), stderr: "" };
+      return { code: 0, stdout: explainText(d) + "\n", stderr: "" };
     }
     case "schema":
       return { code: 0, stdout: JSON.stringify(reportJsonSchema(), null, 2) + "\n", stderr: "" };

@@ -1,5 +1,5 @@
 // Every file in examples/ runs on the configuration it names and all its expectations hold.
-import { parseReportDocument, reportDocument, runScenario } from "./mod.ts";
+import { configNames, parseReportDocument, reportDocument, runScenario } from "./mod.ts";
 import { assert, assertEquals } from "./testing/assert.ts";
 
 const dir = new URL("./examples/", import.meta.url);
@@ -30,3 +30,21 @@ for (const name of names) {
     parseReportDocument(JSON.parse(JSON.stringify(reportDocument(out.runs, { file }))));
   });
 }
+
+Deno.test("every configuration runs every example, or says why its addresses do not fit", () => {
+  for (const name of names) {
+    const file = `examples/${name}`;
+    const out = runScenario(Deno.readTextFileSync(new URL(name, dir)), { file, arch: "all" });
+    assertEquals(out.diagnostics, [], file);
+    const ran = out.runs.map((r) => r.arch);
+    const skipped = out.skipped.map((s) => s.arch);
+    assertEquals([...ran, ...skipped].sort(), configNames().sort(), file);
+    for (const s of out.skipped) {
+      assert(
+        /outside the user address space|not aligned|multiple of the page size/.test(s.reason),
+        `${file} ${s.arch}: ${s.reason}`,
+      );
+    }
+    for (const r of out.runs) assertEquals(r.violations, [], `${file} on ${r.arch}`);
+  }
+});

@@ -31,6 +31,7 @@ import {
 } from "./dsl/mod.ts";
 import { runProgram } from "./engine/run.ts";
 import type { RunResult } from "./engine/types.ts";
+import type { ConfigDescription } from "./report/archs.ts";
 
 export type {
   ArchConfig,
@@ -79,6 +80,7 @@ export {
   compileScenario,
   type ConfigCatalog,
   type Diagnostic,
+  didYouMean,
   formatDiagnostic,
   parseScenario,
   type Scenario,
@@ -92,7 +94,8 @@ export {
   reportDocument,
   reportJsonSchema,
 } from "./report/schema.ts";
-export { bytes, comparisonTable, pages, runTable } from "./report/table.ts";
+export { bytes, comparisonTable, pages, runTable, traceSideBySide } from "./report/table.ts";
+export { archsTable, type ConfigDescription, explainText, type LevelText } from "./report/archs.ts";
 export { csv, ndjson } from "./report/lines.ts";
 
 /** The configuration catalog the DSL checks scenarios against: every registered configuration. */
@@ -105,13 +108,32 @@ export const catalog: ConfigCatalog = {
   resolve: (name, options) => resolveConfig(findConfig(name)!, options),
 };
 
+/**
+ * A configuration resolved with `options`, with the story of how it allocates, counts and frees
+ * each level (for `ptlab archs` and `ptlab explain`). Undefined for an unknown name.
+ */
+export function describeConfig(
+  name: string,
+  options: Record<string, string> = {},
+): ConfigDescription | undefined {
+  const spec = findConfig(name);
+  if (!spec) return undefined;
+  const config = resolveConfig(spec, options);
+  const [maj, min] = config.kernel.split(".").map(Number);
+  const story = spec.story?.(config, maj * 100 + min) ?? { levels: {}, notes: [] };
+  return { config, thpAvailable: spec.thpAvailable, levels: story.levels, notes: story.notes };
+}
+
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions {
   /** File name used in diagnostics. */
   file?: string;
   /** Configurations to run on (`all`, names, globs, comma lists); overrides the file's `arch`. */
   arch?: string;
-  /** Kernel version for every run (overrides the file's `kernel` option). */
+  /**
+   * Kernel version(s) for the runs, overriding the file's `kernel` option; a comma list runs
+   * every configuration once per version (`6.1,6.6`).
+   */
   kernel?: string;
   /** Record every kernel call. */
   trace?: boolean;
@@ -174,15 +196,17 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
   } else {
     names = [s.arch?.name ?? "x86_64-4level"];
   }
-  const overrides: Record<string, string> = {};
-  if (opts.kernel !== undefined) overrides.kernel = opts.kernel;
+  const kernels: (string | undefined)[] = opts.kernel?.split(",").map((k) => k.trim()) ??
+    [undefined];
   const errors: Diagnostic[] = [];
   const skipped: { arch: string; reason: string }[] = [];
   const runs: RunResult[] = [];
   const notes: string[] = [];
   const programs: { name: string; run: () => RunResult }[] = [];
-  for (const name of names) {
-    const c = compileScenario(s, name, catalog, { optionOverrides: overrides, foreign: multi });
+  const jobs = names.flatMap((name) => kernels.map((kernel) => ({ name, kernel })));
+  for (const { name, kernel } of jobs) {
+    const optionOverrides: Record<string, string> = kernel === undefined ? {} : { kernel };
+    const c = compileScenario(s, name, catalog, { optionOverrides, foreign: multi });
     const hard = c.diagnostics.filter((d) => d.kind !== "fit");
     const fit = c.diagnostics.filter((d) => d.kind === "fit");
     if (hard.length) {
@@ -190,15 +214,18 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
       continue;
     }
     if (fit.length) {
-      if (multi && names.length > 1) {
-        skipped.push({ arch: name, reason: `line ${fit[0].line}: ${fit[0].message}` });
+      if (multi && jobs.length > 1) {
+        if (!skipped.some((x) => x.arch === name)) {
+          skipped.push({ arch: name, reason: `line ${fit[0].line}: ${fit[0].message}` });
+        }
         continue;
       }
       errors.push(...fit);
       continue;
     }
     if (c.droppedOptions.length) {
-      notes.push(`${name}: option(s) ${c.droppedOptions.join(", ")} of the file do not apply`);
+      const note = `${name}: option(s) ${c.droppedOptions.join(", ")} of the file do not apply`;
+      if (!notes.includes(note)) notes.push(note);
     }
     programs.push({
       name,

@@ -19,3 +19,7 @@ Deno.bench(
     }
   },
 );
+
+Deno.bench(`all ${examples.length} examples on every configuration (--arch all)`, () => {
+  for (const e of examples) runScenario(e.source, { file: e.file, arch: "all" });
+});

@@ -41,7 +41,7 @@ export type {
   StatementBase,
 } from "./ast.ts";
 export type { Diagnostic } from "./diagnostics.ts";
-export { formatDiagnostic, locate } from "./diagnostics.ts";
+export { didYouMean, formatDiagnostic, locate } from "./diagnostics.ts";
 export type { CompileOptions, CompileResult, ConfigCatalog } from "./compile.ts";
 export {
   COMMAND_LINE,

@@ -191,6 +191,7 @@ export function tlbBatchFull(k: Machine, tlb: MmuGather): boolean {
 
 /** tlb_remove_page for a page-table page: batch it, flush when full (asm-generic/tlb.h). */
 export function tlbRemovePage(k: Machine, tlb: MmuGather, frame: number): void {
+  if (k.trace) k.call("tlb_remove_page", `frame ${frame}`);
   if (k.cfg.gather.noGather) {
     // MMU_GATHER_NO_GATHER: __tlb_remove_page_size frees the page at once.
     freeFrameChecked(k, frame, k.frames.order[frame]);
@@ -211,6 +212,7 @@ export function tlbRemovePagePtdesc(k: Machine, tlb: MmuGather, frame: number): 
  * (asm-generic/tlb.h).
  */
 export function tlbRemoveTable(k: Machine, tlb: MmuGather, mem: Mem, tag = 0): void {
+  if (k.trace) k.call("tlb_remove_table", `frame ${memFrame(mem)}${tag ? ` tag ${tag}` : ""}`);
   if (!k.cfg.gather.tableFree) {
     tlbRemovePage(k, tlb, memFrame(mem));
     return;

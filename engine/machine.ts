@@ -144,7 +144,9 @@ export class Machine {
 
   /** Records a kernel call in the trace (spelled as the modelled version spells it). */
   call(fn: string, detail?: string): void {
-    if (this.trace) this.trace.push({ line: this.line, fn: spell(fn, this.kv), detail });
+    if (!this.trace) return;
+    const name = spell(fn, this.kv);
+    if (name) this.trace.push({ line: this.line, fn: name, detail });
   }
 
   /** Records a violation of a kernel rule. */

@@ -31,9 +31,11 @@ const NAMES: Record<string, [number, string][]> = {
   "pagetable_pud_dtor": [[607, "pagetable_pud_dtor"], [614, "pagetable_dtor"]],
   "pagetable_p4d_dtor": [[614, "pagetable_dtor"]],
   "pagetable_pgd_dtor": [[614, "pagetable_dtor"]],
-  // include/asm-generic/tlb.h: page-table pages entered the gather as struct page in 6.1.
-  "tlb_remove_page_ptdesc": [[601, "tlb_remove_page"], [606, "tlb_remove_page_ptdesc"]],
-  "tlb_remove_ptdesc": [[601, "tlb_remove_table"], [606, "tlb_remove_ptdesc"]],
+  // include/asm-generic/tlb.h: page-table pages entered the gather as struct page in 6.1 (the
+  // arch called tlb_remove_page / tlb_remove_table itself: no wrapper to trace); 6.15 removed
+  // tlb_remove_page_ptdesc.
+  "tlb_remove_page_ptdesc": [[601, ""], [606, "tlb_remove_page_ptdesc"]],
+  "tlb_remove_ptdesc": [[601, ""], [606, "tlb_remove_ptdesc"]],
   "__pte_alloc_one": [[601, "__pte_alloc_one"], [610, "__pte_alloc_one_noprof"]],
   "pte_alloc_one": [[601, "pte_alloc_one"], [610, "pte_alloc_one_noprof"]],
   "pmd_alloc_one": [[601, "pmd_alloc_one"], [610, "pmd_alloc_one_noprof"]],
@@ -41,7 +43,10 @@ const NAMES: Record<string, [number, string][]> = {
   "p4d_alloc_one": [[601, "p4d_alloc_one"], [610, "p4d_alloc_one_noprof"]],
 };
 
-/** The name of kernel function `fn` (6.6 spelling) in kernel version `kv` (e.g. 601). */
+/**
+ * The name of kernel function `fn` (6.6 spelling) in kernel version `kv` (e.g. 601); "" when the
+ * function does not exist in that version (the call is not traced).
+ */
 export function spell(fn: string, kv: number): string {
   const list = NAMES[fn];
   if (!list) return fn;

@@ -146,3 +146,31 @@ export function comparisonTable(runs: readonly RunResult[]): string {
   });
   return alignTable([header, ...rows], (i) => i > 1 && i < header.length - 1);
 }
+
+/**
+ * The traces of several runs side by side, a column per run and a block per scenario line, so
+ * that one version's calls can be read against another's (`--kernel 6.1,6.6 --trace`).
+ */
+export function traceSideBySide(runs: readonly RunResult[], width = 44): string {
+  const byLine = runs.map((r) => {
+    const m = new Map<number, string[]>();
+    for (const t of r.trace ?? []) {
+      let l = m.get(t.line);
+      if (!l) m.set(t.line, l = []);
+      l.push(t.fn);
+    }
+    return m;
+  });
+  const lines = [...new Set(byLine.flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
+  const cell = (s: string) => (s.length > width ? s.slice(0, width - 1) + "~" : s).padEnd(width);
+  const out = ["line  " + runs.map((r) => cell(`${r.arch} ${r.kernel}`)).join("  ").trimEnd()];
+  for (const line of lines) {
+    const cols = byLine.map((m) => m.get(line) ?? []);
+    const n = Math.max(...cols.map((c) => c.length));
+    for (let i = 0; i < n; i++) {
+      const lead = i === 0 ? String(line).padStart(4) + "  " : "      ";
+      out.push(lead + cols.map((c) => cell(c[i] ?? "")).join("  ").trimEnd());
+    }
+  }
+  return out.join("\n");
+}
