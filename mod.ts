@@ -85,7 +85,15 @@ export {
   parseScenario,
   type Scenario,
 } from "./dsl/mod.ts";
-export type { ConfigSpec, LevelSpec, OptionProblem, OptionSpec } from "./archs/config.ts";
+export type {
+  ConfigSpec,
+  ConfigStory,
+  FreeVia,
+  LevelSpec,
+  LevelStory,
+  OptionProblem,
+  OptionSpec,
+} from "./archs/config.ts";
 export { commonOptions, resolveConfig } from "./archs/config.ts";
 export { configFor, configNames, CONFIGS, findConfig, selectConfigs } from "./archs/registry.ts";
 export {
