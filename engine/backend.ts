@@ -23,6 +23,11 @@ export interface Backend {
   /** Backend name (the arch family). */
   readonly name: string;
   /**
+   * Spellings of kernel functions where this arch differs from engine/spelling.ts: for a name in
+   * its 6.6 spelling, [first version (601, 606 ...), spelling from then on] pairs, oldest first.
+   */
+  readonly spelling?: Readonly<Record<string, readonly (readonly [number, string])[]>>;
+  /**
    * init_new_context: arch state of a new mm; `parent` is the mm fork copies (dup_mm starts
    * from a copy of it), null for a new process.
    */
@@ -64,6 +69,15 @@ export interface Backend {
   populate?(k: Machine, mm: Mm, level: number): void;
   /** tlb_flush: the arch flush of the gather's range. */
   tlbFlush(k: Machine, tlb: MmuGather): void;
+  /**
+   * flush_tlb_mm outside a gather (dup_mmap's flush of the parent, x86 PAE's pud_populate);
+   * default: a flush with IPIs to the other CPUs running the mm.
+   */
+  flushTlbMm?(k: Machine, mm: Mm): void;
+  /** flush_pmd_tlb_range (pmdp_invalidate when a huge pmd is split); default: as flushTlbMm. */
+  flushPmdTlbRange?(k: Machine, mm: Mm, vpn: number): void;
+  /** arch_exit_mmap: called at the start of exit_mmap (powerpc drops its fragment caches). */
+  archExitMmap?(k: Machine, mm: Mm): void;
   /**
    * __tlb_remove_table: frees one entry of the table batch; `tag` is what the arch encoded in
    * the low bits of the table pointer (powerpc's index, s390's half).

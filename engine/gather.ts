@@ -197,6 +197,7 @@ export function tlbRemovePage(k: Machine, tlb: MmuGather, frame: number): void {
     freeFrameChecked(k, frame, k.frames.order[frame]);
     return;
   }
+  k.batched.page++;
   tlb.pageTables.push(frame);
   if (tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(k, tlb)) tlbFlushMmu(k, tlb);
 }
@@ -217,6 +218,7 @@ export function tlbRemoveTable(k: Machine, tlb: MmuGather, mem: Mem, tag = 0): v
     tlbRemovePage(k, tlb, memFrame(mem));
     return;
   }
+  k.batched.table++;
   if (tlb.tableBatchFrame < 0) {
     // __get_free_page(GFP_NOWAIT | __GFP_NOWARN)
     const f = k.getFreePages(0, 0, Use.Batch, "tlb_table_batch");
@@ -282,7 +284,7 @@ export function pteFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedPmds = true;
   tlb.freedTables = true;
-  k.be.pteFreeTlb(k, tlb, mem, vpn);
+  archFreeTlb(k, 4, () => k.be.pteFreeTlb(k, tlb, mem, vpn));
 }
 
 /**
@@ -294,7 +296,7 @@ export function pmdFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedPuds = true;
   tlb.freedTables = true;
-  if (mem >= 0) k.be.pmdFreeTlb(k, tlb, mem, vpn);
+  if (mem >= 0) archFreeTlb(k, 3, () => k.be.pmdFreeTlb(k, tlb, mem, vpn));
 }
 
 /** pud_free_tlb (asm-generic/tlb.h): range, cleared_p4ds, freed_tables, then __pud_free_tlb. */
@@ -303,7 +305,7 @@ export function pudFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedP4ds = true;
   tlb.freedTables = true;
-  if (mem >= 0) k.be.pudFreeTlb(k, tlb, mem, vpn);
+  if (mem >= 0) archFreeTlb(k, 2, () => k.be.pudFreeTlb(k, tlb, mem, vpn));
 }
 
 /** p4d_free_tlb (asm-generic/tlb.h): range and freed_tables only, then __p4d_free_tlb. */
@@ -311,7 +313,7 @@ export function p4dFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
   if (k.trace) k.call("p4d_free_tlb", mem >= 0 ? `frame ${memFrame(mem)}` : "folded");
   tlbAdjustRange(tlb, vpn, 1);
   tlb.freedTables = true;
-  if (mem >= 0) k.be.p4dFreeTlb(k, tlb, mem, vpn);
+  if (mem >= 0) archFreeTlb(k, 1, () => k.be.p4dFreeTlb(k, tlb, mem, vpn));
 }
 
 /** tlb_get_unmap_shift's stride in pages: the lowest level cleared (asm-generic/tlb.h). */
@@ -331,4 +333,13 @@ export function tlbUnmapStride(k: Machine, tlb: MmuGather): number {
 export function tlbFlushRange(k: Machine, tlb: MmuGather, fn: string, lazyToo = false): void {
   const pages = tlb.end - tlb.start;
   k.tlbFlushed(tlb.mm, fn, `${pages} page(s) from page ${tlb.start}`, lazyToo);
+}
+
+/** Runs an arch __pXd_free_tlb and records how it freed the table (Machine.freeVia). */
+function archFreeTlb(k: Machine, level: number, hook: () => void): void {
+  const { page, table } = k.batched;
+  hook();
+  k.freeVia[level].add(
+    k.batched.table > table ? "table-batch" : k.batched.page > page ? "page-batch" : "direct",
+  );
 }

@@ -113,6 +113,13 @@ export class Machine {
   /** Failure-injection rules. */
   readonly inject: InjectRule[] = [];
   readonly #injectCalls: Map<string, number> = new Map();
+  /**
+   * How tables of each level were freed at munmap/exit (`page-batch`, `table-batch`, `direct`),
+   * as observed inside the pXd_free_tlb wrappers; for checking a configuration's story.
+   */
+  readonly freeVia: Set<string>[] = [new Set(), new Set(), new Set(), new Set(), new Set()];
+  /** Batched page-table pages and table-batch entries so far (see {@link Machine.freeVia}). */
+  batched = { page: 0, table: 0 };
   /** Deposited PTE tables (pgtable_trans_huge_deposit), keyed by deposit list owner. */
   readonly deposits: Map<number, Mem[]> = new Map();
   /** Per-level geometry derived from the configuration. */
@@ -145,7 +152,7 @@ export class Machine {
   /** Records a kernel call in the trace (spelled as the modelled version spells it). */
   call(fn: string, detail?: string): void {
     if (!this.trace) return;
-    const name = spell(fn, this.kv);
+    const name = spell(fn, this.kv, this.be.spelling);
     if (name) this.trace.push({ line: this.line, fn: name, detail });
   }
 
@@ -332,7 +339,8 @@ export class Machine {
 
   /** flush_tlb_mm(mm): a whole-mm flush outside any mmu_gather (fork, PAE pud_populate). */
   flushTlbMm(mm: Mm): void {
-    this.tlbFlushed(mm, "flush_tlb_mm", "all", false);
+    if (this.be.flushTlbMm) this.be.flushTlbMm(this, mm);
+    else this.tlbFlushed(mm, "flush_tlb_mm", "all", false);
   }
 
   /** smp_call_function to every other online CPU, waited for (tlb_remove_table_sync_one). */

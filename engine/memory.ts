@@ -39,7 +39,7 @@ import {
   setRange,
   setStrided,
 } from "./tables.ts";
-import { PMD, PTE } from "./types.ts";
+import { PTE } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Tables and counters
@@ -205,11 +205,13 @@ export function walkAllocToPmd(k: Machine, mm: Mm, vpn: number): number {
 // ---------------------------------------------------------------------------------------------
 // Faults
 
-/** THP applies to this fault: a PMD level exists and the VMA covers the aligned PMD range. */
+/**
+ * THP applies to this fault: the VMA covers the aligned HPAGE_PMD_SIZE range (with a folded PMD
+ * that is the range of the entry above the PTE tables).
+ */
 function thpSuitable(k: Machine, vma: Vma, slotStart: number): boolean {
   // transhuge_vma_suitable (include/linux/huge_mm.h)
-  return k.cfg.thp && k.geo.present[PMD] &&
-    vma.start <= slotStart && slotStart + k.geo.pmdPages <= vma.end;
+  return k.cfg.thp && vma.start <= slotStart && slotStart + k.geo.pmdPages <= vma.end;
 }
 
 /**
@@ -495,7 +497,13 @@ function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: num
   const p = k.pool;
   if (k.trace) k.call("__split_huge_pmd", `@${hexPage(k, vpn)}`);
   // pmdp_invalidate -> flush_pmd_tlb_range (mm/pgtable-generic.c)
-  k.tlbFlushed(mm, "flush_pmd_tlb_range", `${hexPage(k, vpn)} +${k.geo.pmdPages} pages`, false);
+  if (k.be.flushPmdTlbRange) k.be.flushPmdTlbRange(k, mm, vpn);
+  else {k.tlbFlushed(
+      mm,
+      "flush_pmd_tlb_range",
+      `${hexPage(k, vpn)} +${k.geo.pmdPages} pages`,
+      false,
+    );}
   const pgtable = withdrawPgtable(k, mm, pmdNode);
   p.dir(pmdNode)[idx] = 0;
   p.count[pmdNode]--;
@@ -782,6 +790,7 @@ function copyLevel(
 /** exit_mmap (mm/mmap.c): zap everything, free_pgtables over every VMA, with a fullmm gather. */
 export function exitMmap(k: Machine, mm: Mm): void {
   if (k.trace) k.call("exit_mmap", mm.name);
+  k.be.archExitMmap?.(k, mm);
   const vmas = mm.vmas;
   if (vmas.length > 0) {
     const tlb = tlbGatherMmu(k, mm, true);

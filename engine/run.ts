@@ -307,6 +307,19 @@ export class Run {
     return mm;
   }
 
+  /** [start, end) in pages, checked against TASK_SIZE (the DSL checks this first). */
+  #range(addr: bigint, size: bigint, line: number): [number, number] {
+    if (addr < 0n || size < 0n || addr + size > this.k.cfg.taskSize) {
+      throw new EngineError(
+        `0x${addr.toString(16)}..0x${(addr + size).toString(16)} is outside the user address ` +
+          `space of ${this.k.cfg.name}`,
+        line,
+      );
+    }
+    const s = this.#pages(addr, line);
+    return [s, s + this.#pages(size, line)];
+  }
+
   #pages(bytes: bigint, line: number): number {
     const shift = BigInt(this.k.cfg.pageShift);
     if (bytes & ((1n << shift) - 1n)) {
@@ -326,7 +339,7 @@ export class Run {
         break;
       case "map": {
         const mm = this.#mm(op.mm, op.line);
-        const s = this.#pages(op.addr, op.line), e = s + this.#pages(op.size, op.line);
+        const [s, e] = this.#range(op.addr, op.size, op.line);
         if (k.trace) k.call("mmap", `${mm.name} ${hexPage(k, s)}-${hexPage(k, e)}`);
         if (k.be.archMmap && !k.be.archMmap(k, mm, s, e)) {
           k.event("ENOMEM", `mmap of ${hexPage(k, s)} in ${mm.name} failed`);
@@ -337,8 +350,7 @@ export class Run {
       }
       case "touch": {
         const mm = this.#mm(op.mm, op.line);
-        const s = this.#pages(op.addr, op.line);
-        const e = s + this.#pages(op.size, op.line);
+        const [s, e] = this.#range(op.addr, op.size, op.line);
         const step = Math.max(1, this.#pages(op.step, op.line));
         let i = mm.findIndex(s);
         for (; i < mm.vmas.length && mm.vmas[i].start < e; i++) {
@@ -353,16 +365,16 @@ export class Run {
       }
       case "unmap": {
         const mm = this.#mm(op.mm, op.line);
-        const s = this.#pages(op.addr, op.line);
+        const [s, e] = this.#range(op.addr, op.size, op.line);
         if (k.trace) k.call("munmap", mm.name);
-        doMunmap(k, mm, s, s + this.#pages(op.size, op.line));
+        doMunmap(k, mm, s, e);
         break;
       }
       case "madvise": {
         const mm = this.#mm(op.mm, op.line);
-        const s = this.#pages(op.addr, op.line);
+        const [s, e] = this.#range(op.addr, op.size, op.line);
         if (k.trace) k.call("madvise", `${mm.name} MADV_DONTNEED`);
-        madviseDontneed(k, mm, s, s + this.#pages(op.size, op.line));
+        madviseDontneed(k, mm, s, e);
         break;
       }
       case "fork":

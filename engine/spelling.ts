@@ -47,8 +47,12 @@ const NAMES: Record<string, [number, string][]> = {
  * The name of kernel function `fn` (6.6 spelling) in kernel version `kv` (e.g. 601); "" when the
  * function does not exist in that version (the call is not traced).
  */
-export function spell(fn: string, kv: number): string {
-  const list = NAMES[fn];
+export function spell(
+  fn: string,
+  kv: number,
+  arch?: Readonly<Record<string, readonly (readonly [number, string])[]>>,
+): string {
+  const list = arch?.[fn] ?? NAMES[fn];
   if (!list) return fn;
   let name = fn;
   for (const [v, n] of list) if (kv >= v) name = n;
