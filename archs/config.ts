@@ -100,10 +100,16 @@ export interface ConfigSpec {
   splitPmdPtlockArch: boolean;
   /** SPLIT_PTLOCK_CPUS is 999999 for this arch (no split ptlocks ever). */
   noSplitPtlocks?: boolean;
+  /** Default of the split_ptlocks option ("off" where the default NR_CPUS is below 4). */
+  splitPtlocksDefault?: "on" | "off";
+  /** CPUs the kernel can bring up (1 for a uniprocessor-only arch). */
+  maxCpus?: number;
   /** The mmu_gather Kconfig selects. */
   gather: Omit<GatherConfig, "bundle" | "maxGatherBatch" | "maxGatherBatchCount" | "maxTableBatch">;
   /** Bytes of low memory on a HIGHMEM configuration. */
   lowmemBytes?: number;
+  /** Bytes of ZONE_DMA at the bottom of memory (`Infinity`: all of it, as on m68k). */
+  dmaBytes?: number;
   /** Default RAM. */
   ramBytes: number;
   /** Options beyond the common ones (kernel, thp, split_ptlocks, alloc_split_ptlocks, ram). */
@@ -140,7 +146,7 @@ export function commonOptions(spec: ConfigSpec): OptionSpec[] {
     o.push({
       name: "split_ptlocks",
       values: ["on", "off"],
-      default: "on",
+      default: spec.splitPtlocksDefault ?? "on",
       doc: "USE_SPLIT_PTE_PTLOCKS: NR_CPUS >= SPLIT_PTLOCK_CPUS (4)",
     }, {
       name: "alloc_split_ptlocks",
@@ -281,8 +287,10 @@ export function resolveConfig(
     },
     ramBytes: ram,
     lowmemBytes: Math.min(ram, spec.lowmemBytes ?? ram),
+    dmaBytes: Math.min(ram, spec.dmaBytes ?? 0),
     options: opts,
     archData: spec.archData ?? {},
+    maxCpus: spec.maxCpus ?? 4096,
   };
   spec.adjust?.(cfg, kv);
   // MAX_TABLE_BATCH: a page minus struct mmu_table_batch {rcu_head (with RCU), nr + padding}

@@ -111,6 +111,13 @@ export class Frames {
   /** Frames in use that hold page tables (Use.Table, Use.Slab, Use.Pool, with their tails). */
   tableFrames = 0;
 
+  /** Changes what an allocated frame is used for, keeping {@link Frames.tableFrames} right. */
+  setUse(frame: number, use: Use): void {
+    const holds = (u: number) => u === Use.Table || u === Use.Slab || u === Use.Pool;
+    this.tableFrames += (holds(use) ? 1 : 0) - (holds(this.use[frame]) ? 1 : 0);
+    this.use[frame] = use;
+  }
+
   /**
    * Frames of a machine with these zones.
    *

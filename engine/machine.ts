@@ -142,10 +142,11 @@ export class Machine {
     const page = 2 ** cfg.pageShift;
     const low = Math.floor(cfg.lowmemBytes / page);
     const high = Math.floor((cfg.ramBytes - cfg.lowmemBytes) / page);
-    this.frames = new Frames(low, high);
+    const dma = Math.min(low, Math.floor(cfg.dmaBytes / page));
+    this.frames = new Frames(low - dma, high, dma);
     this.geo = new Geometry(cfg);
     this.pool = new TablePool(cfg.levels[4].entries);
-    this.ncpus = opts.cpus ?? 1;
+    this.ncpus = Math.min(opts.cpus ?? 1, cfg.maxCpus);
     this.trace = opts.trace ? [] : null;
   }
 

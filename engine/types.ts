@@ -108,8 +108,12 @@ export interface ArchConfig {
   ramBytes: number;
   /** Bytes of low memory (the rest is HIGHMEM; equal to ramBytes without HIGHMEM). */
   lowmemBytes: number;
+  /** Bytes of ZONE_DMA at the bottom of low memory (0 without one). */
+  dmaBytes: number;
   /** The option values this configuration was resolved with. */
   options: Readonly<Record<string, string>>;
+  /** CPUs the kernel can bring up (1 on a uniprocessor-only arch): `cpus N` is capped to it. */
+  maxCpus: number;
   /** Arch-private facts of the configuration (variant names and the like). */
   archData: Readonly<Record<string, string | number | boolean>>;
 }
