@@ -270,6 +270,14 @@ function x86TlbFlush(k: Machine, tlb: MmuGather): void {
   k.tlbFlushed(tlb.mm, "flush_tlb_mm_range", what, tlb.freedTables);
 }
 
+/**
+ * flush_tlb_mm = flush_tlb_mm_range(mm, 0, TLB_FLUSH_ALL, 0, true): freed_tables is true, so lazy
+ * CPUs get the IPI too (arch/x86/include/asm/tlbflush.h).
+ */
+function x86FlushTlbMm(k: Machine, mm: Mm): void {
+  k.tlbFlushed(mm, "flush_tlb_mm", "TLB_FLUSH_ALL", true);
+}
+
 /** PAE pud_populate: a flush_tlb_mm after writing the PDPT entry (arch/x86/mm/pgtable.c). */
 function x86Populate(k: Machine, mm: Mm, level: number): void {
   if (level === 3 && variant(k) === "pae") k.flushTlbMm(mm);
@@ -289,6 +297,7 @@ export const x86Backend: Backend = {
   pmdFreeTlb: x86FreeTlb(3),
   pteFreeTlb: x86FreeTlb(4),
   tlbFlush: x86TlbFlush,
+  flushTlbMm: x86FlushTlbMm,
   // __tlb_remove_table: x86's free_page_and_swap_cache up to 6.13 (the dtor already ran), the
   // generic pagetable_dtor_free from 6.14
   tlbRemoveTable: genericTlbRemoveTable,

@@ -71,7 +71,7 @@ export interface Backend {
   tlbFlush(k: Machine, tlb: MmuGather): void;
   /**
    * flush_tlb_mm outside a gather (dup_mmap's flush of the parent, x86 PAE's pud_populate);
-   * default: a flush with IPIs to the other CPUs running the mm.
+   * default: the arch's tlbFlush of a gather that asks for the whole mm (need_flush_all).
    */
   flushTlbMm?(k: Machine, mm: Mm): void;
   /** flush_pmd_tlb_range (pmdp_invalidate when a huge pmd is split); default: as flushTlbMm. */

@@ -7,6 +7,7 @@
  */
 
 import type { Backend } from "./backend.ts";
+import { MmuGather } from "./gather.ts";
 import { Frames, GFP, Use } from "./frames.ts";
 import { Mm } from "./mm.ts";
 import { type Mem, memFrame, memOf, TablePool } from "./tables.ts";
@@ -340,8 +341,17 @@ export class Machine {
 
   /** flush_tlb_mm(mm): a whole-mm flush outside any mmu_gather (fork, PAE pud_populate). */
   flushTlbMm(mm: Mm): void {
-    if (this.be.flushTlbMm) this.be.flushTlbMm(this, mm);
-    else this.tlbFlushed(mm, "flush_tlb_mm", "all", false);
+    if (this.be.flushTlbMm) {
+      this.be.flushTlbMm(this, mm);
+      return;
+    }
+    // the arch's own whole-mm flush: its tlb_flush of a gather that wants everything flushed
+    const tlb = new MmuGather(mm, false, this.cfg.gather.bundle);
+    tlb.needFlushAll = true;
+    tlb.clearedPtes = true;
+    tlb.start = 0;
+    tlb.end = 2 ** (this.cfg.bits - this.cfg.pageShift);
+    this.be.tlbFlush(this, tlb);
   }
 
   /** smp_call_function to every other online CPU, waited for (tlb_remove_table_sync_one). */
