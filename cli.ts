@@ -174,17 +174,21 @@ export function cli(
           const failing = out.runs.filter((r) =>
             r.violations.length || r.expectations.some((e) => !e.ok)
           );
-          for (const r of failing) {
-            const f = r.expectations.filter((e) => !e.ok);
+          if (failing.length > 8) {
             parts.push(
-              `${r.arch} ${r.kernel}: ` + [
-                ...f.map((e) => `line ${e.line} expect ${e.text} (left is ${e.actual})`),
-                ...r.violations.map((v) => `line ${v.line} [${v.rule}] ${v.message}`),
-              ].join("; "),
+              `${failing.length} runs have failed expectations or violations: see --format json`,
             );
-          }
+          } else {for (const r of failing) {
+              const f = r.expectations.filter((e) => !e.ok);
+              parts.push(
+                `${r.arch} ${r.kernel}: ` + [
+                  ...f.map((e) => `line ${e.line} expect ${e.text} (left is ${e.actual})`),
+                  ...r.violations.map((v) => `line ${v.line} [${v.rule}] ${v.message}`),
+                ].join("; "),
+              );
+            }}
         }
-        stdout = parts.join("\n\n") + "\n";
+        stdout = parts.join(out.runs.length > 1 ? "\n" : "\n\n") + "\n";
       }
       return { code: out.exitCode, stdout, stderr };
     }

@@ -120,22 +120,37 @@ function violationLines(r: RunResult): string {
  */
 export function comparisonTable(runs: readonly RunResult[]): string {
   if (runs.length === 0) return "";
+  // the final state gets a column only where it differs from the last snapshot taken
+  const same = (r: RunResult) => {
+    const last = r.snapshots[r.snapshots.length - 1];
+    return last !== undefined &&
+      JSON.stringify([last.metrics, last.mms]) === JSON.stringify([r.final.metrics, r.final.mms]);
+  };
+  const withFinal = !runs.every(same);
   const labels: string[] = [];
   for (const r of runs) {
-    for (const s of [...r.snapshots, r.final]) if (!labels.includes(s.label)) labels.push(s.label);
+    for (const s of withFinal ? [...r.snapshots, r.final] : r.snapshots) {
+      if (!labels.includes(s.label)) labels.push(s.label);
+    }
   }
   const names = mmNames(runs.flatMap((r) => [...r.snapshots, r.final]));
+  const find = (r: RunResult, l: string) => [...r.snapshots, r.final].find((x) => x.label === l);
+  // a process gets a column at a snapshot only if it exists there in some run
+  const cols = labels.map((l) => ({
+    l,
+    mms: names.filter((n) => runs.some((r) => find(r, l)?.mms[n] !== undefined)),
+  }));
   const header = ["configuration", "kernel"];
-  for (const l of labels) {
-    for (const n of names) header.push(`${l}: ${n} VmPTE`);
+  for (const { l, mms } of cols) {
+    for (const n of mms) header.push(`${l}: ${n} VmPTE`);
     header.push(`${l}: pages`);
   }
   header.push("result");
   const rows = runs.map((r) => {
     const row = [r.arch, r.kernel];
-    for (const l of labels) {
-      const s = [...r.snapshots, r.final].find((x) => x.label === l);
-      for (const n of names) row.push(s?.mms[n] ? bytes(s.mms[n].vmpte) : "-");
+    for (const { l, mms } of cols) {
+      const s = find(r, l);
+      for (const n of mms) row.push(s?.mms[n] ? bytes(s.mms[n].vmpte) : "-");
       row.push(s ? String(s.metrics.nr_page_table_pages) : "-");
     }
     const failed = r.expectations.filter((e) => !e.ok).length;
