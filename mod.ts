@@ -30,6 +30,7 @@ import {
   type Scenario,
 } from "./dsl/mod.ts";
 import { runProgram } from "./engine/run.ts";
+import { ENGINE_INJECT_SITES } from "./engine/machine.ts";
 import type { RunResult } from "./engine/types.ts";
 import type { ConfigDescription } from "./report/archs.ts";
 
@@ -72,6 +73,7 @@ export type {
 } from "./dsl/mod.ts";
 export type { AllocOne, Backend, FreeOne, FreeTlb } from "./engine/backend.ts";
 export type { Geometry, InjectRule, KmemCache, Machine, MachineEvent } from "./engine/machine.ts";
+export { ENGINE_INJECT_SITES } from "./engine/machine.ts";
 export type { MmuGather } from "./engine/gather.ts";
 export type { Mm, Vma } from "./engine/mm.ts";
 export type { Frames, Use } from "./engine/frames.ts";
@@ -114,6 +116,10 @@ export const catalog: ConfigCatalog = {
     return spec ? checkOptions(spec, options) : [];
   },
   resolve: (name, options) => resolveConfig(findConfig(name)!, options),
+  injectSites: (name) => [
+    ...ENGINE_INJECT_SITES,
+    ...(findConfig(name)?.backend.injectSites ?? []),
+  ],
 };
 
 /**

@@ -104,6 +104,8 @@ export interface ConfigSpec {
   splitPtlocksDefault?: "on" | "off";
   /** CPUs the kernel can bring up (1 for a uniprocessor-only arch). */
   maxCpus?: number;
+  /** The MMU caches upper-level table entries (see ArchConfig.walkerCaches). */
+  walkerCaches?: boolean;
   /** The mmu_gather Kconfig selects. */
   gather: Omit<GatherConfig, "bundle" | "maxGatherBatch" | "maxGatherBatchCount" | "maxTableBatch">;
   /** Bytes of low memory on a HIGHMEM configuration. */
@@ -291,6 +293,8 @@ export function resolveConfig(
     options: opts,
     archData: spec.archData ?? {},
     maxCpus: spec.maxCpus ?? 4096,
+    walkerCaches: spec.walkerCaches ?? false,
+    highpte: opts.highpte === "on",
   };
   spec.adjust?.(cfg, kv);
   // MAX_TABLE_BATCH: a page minus struct mmu_table_batch {rcu_head (with RCU), nr + padding}

@@ -448,6 +448,8 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: (1n << 47n) - 4096n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // paging-structure caches: tables stay cached until the flush (arch/x86/mm/tlb.c)
+    walkerCaches: true,
     gather: x86Gather,
     ramBytes: 64 * 2 ** 30,
     options: x86Options("x86_64"),
@@ -472,6 +474,8 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: (1n << 56n) - 4096n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // paging-structure caches: tables stay cached until the flush (arch/x86/mm/tlb.c)
+    walkerCaches: true,
     gather: x86Gather,
     ramBytes: 64 * 2 ** 30,
     options: x86Options("la57"),
@@ -496,6 +500,7 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: 0xC000_0000n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    walkerCaches: true,
     gather: x86Gather,
     lowmemBytes: 896 * 2 ** 20,
     ramBytes: 4 * 2 ** 30,
@@ -521,6 +526,8 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: 0xC000_0000n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // paging-structure caches: tables stay cached until the flush (arch/x86/mm/tlb.c)
+    walkerCaches: true,
     gather: x86Gather,
     lowmemBytes: 896 * 2 ** 20,
     ramBytes: 4 * 2 ** 30,

@@ -1,16 +1,7 @@
 /**
- * A {@link ConfigCatalog} over `archs/registry.ts`, for the DSL's tests.
+ * The catalog of every registered configuration, for the DSL's tests (the one mod.ts exports).
  *
  * @module
  */
 
-import { checkOptions, resolveConfig } from "../archs/config.ts";
-import { configNames, findConfig } from "../archs/registry.ts";
-import type { ConfigCatalog } from "./compile.ts";
-
-/** The catalog of every registered configuration. */
-export const catalog: ConfigCatalog = {
-  names: () => configNames(),
-  checkOptions: (name, options) => checkOptions(findConfig(name)!, options),
-  resolve: (name, options) => resolveConfig(findConfig(name)!, options),
-};
+export { catalog } from "../mod.ts";

@@ -119,6 +119,15 @@ export type Statement =
       readonly text: string;
     }
     | {
+      readonly kind: "inject";
+      /** The word after `inject` (must be `fail`). */
+      readonly verb: NameRef;
+      readonly site: NameRef;
+      /** `at`, `every` or `after`, with its count; none: every call fails. */
+      readonly mode?: NameRef;
+      readonly count?: ExprNode;
+    }
+    | {
       readonly kind: "repeat";
       readonly variable: NameRef;
       readonly from: ExprNode;

@@ -22,6 +22,8 @@ export interface ConfigCatalog {
   checkOptions(name: string, options: Readonly<Record<string, string>>): OptionProblem[];
   /** The configuration resolved with (checked) options. */
   resolve(name: string, options: Readonly<Record<string, string>>): ArchConfig;
+  /** Allocation sites `inject fail` may name on this configuration (kernel functions). */
+  injectSites(name: string): readonly string[];
 }
 
 /** Options of {@link compileScenario}. */
@@ -122,6 +124,8 @@ class Compiler {
   pageSize?: bigint;
   taskSize?: bigint;
   configName = "";
+  /** Allocation sites of the configuration, for `inject fail`. */
+  injectSites: readonly string[] = [];
   /** Kind of the page-size alignment diagnostics ("fit" for a configuration chosen outside). */
   alignKind: Diagnostic["kind"] = "semantic";
 
@@ -496,6 +500,49 @@ class Compiler {
       case "snapshot":
         this.emit(st, { op: "snapshot", label: st.label, line, col });
         return;
+      case "inject": {
+        if (st.verb.name !== "fail") {
+          this.report(st.verb.span, `expected 'fail' after 'inject', not "${st.verb.name}"`);
+          return;
+        }
+        const sites = this.injectSites;
+        if (!sites.includes(st.site.name)) {
+          this.report(
+            st.site.span,
+            `unknown allocation site "${st.site.name}" on ${this.configName}${
+              didYouMean(st.site.name, sites) ||
+              ` (one of ${sites.join(", ")})`
+            }`,
+          );
+          return;
+        }
+        let mode: "at" | "every" | "after" = "every";
+        let n = 1n;
+        if (st.mode && st.count) {
+          if (!["at", "every", "after"].includes(st.mode.name)) {
+            const hint = didYouMean(st.mode.name, ["at", "every", "after"]);
+            this.report(
+              st.mode.span,
+              `expected at, every or after, not "${st.mode.name}"${hint}`,
+            );
+            return;
+          }
+          mode = st.mode.name as typeof mode;
+          const v = this.constant(st.count, "the call count");
+          if (v === undefined) return;
+          const min = st.mode.name === "after" ? 0n : 1n;
+          if (v < min || v > 1_000_000_000n) {
+            this.report(
+              st.count.span,
+              `the call count must be between ${min} and 1000000000, not ${v}`,
+            );
+            return;
+          }
+          n = v;
+        }
+        this.emit(st, { op: "inject", site: st.site.name, mode, n: Number(n), line, col });
+        return;
+      }
       case "expect": {
         const l = this.runtime(st.left);
         const r = this.runtime(st.right);
@@ -762,6 +809,7 @@ export function compileScenario(
         c.pageSize = 1n << BigInt(resolved.pageShift);
         c.taskSize = resolved.taskSize;
         c.configName = resolved.name;
+        c.injectSites = catalog.injectSites(configName);
         if (checked.ok) config = resolved;
       } catch (e) {
         c.diags.push({

@@ -16,6 +16,7 @@
  *   names: () => configNames(),
  *   checkOptions: (n, o) => checkOptions(findConfig(n)!, o),
  *   resolve: (n, o) => resolveConfig(findConfig(n)!, o),
+ *   injectSites: () => ["pagetable_alloc"],
  * };
  * const src = "mm a\nmap a 0x7f0000000000 size 2M\ntouch a 0x7f0000000000 size 2M\n";
  * const { scenario, diagnostics } = parseScenario(src, "hello.ptlab");

@@ -65,6 +65,7 @@ const STATEMENT_WORDS = [
   "snapshot",
   "expect",
   "repeat",
+  "inject",
 ];
 
 function noStatement(t: IToken): string {
@@ -99,6 +100,12 @@ function nameWanted(ruleName: string, previous: IToken): string {
       return previous.tokenType === T.Ident ? "an advice (dontneed)" : "a process name";
     case "fork":
       return previous.tokenType === T.As ? "a name for the child process" : "a process name";
+    case "inject":
+      return previous.tokenType === T.Inject
+        ? "'fail'"
+        : previous.image === "fail"
+        ? "an allocation site (a kernel function such as pagetable_alloc)"
+        : "at, every or after";
     default:
       return "a process name";
   }
@@ -174,6 +181,7 @@ export class ScenarioParser extends CstParser {
         { ALT: () => this.#snapshot() },
         { ALT: () => this.#expect() },
         { ALT: () => this.#repeat() },
+        { ALT: () => this.#inject() },
       ],
     );
   });
@@ -314,6 +322,18 @@ export class ScenarioParser extends CstParser {
     this.consume(0, T.CmpOp);
     exprRole = "an";
     this.subrule(15, this.expr);
+  }
+
+  #inject(): void {
+    stmtKind = "inject";
+    this.consume(0, T.Inject);
+    this.consume(13, T.Ident); // fail
+    this.consume(14, T.Ident); // the allocation site
+    this.option(5, () => {
+      this.consume(15, T.Ident); // at | every | after
+      exprRole = "a call count";
+      this.subrule(18, this.expr);
+    });
   }
 
   #repeat(): void {

@@ -59,6 +59,8 @@ export const Snapshot: TokenType = keyword("snapshot");
 export const Expect: TokenType = keyword("expect");
 /** `repeat` */
 export const Repeat: TokenType = keyword("repeat");
+/** `inject` */
+export const Inject: TokenType = keyword("inject");
 /** `size` */
 export const Size: TokenType = keyword("size");
 /** `every` */
@@ -215,6 +217,7 @@ export const allTokens: TokenType[] = [
   Snapshot,
   Expect,
   Repeat,
+  Inject,
   Size,
   Every,
   As,

@@ -235,6 +235,13 @@ const STATEMENTS: Record<string, Build> = {
     child: nameRef(ctx.Ident[1]),
   }),
   Exit: (_b, ctx) => ({ kind: "exit", keyword: tokSpan(ctx.Exit[0]), mm: nameRef(ctx.Ident[0]) }),
+  Inject: (b, ctx) => ({
+    kind: "inject",
+    keyword: tokSpan(ctx.Inject[0]),
+    verb: nameRef(ctx.Ident[0]),
+    site: nameRef(ctx.Ident[1]),
+    ...(ctx.Ident[2] ? { mode: nameRef(ctx.Ident[2]), count: b.expr(ctx.expr[0].children) } : {}),
+  }),
   Run: (b, ctx) => {
     const items: ExprNode[] = [];
     for (const e of ctx.expr) items.push(b.expr(e.children));

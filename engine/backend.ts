@@ -23,6 +23,11 @@ export interface Backend {
   /** Backend name (the arch family). */
   readonly name: string;
   /**
+   * Allocation sites of the arch's own allocators that `inject fail` can name (beyond the
+   * engine's: ENGINE_INJECT_SITES), such as `crst_table_alloc`; each calls k.shouldFail(site).
+   */
+  readonly injectSites?: readonly string[];
+  /**
    * Spellings of kernel functions where this arch differs from engine/spelling.ts: for a name in
    * its 6.6 spelling, [first version (601, 606 ...), spelling from then on] pairs, oldest first.
    */

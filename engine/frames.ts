@@ -57,6 +57,8 @@ export const PG = {
   active: 1 << 1,
   reserved: 1 << 2,
   slab: 1 << 3,
+  /** Model bookkeeping: a dtor ran on this page since it was allocated (for "dtor twice"). */
+  dtord: 1 << 4,
 } as const;
 
 /** Page type values (page->page_type). */
@@ -161,6 +163,9 @@ export class Frames {
     this.capacity = cap;
   }
 
+  /** Called with every frame handed out (the machine checks reuse before a TLB flush). */
+  onAlloc: ((pfn: number) => void) | null = null;
+
   /**
    * Frames the caller expects to need soon: when the arrays must grow, they grow to hold that
    * many more at once instead of by a quarter (a large touch sets it, so no capacity is wasted).
@@ -188,6 +193,7 @@ export class Frames {
         this.refcount[pfn] = 1;
         this.zone[pfn] = z;
         if (gfp & GFP.ACCOUNT) this.memcg[pfn] = 1;
+        if (this.onAlloc) this.onAlloc(pfn);
         if (order > 0) {
           this.order[pfn] = order;
           if (gfp & GFP.COMP) this.flags[pfn] |= PG.head;

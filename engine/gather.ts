@@ -145,7 +145,7 @@ function tlbNextBatch(k: Machine, tlb: MmuGather): boolean {
   }
   if (tlb.batchFrames.length === k.cfg.gather.maxGatherBatchCount) return false;
   // __get_free_page(GFP_NOWAIT | __GFP_NOWARN)
-  const f = k.getFreePages(0, 0, Use.Batch, "tlb_batch");
+  const f = k.getFreePages(0, 0, Use.Batch, "tlb_next_batch");
   if (f < 0) return false;
   tlb.batchFrames.push(f);
   tlb.batchMax.push(k.cfg.gather.maxGatherBatch);
@@ -221,7 +221,7 @@ export function tlbRemoveTable(k: Machine, tlb: MmuGather, mem: Mem, tag = 0): v
   k.batched.table++;
   if (tlb.tableBatchFrame < 0) {
     // __get_free_page(GFP_NOWAIT | __GFP_NOWARN)
-    const f = k.getFreePages(0, 0, Use.Batch, "tlb_table_batch");
+    const f = k.getFreePages(0, 0, Use.Batch, "tlb_remove_table");
     if (f < 0) {
       tlbTableInvalidate(k, tlb);
       tlbRemoveTableOne(k, mem, tag);
@@ -284,7 +284,7 @@ export function pteFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedPmds = true;
   tlb.freedTables = true;
-  archFreeTlb(k, 4, () => k.be.pteFreeTlb(k, tlb, mem, vpn));
+  archFreeTlb(k, 4, tlb.mm, () => k.be.pteFreeTlb(k, tlb, mem, vpn));
 }
 
 /**
@@ -296,7 +296,7 @@ export function pmdFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedPuds = true;
   tlb.freedTables = true;
-  if (mem >= 0) archFreeTlb(k, 3, () => k.be.pmdFreeTlb(k, tlb, mem, vpn));
+  if (mem >= 0) archFreeTlb(k, 3, tlb.mm, () => k.be.pmdFreeTlb(k, tlb, mem, vpn));
 }
 
 /** pud_free_tlb (asm-generic/tlb.h): range, cleared_p4ds, freed_tables, then __pud_free_tlb. */
@@ -305,7 +305,7 @@ export function pudFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
   tlbAdjustRange(tlb, vpn, 1);
   tlb.clearedP4ds = true;
   tlb.freedTables = true;
-  if (mem >= 0) archFreeTlb(k, 2, () => k.be.pudFreeTlb(k, tlb, mem, vpn));
+  if (mem >= 0) archFreeTlb(k, 2, tlb.mm, () => k.be.pudFreeTlb(k, tlb, mem, vpn));
 }
 
 /** p4d_free_tlb (asm-generic/tlb.h): range and freed_tables only, then __p4d_free_tlb. */
@@ -313,7 +313,7 @@ export function p4dFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): v
   if (k.trace) k.call("p4d_free_tlb", mem >= 0 ? `frame ${memFrame(mem)}` : "folded");
   tlbAdjustRange(tlb, vpn, 1);
   tlb.freedTables = true;
-  if (mem >= 0) archFreeTlb(k, 1, () => k.be.p4dFreeTlb(k, tlb, mem, vpn));
+  if (mem >= 0) archFreeTlb(k, 1, tlb.mm, () => k.be.p4dFreeTlb(k, tlb, mem, vpn));
 }
 
 /** tlb_get_unmap_shift's stride in pages: the lowest level cleared (asm-generic/tlb.h). */
@@ -336,9 +336,15 @@ export function tlbFlushRange(k: Machine, tlb: MmuGather, fn: string, lazyToo = 
 }
 
 /** Runs an arch __pXd_free_tlb and records how it freed the table (Machine.freeVia). */
-function archFreeTlb(k: Machine, level: number, hook: () => void): void {
+function archFreeTlb(k: Machine, level: number, mm: Mm, hook: () => void): void {
   const { page, table } = k.batched;
-  hook();
+  k.inFreeTlb = true;
+  k.freeTlbMm = mm.id;
+  try {
+    hook();
+  } finally {
+    k.inFreeTlb = false;
+  }
   k.freeVia[level].add(
     k.batched.table > table ? "table-batch" : k.batched.page > page ? "page-batch" : "direct",
   );

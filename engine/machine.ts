@@ -14,15 +14,33 @@ import { type Mem, memFrame, memOf, TablePool } from "./tables.ts";
 import type { ArchConfig, Level, TraceEvent, Violation } from "./types.ts";
 import { spell } from "./spelling.ts";
 
-/** A failure-injection rule: fail the n-th call, every n-th call, or every call after the n-th. */
+/**
+ * A failure-injection rule: counting the calls of `site` from the moment the rule is added,
+ * fail the n-th call (`at`), every n-th call (`every`), or every call after the n-th (`after`).
+ */
 export interface InjectRule {
-  /** Allocation site (`pagetable_alloc`, `ptlock_alloc`, `tlb_batch`, ...). */
+  /** Allocation site (a kernel function: `pagetable_alloc`, `ptlock_alloc` ...). */
   site: string;
   /** How `n` is read. */
   mode: "at" | "every" | "after";
   /** The count. */
   n: number;
+  /** Calls of the site seen since the rule was added. */
+  calls: number;
 }
+
+/**
+ * Allocation sites every configuration has (kernel function names): the ptdesc allocator, the
+ * split ptlock cache, the mmu_gather's batch pages, slab caches and plain page allocations.
+ */
+export const ENGINE_INJECT_SITES: readonly string[] = [
+  "pagetable_alloc",
+  "ptlock_alloc",
+  "tlb_next_batch",
+  "tlb_remove_table",
+  "kmem_cache_alloc",
+  "__get_free_pages",
+];
 
 /** A recorded event the scenario can count (an injected failure, an OOM ...). */
 export interface MachineEvent {
@@ -97,6 +115,10 @@ export class Machine {
   ipis = 0;
   /** Faults that returned VM_FAULT_OOM. */
   ooms = 0;
+  /** Allocations failed by injection. */
+  injected = 0;
+  /** Operations that failed with -ENOMEM (a process, fork or mmap that could not be made). */
+  enomems = 0;
   /** Violations. */
   readonly violations: Violation[] = [];
   /** Events a scenario can count. */
@@ -113,7 +135,13 @@ export class Machine {
   readonly caches: Map<string, KmemCache> = new Map();
   /** Failure-injection rules. */
   readonly inject: InjectRule[] = [];
-  readonly #injectCalls: Map<string, number> = new Map();
+  /** A pXd_free_tlb is running (frees now unlink tables whose entries may still be cached). */
+  inFreeTlb = false;
+  /** Table frames freed before the TLB flush that must precede their reuse, by mm id. */
+  readonly unflushed: Map<number, Set<number>> = new Map();
+  /** The mm whose gather is running a pXd_free_tlb. */
+  freeTlbMm = 0;
+
   /**
    * How tables of each level were freed at munmap/exit (`page-batch`, `table-batch`, `direct`),
    * as observed inside the pXd_free_tlb wrappers; for checking a configuration's story.
@@ -148,6 +176,7 @@ export class Machine {
     this.geo = new Geometry(cfg);
     this.pool = new TablePool(cfg.levels[4].entries);
     this.ncpus = Math.min(opts.cpus ?? 1, cfg.maxCpus);
+    if (cfg.walkerCaches) this.frames.onAlloc = (pfn) => this.#checkReuse(pfn);
     this.trace = opts.trace ? [] : null;
   }
 
@@ -156,6 +185,30 @@ export class Machine {
     if (!this.trace) return;
     const name = spell(fn, this.kv, this.be.spelling);
     if (name) this.trace.push({ line: this.line, fn: name, detail });
+  }
+
+  /**
+   * A table frame freed by a pXd_free_tlb before the flush (a direct free): on an MMU whose walker
+   * caches upper entries, the memory must not be handed out again until the TLB is flushed.
+   */
+  noteUnflushedFree(frame: number, order: number): void {
+    if (!this.inFreeTlb || !this.cfg.walkerCaches) return;
+    let set = this.unflushed.get(this.freeTlbMm);
+    if (!set) this.unflushed.set(this.freeTlbMm, set = new Set());
+    for (let i = 0; i < 1 << order; i++) set.add(frame + i);
+  }
+
+  #checkReuse(pfn: number): void {
+    for (const [mmId, set] of this.unflushed) {
+      if (!set.has(pfn)) continue;
+      set.delete(pfn);
+      this.violate(
+        "reused-before-flush",
+        `pfn ${pfn}, a page table freed before the TLB flush, was allocated again before the ` +
+          `flush (the MMU may still walk it through a cached entry)`,
+        { frame: pfn, mm: this.mmById.get(mmId)?.name },
+      );
+    }
   }
 
   /** Records a violation of a kernel rule. */
@@ -173,17 +226,22 @@ export class Machine {
   /** Whether an allocation at `site` fails now (failure injection). */
   shouldFail(site: string): boolean {
     if (this.inject.length === 0) return false;
-    const n = (this.#injectCalls.get(site) ?? 0) + 1;
-    this.#injectCalls.set(site, n);
+    let fail = false;
     for (const r of this.inject) {
       if (r.site !== site) continue;
-      const hit = r.mode === "at" ? n === r.n : r.mode === "every" ? n % r.n === 0 : n > r.n;
-      if (hit) {
-        this.event("injected-failure", `${site} call ${n}`);
-        return true;
-      }
+      const n = ++r.calls;
+      if (r.mode === "at" ? n === r.n : r.mode === "every" ? n % r.n === 0 : n > r.n) fail = true;
     }
-    return false;
+    if (fail) {
+      this.injected++;
+      this.event("injected-failure", site);
+    }
+    return fail;
+  }
+
+  /** Adds a failure-injection rule (the `inject fail` statement). */
+  addInject(site: string, mode: InjectRule["mode"], n: number): void {
+    this.inject.push({ site, mode, n, calls: 0 });
   }
 
   /** Creates an mm object (no tables yet; see mmAlloc in memory.ts). */
@@ -207,7 +265,7 @@ export class Machine {
   }
 
   /** Allocates page(s) that are not a ptdesc (__get_free_pages, get_zeroed_page); -1 on failure. */
-  getFreePages(gfp: number, order: number, use: Use, site = "get_free_pages"): number {
+  getFreePages(gfp: number, order: number, use: Use, site = "__get_free_pages"): number {
     if (this.shouldFail(site)) return -1;
     const f = this.frames.alloc(gfp, order, use);
     this.call(order ? "__get_free_pages" : "__get_free_page", `order ${order} -> frame ${f}`);
@@ -335,6 +393,7 @@ export class Machine {
    */
   tlbFlushed(mm: Mm, fn: string, what: string, lazyToo: boolean, broadcast = false): void {
     this.tlbFlushes++;
+    this.unflushed.delete(mm.id);
     const n = broadcast ? 0 : this.flushIpis(mm, lazyToo);
     if (this.trace) this.call(fn, `${mm.name} ${what}${n ? `, ${n} IPI(s)` : ""}`);
   }

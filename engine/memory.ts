@@ -40,6 +40,7 @@ import {
   setStrided,
 } from "./tables.ts";
 import { PTE } from "./types.ts";
+import { ZONE_HIGHMEM } from "./frames.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Tables and counters
@@ -56,9 +57,26 @@ export function mmIncNr(k: Machine, mm: Mm, level: number, sign: 1 | -1): void {
  * level (s390 starts below the pgd level).
  */
 export function installPgd(k: Machine, mm: Mm, mem: Mem, level = 0): void {
+  checkLowmem(k, mem, level);
   mm.pgd = k.pool.create(level, mem, 0, k.geo.entries[level]);
   mm.top = level;
   mm.tables[level]++;
+}
+
+/**
+ * A table the kernel reaches through its linear-map address must be in low memory: every upper
+ * level always, PTE tables unless CONFIG_HIGHPTE maps them with kmap_local (pte_offset_map).
+ */
+function checkLowmem(k: Machine, mem: Mem, level: number): void {
+  const frame = memFrame(mem);
+  if (k.frames.zone[frame] !== ZONE_HIGHMEM) return;
+  if (level === PTE && k.cfg.highpte) return;
+  k.violate(
+    "highmem-table",
+    `a ${["pgd", "p4d", "pud", "pmd", "pte"][level]} table in HIGHMEM (pfn ${frame}) has no ` +
+      `kernel address for the page-table code to use`,
+    { frame },
+  );
 }
 
 /**
@@ -108,6 +126,7 @@ export function installTable(
 ): number {
   const p = k.pool;
   const g = k.geo;
+  checkLowmem(k, mem, level);
   const pl = p.level[parent];
   const base = p.base[parent] + idx * g.span[pl];
   const node = p.create(level, mem, base, level === PTE ? 0 : g.entries[level]);

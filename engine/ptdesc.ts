@@ -37,6 +37,32 @@ export function freeFrameChecked(k: Machine, frame: number, order: number): void
     k.violate("double-free", `freeing frame ${frame}, which is already free`, { frame });
     return;
   }
+  if (frame < k.pool.frameRefs.length && k.pool.frameRefs[frame] > 0) {
+    k.violate(
+      "freed-while-referenced",
+      `pfn ${frame} freed while a page-table entry still points to a table in it`,
+      { frame },
+    );
+  }
+  if (f.fragRefcount[frame] !== 0) {
+    k.violate(
+      "frag-refcount",
+      `pfn ${frame} freed with pt_frag_refcount ${f.fragRefcount[frame]} (must be 0)`,
+      { frame },
+    );
+  }
+  if (f.refcount[frame] >>> 24 !== 0) {
+    // s390 keeps its 2K-table AA/PP bits in _refcount's upper byte; left set, free_pages_prepare
+    // sees "nonzero _refcount"
+    k.violate(
+      "s390-frag-bits",
+      `BUG: Bad page state: pfn ${frame} nonzero _refcount (fragment bits 0x${
+        (f.refcount[frame] >>> 24).toString(16)
+      })`,
+      { frame },
+    );
+  }
+  k.noteUnflushedFree(frame, order);
   // mm/page_alloc.c page_bad_reason(): page_type aliases _mapcount in 6.6, so a page freed with
   // PG_table still set reads as "nonzero mapcount"; mapping/_pt_s390_gaddr must be NULL.
   if (f.pageType[frame] === PAGE_TYPE_TABLE) {
@@ -49,13 +75,15 @@ export function freeFrameChecked(k: Machine, frame: number, order: number): void
   if (f.mapping[frame] !== 0) {
     k.violate("bad-page-state", `BUG: Bad page state: pfn ${frame} non-NULL mapping`, { frame });
   }
-  if (f.ptl[frame] !== 0 && k.cfg.allocSplitPtlocks) {
+  if (f.ptl[frame] > 0) {
+    // ALLOC_SPLIT_PTLOCKS: the lock object is never given back (an inline lock just goes away
+    // with the page)
     k.violate("ptlock-leak", `pfn ${frame} freed with its split ptlock still allocated`, {
       frame,
     });
     k.ptlockObjFree(f.ptl[frame]);
-    k.ptlocks--;
   }
+  if (f.ptl[frame] !== 0) k.ptlocks--;
   f.free(frame, order);
 }
 
@@ -107,21 +135,28 @@ function setPgtable(k: Machine, frame: number): void {
   if (k.frames.use[frame] === Use.Slab) {
     k.violate("ctor-on-slab", `page-table ctor on pfn ${frame}, a slab page`, { frame });
   }
+  if (k.frames.pageType[frame] === PAGE_TYPE_TABLE) {
+    k.violate("double-ctor", `page-table ctor twice on pfn ${frame}`, { frame });
+    return;
+  }
   k.frames.pageType[frame] = PAGE_TYPE_TABLE;
   nrPagetableAdd(k, frame, 1);
 }
 
 /** __folio_clear_pgtable + NR_PAGETABLE, the tail every dtor shares (mm.h). */
 function clearPgtable(k: Machine, frame: number, what: string): void {
-  if (k.frames.pageType[frame] !== PAGE_TYPE_TABLE) {
-    k.violate(
-      "dtor-without-ctor",
-      `${what} on pfn ${frame}, which is not PG_table (dtor without ctor, or twice)`,
-      { frame },
-    );
+  const f = k.frames;
+  if (f.pageType[frame] !== PAGE_TYPE_TABLE) {
+    // __folio_clear_pgtable: VM_BUG_ON_FOLIO(!folio_test_pgtable(folio)) (page-flags.h)
+    if (f.flags[frame] & PG.dtord) {
+      k.violate("double-dtor", `${what} twice on pfn ${frame}`, { frame });
+    } else {
+      k.violate("dtor-without-ctor", `${what} on pfn ${frame}, which had no ctor`, { frame });
+    }
     return;
   }
-  k.frames.pageType[frame] = 0;
+  f.pageType[frame] = 0;
+  f.flags[frame] |= PG.dtord;
   nrPagetableAdd(k, frame, -1);
 }
 

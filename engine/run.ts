@@ -62,6 +62,7 @@ export function mmAlloc(k: Machine, name: string, parent: Mm | null = null): Mm 
   if (k.trace) k.call(parent ? "dup_mm" : "mm_alloc", name);
   k.be.initNewContext?.(k, mm, parent);
   if (!k.be.pgdAlloc(k, mm)) {
+    k.enomems++;
     k.event("ENOMEM", `pgd_alloc for ${name} failed`);
     k.dropMm(mm);
     return null;
@@ -109,17 +110,26 @@ export function dupMmap(k: Machine, parent: Mm, name: string): Mm | null {
   if (!child) return null;
   if (k.trace) k.call("dup_mmap", `${parent.name} -> ${name}`);
   child.cpus = [...parent.cpus.slice(0, 1)];
+  let failed = false;
   for (const v of parent.vmas) {
     // anon_vma_fork: the child's VMA gets an anon_vma of its own when the parent has one
     child.vmas.push({ start: v.start, end: v.end, anonVma: v.anonVma ? k.newAnonVma() : 0 });
     // vma_needs_copy: anonymous memory with an anon_vma (mm/memory.c)
     if (v.anonVma && !copyPageRange(k, child, parent, v)) {
-      k.event("ENOMEM", `fork of ${parent.name}: copy_page_range failed`);
+      failed = true;
       break;
     }
   }
   // dup_mmap ends with flush_tlb_mm(oldmm): the parent's PTEs were write-protected for COW
   k.flushTlbMm(parent);
+  if (failed) {
+    // dup_mm: the failed child is torn down (mmput -> exit_mmap over what was copied) and fork
+    // returns -ENOMEM (kernel/fork.c)
+    k.enomems++;
+    k.event("ENOMEM", `fork of ${parent.name}: copy_page_range failed`);
+    mmput(k, child);
+    return null;
+  }
   return child;
 }
 
@@ -133,7 +143,15 @@ export function countLeaks(k: Machine): number {
     const n = 1 << f.order[fr];
     for (let i = 0; i < n; i++) mark[fr + i] = 1;
   };
-  for (let id = 1; id < p.top; id++) if (p.level[id] !== 255) markMem(p.mem[id]);
+  // walk every live process's tree: a table only a dead mm could reach is leaked
+  const stack: number[] = [];
+  for (const mm of k.mms.values()) if (mm.pgd) stack.push(mm.pgd);
+  while (stack.length) {
+    const id = stack.pop()!;
+    markMem(p.mem[id]);
+    if (p.dirIdx[id] < 0) continue;
+    for (const c of p.dir(id)) if (c > 0) stack.push(c);
+  }
   for (const list of k.deposits.values()) for (const m of list) markMem(m);
   for (const cb of k.rcuQueue) for (const m of cb.mems) markMem(m);
   for (const mm of k.mms.values()) {
@@ -171,6 +189,8 @@ export function systemFigures(k: Machine): SystemFigures {
     violations: k.violations.length,
     rcu_pending: k.rcuFrames,
     ooms: k.ooms,
+    injected: k.injected,
+    enomems: k.enomems,
   };
 }
 
@@ -210,6 +230,10 @@ function metric(k: Machine, name: string, mmName: string | undefined, line: numb
       return BigInt(k.rcuFrames);
     case "ooms":
       return BigInt(k.ooms);
+    case "injected":
+      return BigInt(k.injected);
+    case "enomems":
+      return BigInt(k.enomems);
   }
   throw new EngineError(`Unknown metric "${name}"`, line);
 }
@@ -301,10 +325,17 @@ export class Run {
     this.k = new Machine(cfg, be, { cpus, trace: opts.trace });
   }
 
-  #mm(name: string, line: number): Mm {
+  /** Processes whose creation (mm or fork) failed: operations on them are skipped. */
+  readonly #failed: Set<string> = new Set();
+
+  #mm(name: string, line: number): Mm | null {
     const mm = this.k.mms.get(name);
-    if (!mm) throw new EngineError(`No process named "${name}"`, line);
-    return mm;
+    if (mm) return mm;
+    if (this.#failed.has(name)) {
+      this.k.event("skipped", `process ${name} was never created (its creation failed)`);
+      return null;
+    }
+    throw new EngineError(`No process named "${name}"`, line);
   }
 
   /** [start, end) in pages, checked against TASK_SIZE (the DSL checks this first). */
@@ -335,13 +366,16 @@ export class Run {
     switch (op.op) {
       case "mm":
         this.#created++;
-        mmAlloc(k, op.name);
+        if (!mmAlloc(k, op.name)) this.#failed.add(op.name);
+        else this.#failed.delete(op.name);
         break;
       case "map": {
         const mm = this.#mm(op.mm, op.line);
+        if (!mm) break;
         const [s, e] = this.#range(op.addr, op.size, op.line);
         if (k.trace) k.call("mmap", `${mm.name} ${hexPage(k, s)}-${hexPage(k, e)}`);
         if (k.be.archMmap && !k.be.archMmap(k, mm, s, e)) {
+          k.enomems++;
           k.event("ENOMEM", `mmap of ${hexPage(k, s)} in ${mm.name} failed`);
           break;
         }
@@ -350,6 +384,7 @@ export class Run {
       }
       case "touch": {
         const mm = this.#mm(op.mm, op.line);
+        if (!mm) break;
         const [s, e] = this.#range(op.addr, op.size, op.line);
         const step = Math.max(1, this.#pages(op.step, op.line));
         let i = mm.findIndex(s);
@@ -365,6 +400,7 @@ export class Run {
       }
       case "unmap": {
         const mm = this.#mm(op.mm, op.line);
+        if (!mm) break;
         const [s, e] = this.#range(op.addr, op.size, op.line);
         if (k.trace) k.call("munmap", mm.name);
         doMunmap(k, mm, s, e);
@@ -372,20 +408,31 @@ export class Run {
       }
       case "madvise": {
         const mm = this.#mm(op.mm, op.line);
+        if (!mm) break;
         const [s, e] = this.#range(op.addr, op.size, op.line);
         if (k.trace) k.call("madvise", `${mm.name} MADV_DONTNEED`);
         madviseDontneed(k, mm, s, e);
         break;
       }
-      case "fork":
+      case "fork": {
+        const parent = this.#mm(op.mm, op.line);
         this.#created++;
-        dupMmap(k, this.#mm(op.mm, op.line), op.child);
+        if (!parent || !dupMmap(k, parent, op.child)) this.#failed.add(op.child);
+        else this.#failed.delete(op.child);
         break;
-      case "exit":
-        mmput(k, this.#mm(op.mm, op.line));
+      }
+      case "inject":
+        k.addInject(op.site, op.mode, op.n);
         break;
+      case "exit": {
+        const mm = this.#mm(op.mm, op.line);
+        if (mm) mmput(k, mm);
+        else this.#failed.delete(op.mm);
+        break;
+      }
       case "run": {
         const mm = this.#mm(op.mm, op.line);
+        if (!mm) break;
         // CPUs that stop running the mm keep it as their lazy TLB mm (x86 keeps them in
         // mm_cpumask until a flush trims them)
         const gone = mm.cpus.filter((c) => !op.cpus.includes(c));

@@ -51,6 +51,8 @@ export class TablePool {
   readonly words: number;
   /** Nodes alive. */
   live = 0;
+  /** Live nodes whose memory lies in each frame (a frame freed while > 0 is still in use). */
+  frameRefs: Int32Array = new Int32Array(1024);
   #cap: number;
   #top = 1;
   #freeNodes: number[] = [];
@@ -112,6 +114,15 @@ export class TablePool {
     }
     this.level[id] = level;
     this.mem[id] = mem;
+    const fr = memFrame(mem);
+    if (fr >= this.frameRefs.length) {
+      const n = new Int32Array(
+        Math.max(fr + 1 + this.hint, Math.ceil(this.frameRefs.length * 1.25)),
+      );
+      n.set(this.frameRefs);
+      this.frameRefs = n;
+    }
+    this.frameRefs[fr]++;
     this.base[id] = base;
     this.count[id] = 0;
     this.parent[id] = 0;
@@ -140,6 +151,7 @@ export class TablePool {
 
   /** Releases a node (its table memory is the caller's business). */
   destroy(id: number): void {
+    this.frameRefs[memFrame(this.mem[id])]--;
     const d = this.dirIdx[id];
     if (d >= 0) {
       this.dirs[d] = EMPTY_DIR;

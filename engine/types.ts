@@ -114,6 +114,13 @@ export interface ArchConfig {
   options: Readonly<Record<string, string>>;
   /** CPUs the kernel can bring up (1 on a uniprocessor-only arch): `cpus N` is capped to it. */
   maxCpus: number;
+  /**
+   * The MMU caches upper-level entries while walking (x86 paging-structure caches, arm64 walk
+   * caches, RISC-V PTW, radix PWC): table memory must not be reused before the TLB flush.
+   */
+  walkerCaches: boolean;
+  /** CONFIG_HIGHPTE: user PTE tables may come from HIGHMEM (mapped with kmap_local). */
+  highpte: boolean;
   /** Arch-private facts of the configuration (variant names and the like). */
   archData: Readonly<Record<string, string | number | boolean>>;
 }
@@ -166,6 +173,12 @@ export type Op =
     | { readonly op: "fork"; readonly mm: string; readonly child: string }
     | { readonly op: "exit"; readonly mm: string }
     | { readonly op: "run"; readonly mm: string; readonly cpus: readonly number[] }
+    | {
+      readonly op: "inject";
+      readonly site: string;
+      readonly mode: "at" | "every" | "after";
+      readonly n: number;
+    }
     | { readonly op: "let"; readonly name: string; readonly expr: Expr }
     | { readonly op: "snapshot"; readonly label: string }
     | {
@@ -215,6 +228,10 @@ export interface SystemFigures {
   "rcu_pending": number;
   /** Faults that ended in VM_FAULT_OOM. */
   ooms: number;
+  /** Allocations failed by `inject fail`. */
+  injected: number;
+  /** Process creations, forks and mmaps that failed with -ENOMEM. */
+  enomems: number;
 }
 
 /** One snapshot of every metric. */
@@ -300,6 +317,8 @@ export const SYSTEM_METRICS: readonly (keyof SystemFigures)[] = [
   "violations",
   "rcu_pending",
   "ooms",
+  "injected",
+  "enomems",
 ];
 
 /** Names of the per-process metrics, as scenarios spell them after `MM.`. */

@@ -32,6 +32,8 @@ const systemFigures = z.object({
   violations: z.number().int(),
   rcu_pending: z.number().int(),
   ooms: z.number().int(),
+  injected: z.number().int(),
+  enomems: z.number().int(),
 });
 
 const snapshotSchema = z.object({
