@@ -340,6 +340,7 @@ function archFreeTlb(k: Machine, level: number, mm: Mm, hook: () => void): void 
   const { page, table } = k.batched;
   k.inFreeTlb = true;
   k.freeTlbMm = mm.id;
+  k.flushesAtUnlink = k.tlbFlushes;
   try {
     hook();
   } finally {

@@ -141,6 +141,8 @@ export class Machine {
   readonly unflushed: Map<number, Set<number>> = new Map();
   /** The mm whose gather is running a pXd_free_tlb. */
   freeTlbMm = 0;
+  /** TLB flushes counted when that pXd_free_tlb began (the table had just been unlinked). */
+  flushesAtUnlink = 0;
 
   /**
    * How tables of each level were freed at munmap/exit (`page-batch`, `table-batch`, `direct`),
@@ -192,7 +194,10 @@ export class Machine {
    * caches upper entries, the memory must not be handed out again until the TLB is flushed.
    */
   noteUnflushedFree(frame: number, order: number): void {
-    if (!this.inFreeTlb || !this.cfg.walkerCaches) return;
+    // a flush since the unlink (tlb_remove_table_one's tlb_table_invalidate) makes it safe
+    if (!this.inFreeTlb || !this.cfg.walkerCaches || this.tlbFlushes > this.flushesAtUnlink) {
+      return;
+    }
     let set = this.unflushed.get(this.freeTlbMm);
     if (!set) this.unflushed.set(this.freeTlbMm, set = new Set());
     for (let i = 0; i < 1 << order; i++) set.add(frame + i);
