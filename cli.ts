@@ -15,6 +15,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { fuzz } from "./fuzz/mod.ts";
 import {
   archsTable,
   comparisonTable,
@@ -39,6 +40,7 @@ const USAGE = `usage:
   ptlab check FILE [--arch SEL] [--kernel V]
   ptlab archs [SEL] [--kernel V] [--format table|json]
   ptlab explain CONFIG [--kernel V]
+  ptlab fuzz [--arch SEL] [--seed S] [--runs N | --time T] [--kernel V]
   ptlab schema
 SEL: a configuration name, a glob such as 'arm64-*', a comma list, or 'all'
 exit status: 0 ok, 1 an expectation failed or a kernel rule was violated, 2 invalid input`;
@@ -90,6 +92,9 @@ export function cli(
         kernel: { type: "string" },
         format: { type: "string" },
         trace: { type: "boolean" },
+        seed: { type: "string" },
+        runs: { type: "string" },
+        time: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -213,6 +218,47 @@ export function cli(
       }
       if (values.format === "json") return { code: 0, stdout: jsonText(d), stderr: "" };
       return { code: 0, stdout: explainText(d) + "\n", stderr: "" };
+    }
+    case "fuzz": {
+      const sel = selectConfigs(values.arch ?? "all");
+      if (sel.unknown.length) return usageError(`unknown configuration "${sel.unknown[0]}"`);
+      const bad = checkKernel(values.kernel);
+      if (bad) return usageError(bad);
+      const seed = Number(values.seed ?? "1");
+      if (!Number.isInteger(seed) || seed < 0) return usageError("--seed takes a whole number");
+      let seconds: number | undefined;
+      if (values.time !== undefined) {
+        const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(values.time);
+        if (!m) return usageError("--time takes a duration such as 30s, 10m or 1h");
+        seconds = Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? "s") as "s" | "m" | "h"];
+      }
+      const runs = values.runs === undefined ? undefined : Number(values.runs);
+      if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) {
+        return usageError("--runs takes a positive whole number");
+      }
+      const t0 = performance.now();
+      const r = fuzz({
+        archs: sel.specs.map((s) => s.name),
+        seed,
+        runs: runs ?? (seconds === undefined ? 20 : undefined),
+        seconds,
+        kernel: values.kernel,
+      });
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      const lines = [
+        `ptlab fuzz: ${r.scenarios} scenarios (${r.statements} statements) on ` +
+        `${Object.keys(r.perArch).length} configuration(s), seed ${seed}, ${secs} s: ` +
+        `${r.findings.length} finding(s)`,
+      ];
+      for (const f of r.findings) {
+        lines.push(
+          "",
+          `${f.arch} seed ${f.seed}: ${f.kind}: ${f.message} ` +
+            `(shrunk from ${f.size.before} to ${f.size.after} statements)`,
+          f.scenario.trimEnd(),
+        );
+      }
+      return { code: r.findings.length ? 1 : 0, stdout: lines.join("\n") + "\n", stderr: "" };
     }
     case "schema":
       return { code: 0, stdout: JSON.stringify(reportJsonSchema(), null, 2) + "\n", stderr: "" };

@@ -330,7 +330,11 @@ export class ScenarioParser extends CstParser {
     this.consume(13, T.Ident); // fail
     this.consume(14, T.Ident); // the allocation site
     this.option(5, () => {
-      this.consume(15, T.Ident); // at | every | after
+      // at | every | after (`every` is a keyword of its own)
+      this.or(1, [
+        { ALT: () => this.consume(15, T.Ident) },
+        { ALT: () => this.consume(1, T.Every) },
+      ]);
       exprRole = "a call count";
       this.subrule(18, this.expr);
     });

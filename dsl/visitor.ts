@@ -240,7 +240,9 @@ const STATEMENTS: Record<string, Build> = {
     keyword: tokSpan(ctx.Inject[0]),
     verb: nameRef(ctx.Ident[0]),
     site: nameRef(ctx.Ident[1]),
-    ...(ctx.Ident[2] ? { mode: nameRef(ctx.Ident[2]), count: b.expr(ctx.expr[0].children) } : {}),
+    ...(ctx.Ident[2] || ctx.Every
+      ? { mode: nameRef(ctx.Ident[2] ?? ctx.Every[0]), count: b.expr(ctx.expr[0].children) }
+      : {}),
   }),
   Run: (b, ctx) => {
     const items: ExprNode[] = [];

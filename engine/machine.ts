@@ -96,6 +96,8 @@ export class Machine {
   readonly pool: TablePool;
   /** Processes by name (dead ones removed). */
   readonly mms: Map<string, Mm> = new Map();
+  /** Names of processes whose creation (mm or fork) failed: operations on them are skipped. */
+  readonly failedMms: Set<string> = new Set();
   /** Processes by id (dead ones removed). */
   readonly mmById: Map<number, Mm> = new Map();
   /** Online CPUs. */

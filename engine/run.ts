@@ -204,6 +204,7 @@ export function snapshot(k: Machine, label: string, line: number): Snapshot {
 function metric(k: Machine, name: string, mmName: string | undefined, line: number): bigint {
   if (mmName !== undefined) {
     const mm = k.mms.get(mmName);
+    if (!mm && k.failedMms.has(mmName)) return 0n; // its creation failed: it has nothing
     if (!mm) throw new EngineError(`Process "${mmName}" does not exist here`, line);
     if (name === "vmpte") return BigInt(mm.pgtablesBytes);
     if (name === "rss") return BigInt(mm.rssPages) << BigInt(k.cfg.pageShift);
@@ -325,13 +326,10 @@ export class Run {
     this.k = new Machine(cfg, be, { cpus, trace: opts.trace });
   }
 
-  /** Processes whose creation (mm or fork) failed: operations on them are skipped. */
-  readonly #failed: Set<string> = new Set();
-
   #mm(name: string, line: number): Mm | null {
     const mm = this.k.mms.get(name);
     if (mm) return mm;
-    if (this.#failed.has(name)) {
+    if (this.k.failedMms.has(name)) {
       this.k.event("skipped", `process ${name} was never created (its creation failed)`);
       return null;
     }
@@ -366,8 +364,8 @@ export class Run {
     switch (op.op) {
       case "mm":
         this.#created++;
-        if (!mmAlloc(k, op.name)) this.#failed.add(op.name);
-        else this.#failed.delete(op.name);
+        if (!mmAlloc(k, op.name)) this.k.failedMms.add(op.name);
+        else this.k.failedMms.delete(op.name);
         break;
       case "map": {
         const mm = this.#mm(op.mm, op.line);
@@ -417,8 +415,8 @@ export class Run {
       case "fork": {
         const parent = this.#mm(op.mm, op.line);
         this.#created++;
-        if (!parent || !dupMmap(k, parent, op.child)) this.#failed.add(op.child);
-        else this.#failed.delete(op.child);
+        if (!parent || !dupMmap(k, parent, op.child)) this.k.failedMms.add(op.child);
+        else this.k.failedMms.delete(op.child);
         break;
       }
       case "inject":
@@ -427,7 +425,7 @@ export class Run {
       case "exit": {
         const mm = this.#mm(op.mm, op.line);
         if (mm) mmput(k, mm);
-        else this.#failed.delete(op.mm);
+        else this.k.failedMms.delete(op.mm);
         break;
       }
       case "run": {

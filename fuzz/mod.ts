@@ -1,0 +1,198 @@
+/**
+ * `ptlab fuzz`: random valid scenarios on every chosen configuration, each run through the whole
+ * pipeline (render, parse, compile, run); a violation, an expectation the engine contradicts, a
+ * diagnostic on a generated scenario or a crash is a finding, shrunk to a minimal scenario and
+ * printed as a `.ptlab` file. Deterministic for a seed.
+ *
+ * @module
+ */
+
+import { catalog, describeConfig, runScenario } from "../mod.ts";
+import type { ArchConfig } from "../engine/types.ts";
+import { type Action, generate, type GenScenario, render } from "./gen.ts";
+
+/** What went wrong in one scenario. */
+export interface Finding {
+  /** Configuration. */
+  arch: string;
+  /** Seed of the scenario. */
+  seed: number;
+  /** `violation:RULE`, `expectation`, `diagnostic` or `crash`. */
+  kind: string;
+  /** The first message. */
+  message: string;
+  /** The shrunk scenario, as a .ptlab file. */
+  scenario: string;
+  /** Statements before and after shrinking. */
+  size: { before: number; after: number };
+}
+
+/** Options of {@link fuzz}. */
+export interface FuzzOptions {
+  /** Configuration names. */
+  archs: readonly string[];
+  /** First seed; each scenario's seed follows from it. */
+  seed: number;
+  /** Scenarios per configuration (ignored when `seconds` is given). */
+  runs?: number;
+  /** Time budget in seconds, shared by the configurations in turn. */
+  seconds?: number;
+  /** Kernel version (random per scenario when undefined). */
+  kernel?: string;
+  /** Called after each scenario (for progress). */
+  progress?: (done: number, findings: number) => void;
+}
+
+/** The outcome of a fuzz run. */
+export interface FuzzReport {
+  /** Scenarios run. */
+  scenarios: number;
+  /** Statements run. */
+  statements: number;
+  /** Findings, shrunk, at most one per configuration and kind. */
+  findings: Finding[];
+  /** Scenarios per configuration. */
+  perArch: Record<string, number>;
+}
+
+/** Runs one generated scenario; returns the finding's kind and message, or null. */
+export function check(sc: GenScenario, cfg: Resolve): { kind: string; message: string } | null {
+  const text = render(sc, cfg);
+  let out;
+  try {
+    out = runScenario(text, { file: `fuzz-${sc.seed}.ptlab` });
+  } catch (e) {
+    return { kind: "crash", message: e instanceof Error ? e.message : String(e) };
+  }
+  if (out.exitCode === 2) {
+    const d = out.diagnostics[0];
+    return { kind: "diagnostic", message: `${d.line}:${d.col}: ${d.message}` };
+  }
+  for (const r of out.runs) {
+    if (r.violations.length) {
+      const v = r.violations[0];
+      return { kind: `violation:${v.rule}`, message: `line ${v.line}: ${v.message}` };
+    }
+    const e = r.expectations.find((x) => !x.ok);
+    if (e) {
+      return {
+        kind: "expectation",
+        message: `line ${e.line}: expect ${e.text} (left is ${e.actual}, right is ${e.expected})`,
+      };
+    }
+  }
+  return null;
+}
+
+/** Removes action i and what can no longer run without it (a process's later actions). */
+function without(actions: readonly Action[], from: number, count: number): Action[] {
+  const removed = actions.slice(from, from + count);
+  const gone = new Set(
+    removed.flatMap((a) => (a.k === "mm" ? [a.name] : a.k === "fork" ? [a.child] : [])),
+  );
+  const out: Action[] = [];
+  for (let i = 0; i < actions.length; i++) {
+    if (i >= from && i < from + count) continue;
+    const a = actions[i];
+    if ("mm" in a && gone.has(a.mm)) {
+      if (a.k === "fork") gone.add(a.child);
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Shrinks a failing scenario: drops chunks of actions (halves, then smaller) while the finding
+ * keeps its {@link signature}; the oracle's expectations are recomputed for every candidate.
+ */
+export function shrink(sc: GenScenario, cfg: Resolve, kind: string): GenScenario {
+  let cur = sc;
+  let chunk = Math.max(1, Math.floor(cur.actions.length / 2));
+  while (chunk >= 1) {
+    let changed = false;
+    for (let i = 0; i < cur.actions.length;) {
+      const cand = { ...cur, actions: without(cur.actions, i, chunk) };
+      const f = cand.actions.length < cur.actions.length ? check(cand, cfg) : null;
+      if (f && signature(f) === kind) {
+        cur = cand;
+        changed = true;
+      } else i += chunk;
+    }
+    if (!changed) chunk = Math.floor(chunk / 2);
+  }
+  return cur;
+}
+
+/** Runs the fuzzer. */
+export function fuzz(opts: FuzzOptions): FuzzReport {
+  const report: FuzzReport = { scenarios: 0, statements: 0, findings: [], perArch: {} };
+  const ctx = opts.archs.map((name) => {
+    const resolve = resolver(name);
+    const d = describeConfig(name)!;
+    return {
+      name,
+      cfg: resolve,
+      gen: { resolve, thpAvailable: d.thpAvailable, sites: catalog.injectSites(name) },
+    };
+  });
+  const seen = new Set<string>();
+  const deadline = opts.seconds !== undefined ? performance.now() + opts.seconds * 1000 : Infinity;
+  const runs = opts.seconds !== undefined ? Infinity : opts.runs ?? 100;
+  for (let round = 0; round < runs && performance.now() < deadline; round++) {
+    for (const c of ctx) {
+      if (performance.now() >= deadline) break;
+      const seed = ((opts.seed + round * 7919) ^ hash(c.name)) >>> 0;
+      const sc = generate(seed, { ...c.gen, kernel: opts.kernel });
+      report.scenarios++;
+      report.statements += sc.actions.length;
+      report.perArch[c.name] = (report.perArch[c.name] ?? 0) + 1;
+      const f = check(sc, c.cfg);
+      if (f && !seen.has(`${c.name} ${f.kind}`)) {
+        seen.add(`${c.name} ${f.kind}`);
+        const small = shrink(sc, c.cfg, signature(f));
+        const again = check(small, c.cfg) ?? f;
+        report.findings.push({
+          arch: c.name,
+          seed,
+          kind: f.kind,
+          message: again.message,
+          scenario: render(small, c.cfg, [
+            `ptlab fuzz finding on ${c.name}, seed ${seed}: ${f.kind}`,
+            again.message,
+            `shrunk from ${sc.actions.length} to ${small.actions.length} statements`,
+          ]),
+          size: { before: sc.actions.length, after: small.actions.length },
+        });
+      }
+      opts.progress?.(report.scenarios, report.findings.length);
+    }
+  }
+  return report;
+}
+
+/**
+ * What must stay the same while a scenario shrinks: the kind of finding and its message with
+ * numbers and process names left out (so a shrink cannot wander off to another problem).
+ */
+export function signature(f: { kind: string; message: string }): string {
+  const msg = f.message.replace(/^line \d+: /, "").replace(/\bp\d+\b/g, "P")
+    .replace(/0x[0-9a-f]+|\d+/g, "N");
+  return `${f.kind} ${msg}`;
+}
+
+/** Resolves a configuration's options into its geometry and address space. */
+export type Resolve = (options: Record<string, string>) => ArchConfig;
+
+/** The resolver of one configuration. */
+export function resolver(name: string): Resolve {
+  return (options) => describeConfig(name, options)!.config;
+}
+
+/** A 32-bit hash of a string (FNV-1a). */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
