@@ -15,7 +15,15 @@
 
 import type { ArchConfig, Backend, Machine, Mm, MmuGather } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { freeTlbDirect, genericBackend } from "./generic.ts";
+import {
+  directFreeStory,
+  freeTlbDirect,
+  GENERIC_PMD_ALLOC,
+  GENERIC_PTE_ALLOC,
+  genericBackend,
+  genericTlbFlushBy,
+  pagePgdStory,
+} from "./generic.ts";
 
 /**
  * pgd_alloc (arch/alpha/mm/init.c): the generic page pgd, plus the VPTB self-map written into
@@ -37,12 +45,11 @@ function alphaPgdAlloc(k: Machine, mm: Mm): boolean {
  * also IPIs when another CPU still holds an ASN for the mm, mm_context_elsewhere; it is in
  * neither 6.6 nor 7.2, so the model keeps the mainline rule.)
  */
-function alphaTlbFlush(k: Machine, tlb: MmuGather): void {
-  if (!tlb.fullmm && !tlb.needFlushAll && tlb.end === 0) return;
+const alphaTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather) => {
   k.tlbFlushed(tlb.mm, "flush_tlb_mm", "all", false, true);
   // mm_users > 1: threads on other CPUs; at exit_mmap mm_users is 0
   if (!tlb.fullmm && tlb.mm.cpus.length > 1) k.ipiAllOthers("ipi_flush_tlb_mm");
-}
+});
 
 /** The alpha backend. */
 export const alphaBackend: Backend = {
@@ -60,28 +67,20 @@ export const alphaBackend: Backend = {
 function alphaStory(_cfg: ArchConfig, kv: number): ConfigStory {
   return {
     levels: {
-      pgd: {
-        alloc: (kv >= 614 ? "__pgd_alloc(mm, 0)" : "__get_free_page(GFP_KERNEL | __GFP_ZERO)") +
-          " + the kernel entry + the VPTB self-map in the last entry (arch/alpha/mm/init.c)",
-        counted: kv >= 614 ? "NR_PAGETABLE +1 (pagetable_pgd_ctor, 6.14+); never VmPTE" : "never",
-        free: "pgd_free at __mmdrop (include/asm-generic/pgalloc.h)",
-        via: "pgd_free",
-      },
+      pgd: pagePgdStory(
+        kv,
+        "__get_free_page(GFP_KERNEL | __GFP_ZERO)",
+        " + the kernel entry + the VPTB self-map in the last entry (arch/alpha/mm/init.c)",
+      ),
       pmd: {
-        alloc: "pmd_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pmd_ctor " +
-          "(include/asm-generic/pgalloc.h)",
+        alloc: GENERIC_PMD_ALLOC,
         counted: "VmPTE +8192 (1024 x 8, mm_inc_nr_pmds); NR_PAGETABLE +1",
-        free: "__pmd_free_tlb = pmd_free: the dtor and pagetable_free inside free_pgtables, " +
-          "before the flush (arch/alpha/include/asm/tlb.h)",
-        via: "direct",
+        ...directFreeStory("pmd", "arch/alpha/include/asm/tlb.h"),
       },
       pte: {
-        alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor " +
-          "(include/asm-generic/pgalloc.h)",
+        alloc: GENERIC_PTE_ALLOC,
         counted: "VmPTE +8192 (1024 x 8, mm_inc_nr_ptes); NR_PAGETABLE +1",
-        free: "__pte_free_tlb = pte_free: the dtor and pagetable_free inside free_pgtables, " +
-          "before the flush (arch/alpha/include/asm/tlb.h)",
-        via: "direct",
+        ...directFreeStory("pte", "arch/alpha/include/asm/tlb.h"),
       },
     },
     notes: [

@@ -15,19 +15,23 @@
 
 import type { ArchConfig, Backend, Machine, MmuGather } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { freeTlbDirect, genericBackend } from "./generic.ts";
+import {
+  directFreeStory,
+  freeTlbDirect,
+  genericBackend,
+  genericTlbFlushBy,
+  NO_MERGE_VMAS_NOTE,
+  pagePgdStory,
+} from "./generic.ts";
 
 /**
  * The generic tlb_flush (asm-generic/tlb.h); flush_tlb_mm / flush_tlb_range:
  * on_each_cpu_mask(mm_cpumask(mm), ...) (arch/arc/mm/tlb.c), the mask aggregating every CPU the
  * mm ran on (arch/arc/include/asm/mmu_context.h switch_mm), lazy ones included.
  */
-function arcTlbFlush(k: Machine, tlb: MmuGather): void {
-  const all = tlb.fullmm || tlb.needFlushAll;
-  if (!all && tlb.end === 0) return;
-  const fn = all ? "flush_tlb_mm" : "flush_tlb_range";
-  k.tlbFlushed(tlb.mm, fn, all ? "all" : `${tlb.end - tlb.start} page(s)`, true);
-}
+const arcTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather, { fn, what }) => {
+  k.tlbFlushed(tlb.mm, fn, what, true);
+});
 
 /** The arc backend. */
 export const arcBackend: Backend = {
@@ -45,27 +49,23 @@ export const arcBackend: Backend = {
 function arcStory(_cfg: ArchConfig, kv: number): ConfigStory {
   return {
     levels: {
-      pgd: {
-        alloc: (kv >= 614 ? "__pgd_alloc(mm, 0)" : "__get_free_page(GFP_KERNEL)") +
-          ": 2048 x 4 = one 8 KiB page, user part zeroed, vmalloc part copied " +
+      pgd: pagePgdStory(
+        kv,
+        "__get_free_page(GFP_KERNEL)",
+        ": 2048 x 4 = one 8 KiB page, user part zeroed, vmalloc part copied " +
           "(arch/arc/include/asm/pgalloc.h)",
-        counted: kv >= 614 ? "NR_PAGETABLE +1 (pagetable_pgd_ctor, 6.14+); never VmPTE" : "never",
-        free: "pgd_free at __mmdrop (include/asm-generic/pgalloc.h)",
-        via: "pgd_free",
-      },
+      ),
       pte: {
         alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor: a " +
           "whole 8 KiB page for 256 PTEs (include/asm-generic/pgalloc.h)",
         counted: "VmPTE +1024 (PTRS_PER_PTE 256 * 4, mm_inc_nr_ptes); NR_PAGETABLE +1",
-        free: "__pte_free_tlb = pte_free: the dtor and pagetable_free inside free_pgtables, " +
-          "before the flush (arch/arc/include/asm/pgalloc.h)",
-        via: "direct",
+        ...directFreeStory("pte", "arch/arc/include/asm/pgalloc.h"),
       },
     },
     notes: [
       "generic tlb_flush; flush_tlb_mm/flush_tlb_range are on_each_cpu_mask(mm_cpumask), which " +
       "keeps every CPU the mm ever ran on (arch/arc/mm/tlb.c, asm/mmu_context.h)",
-      "no MMU_GATHER_MERGE_VMAS: tlb_end_vma flushes at each VMA (asm-generic/tlb.h)",
+      NO_MERGE_VMAS_NOTE,
       "THP (HAVE_ARCH_TRANSPARENT_HUGEPAGE if ARC_MMU_V4) maps 2 MiB at the folded pmd, i.e. a " +
       "pgd entry; not modelled (the engine's THP needs a PMD level)",
     ],

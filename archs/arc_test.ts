@@ -1,81 +1,77 @@
 // Exact figures of the arc configuration, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { Run } from "../engine/run.ts";
-import type { Op } from "../engine/types.ts";
-import { K, M, Sim } from "./_testing.ts";
-import { configFor, findConfig } from "./registry.ts";
+import {
+  byVersion,
+  CLEAN,
+  everyKernel,
+  everyOther,
+  K,
+  M,
+  manyTables,
+  onePage,
+  traced,
+} from "./_testing.ts";
 
 const A = 0x1000_0000n; // a 2 MiB pgd slot of its own
 const P = 8n * K; // PAGE_SIZE 8K
+const L = { page: P, slot: 2n * M, addr: A }; // 256 pages of 8 KiB: one table maps 2 MiB
 
 Deno.test("arc-8k-2level: a 1 KiB PTE table in an 8 KiB page: VmPTE counts 1024", () => {
-  // PTRS_PER_PTE = BIT(PMD_SHIFT - PAGE_SHIFT) = BIT(21 - 13) = 256 (asm/pgtable-levels.h);
-  // mm_inc_nr_ptes adds PTRS_PER_PTE * sizeof(pte_t) = 1024 (include/linux/mm.h), but
-  // __pte_alloc_one takes a whole page (include/asm-generic/pgalloc.h); the pgd is 2048 x 4
-  // = the other 8 KiB page, not counted before 6.14
-  const s = new Sim("arc-8k-2level").mm("a").map("a", A, 2n * M).touch("a", A, P, P);
-  assertEquals(s.fig("a"), {
-    vmpte: 1024,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
-    rss: 8192,
+  assertEquals(onePage("arc-8k-2level", L), {
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 }, // pgd_alloc: the pgd page alone
+    // PTRS_PER_PTE = BIT(PMD_SHIFT - PAGE_SHIFT) = BIT(21 - 13) = 256 (asm/pgtable-levels.h);
+    // mm_inc_nr_ptes adds PTRS_PER_PTE * sizeof(pte_t) = 1024 (include/linux/mm.h), but
+    // __pte_alloc_one takes a whole page (include/asm-generic/pgalloc.h); the pgd is 2048 x 4
+    // = the other 8 KiB page, not counted before 6.14
+    first: {
+      vmpte: 1024,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
+      rss: 8192,
+      nrPagetable: 1,
+      pagetableFrames: 2,
+      ptlocks: 1, // split PTE ptlocks: SMP, NR_CPUS 4 (arch/arc/Kconfig)
+    },
+    slot: { vmpte: 1024, rss: 2 * 2 ** 20 },
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 2);
-  s.touch("a", A, 2n * M, P); // 256 pages of 8 KiB: the one table maps 2 MiB
-  assertEquals(s.fig("a").vmpte, 1024);
-  assertEquals(s.fig("a").rss, 2 * 2 ** 20);
-  s.exit("a");
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.violations, []);
 });
 
 Deno.test("arc-8k-2level: many tables, a high page, every other region unmapped, fork", () => {
-  // 64 MiB at one page per 2 MiB: 32 tables, 32 KiB of VmPTE in 32 pages
-  const s = new Sim("arc-8k-2level").mm("a").map("a", A, 64n * M).touch("a", A, 64n * M, 2n * M);
-  assertEquals(s.fig("a").vmpte, 32 * 1024);
-  assertEquals(s.sys.nr_page_table_pages, 32);
-  assertEquals(s.sys.pagetable_frames, 33);
-  s.map("a", 0x5fff_e000n, P).touch("a", 0x5fff_e000n, P, P); // pgd entry 767 (TASK_SIZE)
-  assertEquals(s.fig("a").tables.pte, 33);
-  s.fork("a", "b");
-  assertEquals(s.fig("b").vmpte, 33 * 1024);
-  assertEquals(s.sys.nr_page_table_pages, 66);
-  s.exit("b").exit("a");
-  const t = new Sim("arc-8k-2level").mm("a");
-  for (let i = 0n; i < 8n; i++) t.map("a", A + i * 2n * M, P).touch("a", A + i * 2n * M, P, P);
-  for (let i = 1n; i < 8n; i += 2n) t.unmap("a", A + i * 2n * M, P);
-  assertEquals(t.fig("a").vmpte, 4 * 1024);
-  assertEquals(t.sys.nr_page_table_pages, 4);
-  const u = new Sim("arc-8k-2level").mm("a");
-  for (let i = 0n; i < 8n; i++) u.map("a", A + 2n * i * P, P).touch("a", A + 2n * i * P, P, P);
-  for (let i = 1n; i < 8n; i += 2n) u.unmap("a", A + 2n * i * P, P);
-  assertEquals(u.fig("a").vmpte, 1024);
-  for (const x of [t, u]) x.exit("a");
-  for (const x of [s, t, u]) {
-    assertEquals(x.sys.nr_page_table_pages, 0);
-    assertEquals(x.sys.leaks, 0);
-    assertEquals(x.violations, []);
-  }
+  assertEquals(manyTables("arc-8k-2level", L, { slots: 32, high: 0x5fff_e000n }), {
+    // 64 MiB at one page per 2 MiB: 32 tables, 32 KiB of VmPTE in 32 pages
+    spread: { vmpte: 32 * 1024, nrPagetable: 32, pagetableFrames: 33 },
+    highPtes: 33, // 0x5fffe000: pgd entry 767 (TASK_SIZE)
+    fork: { childVmpte: 33 * 1024, nrPagetable: 66 },
+    exit: CLEAN,
+  });
+  // one page per 2 MiB slot: each unmapped slot's table goes; two pages apart in one slot: the
+  // neighbours keep the table (floor = prev->vm_end, ceiling = next->vm_start, mm/memory.c)
+  assertEquals(everyOther("arc-8k-2level", L), {
+    perSlot: {
+      before: { vmpte: 8 * 1024, nrPagetable: 8 },
+      after: { vmpte: 4 * 1024, nrPagetable: 4, rss: 4 * 8192 },
+      exit: CLEAN,
+    },
+    inSlot: {
+      before: { vmpte: 1024, nrPagetable: 1 },
+      after: { vmpte: 1024, nrPagetable: 1, rss: 4 * 8192 },
+      exit: CLEAN,
+    },
+  });
 });
 
 Deno.test("arc: pte_free inside free_pgtables; IPIs to every CPU that ever ran the mm", () => {
   // __pte_free_tlb = pte_free (asm/pgalloc.h); flush_tlb_range = on_each_cpu_mask(mm_cpumask)
   // and the mask only aggregates (arch/arc/mm/tlb.c): CPU 1, now lazy, still gets both flushes
   // of a munmap (tlb_end_vma, tlb_finish_mmu)
-  const run = new Run(configFor("arc-8k-2level"), findConfig("arc-8k-2level")!.backend, 4, {
-    trace: true,
-  });
-  const ops = [
+  const run = traced("arc-8k-2level", {}, [
     { op: "mm", name: "a" },
     { op: "run", mm: "a", cpus: [0, 1] },
     { op: "run", mm: "a", cpus: [0] },
     { op: "map", mm: "a", addr: A, size: P },
     { op: "touch", mm: "a", addr: A, size: P, step: P },
     { op: "unmap", mm: "a", addr: A, size: P },
-  ];
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
+  ]);
   const ev = run.k.trace!.filter((e) => e.line === 6).map((e) => e.fn);
   const flushes = ev.flatMap((f, i) => f === "flush_tlb_range" ? [i] : []);
   assertEquals(flushes.length, 2);
@@ -85,14 +81,10 @@ Deno.test("arc: pte_free inside free_pgtables; IPIs to every CPU that ever ran t
 });
 
 Deno.test("arc by version: the pgd counts from 6.14 (__pgd_alloc)", () => {
-  const want: Record<string, number> = { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 };
-  for (const [kernel, nr] of Object.entries(want)) {
-    const s = new Sim("arc-8k-2level", { kernel }).mm("a").map("a", A, P).touch("a", A, P, P);
-    assertEquals(s.sys.nr_page_table_pages, nr, kernel);
-    assertEquals(s.fig("a").vmpte, 1024, kernel);
-    s.exit("a");
-    assertEquals(s.sys.nr_page_table_pages, 0, kernel);
-    assertEquals(s.sys.leaks, 0, kernel);
-    assertEquals(s.violations, [], kernel);
-  }
+  // 6.14: __pgd_alloc(mm, 0) -> pagetable_pgd_ctor (arch/arc/include/asm/pgalloc.h)
+  assertEquals(byVersion("arc-8k-2level", L), {
+    nrPagetable: { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 },
+    vmpte: everyKernel(1024),
+    exit: everyKernel(CLEAN),
+  });
 });

@@ -48,14 +48,16 @@ import {
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory, LevelStory, OptionSpec } from "./config.ts";
 import {
-  __pgdFree,
   __pteAllocOne,
   freeTlbNothing,
   freeTlbTableBatch,
   genericBackend,
+  genericTlbFlushBy,
   genericTlbRemoveTable,
-  pgdFromCache,
-  pgdFromPages,
+  pgdCache,
+  pgdFrom,
+  pgdPages,
+  releasePgd,
 } from "./generic.ts";
 
 const lpae = (k: Machine) => k.cfg.archData.lpae === true;
@@ -96,12 +98,10 @@ function armFlushTlbMm(k: Machine, mm: Mm): void {
  * The generic tlb_flush (arm has none of its own, asm-generic/tlb.h): flush_tlb_mm for fullmm
  * or need_flush_all, else flush_tlb_range over the gathered range.
  */
-function armTlbFlush(k: Machine, tlb: MmuGather): void {
-  const all = tlb.fullmm || tlb.needFlushAll;
-  if (!all && tlb.end === 0) return;
+const armTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather, { all, fn }) => {
   const what = all ? "all" : `${tlb.end - tlb.start} page(s) from page ${tlb.start}`;
-  k.tlbFlushed(tlb.mm, all ? "flush_tlb_mm" : "flush_tlb_range", what, tlbIpis(k), !tlbIpis(k));
-}
+  k.tlbFlushed(tlb.mm, fn, what, tlbIpis(k), !tlbIpis(k));
+});
 
 // ---------------------------------------------------------------------------------------------
 // pgd_alloc / pgd_free
@@ -110,14 +110,16 @@ function armTlbFlush(k: Machine, tlb: MmuGather): void {
  * The classic pgd: __get_free_pages(GFP_KERNEL, 2), 16 KiB, until 6.14's __pgd_alloc(mm, 2)
  * (arch/arm/mm/pgd.c).
  */
-const classicPgd = pgdFromPages({ order: 2, gfp: GFP.KERNEL, pgdAllocSince: 614 });
+const classicTable = pgdPages({ order: 2, gfp: GFP.KERNEL, pgdAllocSince: 614 });
+const classicPgd = pgdFrom(classicTable);
 /**
  * The LPAE pgd: kmalloc_array(PTRS_PER_PGD = 4, sizeof(pgd_t) = 8, GFP_KERNEL), 32 bytes, which
  * kmalloc serves from kmalloc-64 since ARCH_KMALLOC_MINALIGN = ARCH_DMA_MINALIGN = L1_CACHE_BYTES
  * = 64 on ARMv7 (arch/arm/mm/pgd.c, arch/arm/include/asm/cache.h, include/linux/slab.h).
  */
 const KMALLOC_PGD = { name: "kmalloc-64", size: 64 };
-const lpaePgd = pgdFromCache({ cache: KMALLOC_PGD.name, size: KMALLOC_PGD.size, gfp: GFP.KERNEL });
+const lpaeTable = pgdCache({ cache: KMALLOC_PGD.name, size: KMALLOC_PGD.size, gfp: GFP.KERNEL });
+const lpaePgd = pgdFrom(lpaeTable);
 
 /** pgd_alloc (arch/arm/mm/pgd.c). */
 function armPgdAlloc(k: Machine, mm: Mm): boolean {
@@ -196,13 +198,7 @@ function armPgdFree(k: Machine, mm: Mm): void {
     freeSlotPte(k, mm, mm.pgd, 0); // pmd_free / mm_dec_nr_pmds are no-ops: the PMD is folded
   }
   // _pgd_free: kfree (LPAE), free_pages(pgd, 2) up to 6.13, __pgd_free from 6.14
-  const mem = p.mem[mm.pgd];
-  p.destroy(mm.pgd);
-  mm.tables[0]--;
-  mm.pgd = 0;
-  if (lpae(k)) k.kmemCacheFree(k.cache(KMALLOC_PGD.name, KMALLOC_PGD.size), mem);
-  else if (k.kv >= 614) __pgdFree(k, memFrame(mem));
-  else k.freePages(memFrame(mem), 2);
+  (lpae(k) ? lpaeTable : classicTable).free(k, mm, releasePgd(k, mm));
 }
 
 // ---------------------------------------------------------------------------------------------

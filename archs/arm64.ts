@@ -92,19 +92,16 @@ function arm64TlbFlush(k: Machine, tlb: MmuGather): void {
 
 /** pgd_alloc / pgd_free when PGD_SIZE == PAGE_SIZE (arch/arm64/mm/pgd.c). */
 const pagePgd = pgdFromPages({ order: 0, gfp: GFP_PGTABLE_USER, pgdAllocSince: 614 });
-/** pgd_alloc / pgd_free of a PGD_SIZE-byte kmem_cache "pgd_cache" object, per configuration. */
-const cachePgds = new Map<number, ReturnType<typeof pgdFromCache>>();
-function pgdOf(k: Machine) {
-  const size = k.cfg.archData.pgdCache as number;
-  if (!size) return pagePgd;
-  let c = cachePgds.get(size);
-  if (!c) {
-    // kmem_cache_create("pgd_cache", PGD_SIZE, PGD_SIZE, SLAB_PANIC, NULL); GFP_PGTABLE_USER
-    c = pgdFromCache({ cache: "pgd_cache", size, gfp: GFP_PGTABLE_USER });
-    cachePgds.set(size, c);
-  }
-  return c;
-}
+/**
+ * pgd_alloc / pgd_free of a PGD_SIZE-byte kmem_cache "pgd_cache" object:
+ * kmem_cache_create("pgd_cache", PGD_SIZE, PGD_SIZE, SLAB_PANIC, NULL); GFP_PGTABLE_USER.
+ */
+const cachePgd = pgdFromCache({
+  cache: "pgd_cache",
+  size: (k) => k.cfg.archData.pgdCache as number,
+  gfp: GFP_PGTABLE_USER,
+});
+const pgdOf = (k: Machine) => k.cfg.archData.pgdCache ? cachePgd : pagePgd;
 
 /** The arm64 backend. */
 export const arm64Backend: Backend = {

@@ -1,27 +1,18 @@
 // Exact figures of the arm64 configurations, each worked out from the kernel rule cited.
 import { assert, assertEquals } from "../testing/assert.ts";
-import { Run } from "../engine/run.ts";
-import type { Op } from "../engine/types.ts";
-import { G, K, M, Sim, T } from "./_testing.ts";
-import { configFor, findConfig } from "./registry.ts";
+import { assertClean, byVersion, CLEAN, everyKernel, G, K, M, Sim, T, traced } from "./_testing.ts";
+import { configFor } from "./registry.ts";
 
 const A = 0x4000_0000n; // 1 GiB: aligned for every table size, inside every VA size (36 bits up)
 
-/** A traced run, stepped like Sim; returns the kernel calls in order. */
-function traced(name: string, options: Record<string, string>, ops: Record<string, unknown>[]) {
-  const run = new Run(configFor(name, options), findConfig(name)!.backend, 4, { trace: true });
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
-  const r = run.finish(ops.length);
+/** A traced run ({@link traced}) to its end; returns the kernel calls in order. */
+function tracedCalls(
+  name: string,
+  options: Record<string, string>,
+  ops: Record<string, unknown>[],
+) {
+  const r = traced(name, options, ops).finish(ops.length);
   return r.trace!.map((t) => `${t.fn} ${t.detail ?? ""}`);
-}
-
-function clean(s: Sim, what = ""): void {
-  assertEquals(s.sys.nr_page_table_pages, 0, what);
-  assertEquals(s.sys.pagetable_frames, 0, what);
-  assertEquals(s.sys.leaks, 0, what);
-  assertEquals(s.sys.ptlocks, 0, what);
-  assertEquals(s.sys.rcu_pending, 0, what);
-  assertEquals(s.violations, [], what);
 }
 
 /** PAGE_SIZE of a configuration. */
@@ -69,7 +60,7 @@ Deno.test("arm64: the geometry of every granule and VA size", () => {
     assertEquals(s.sys.pagetable_frames, 1, name); // the pgd page, or the slab page
     assertEquals(s.fig("a").vmpte, 0, name); // no preallocation; the pgd is never counted
     s.exit("a");
-    clean(s, name);
+    assertClean(s, name);
   }
 });
 
@@ -95,7 +86,7 @@ Deno.test("arm64 6.6: one page in a fresh region costs one table per level", () 
     assertEquals(s.sys.ptlocks, 1 + has("pmd"), name);
     assertEquals(s.sys.pagetable_frames, 1 + present.length - 1, name);
     s.exit("a");
-    clean(s, name);
+    assertClean(s, name);
   }
 });
 
@@ -114,7 +105,7 @@ Deno.test("arm64: a region the size of one PTE table", () => {
     s.unmap("a", A, span);
     assertEquals(s.fig("a").vmpte, 0, name);
     s.exit("a");
-    clean(s, name);
+    assertClean(s, name);
   }
 });
 
@@ -135,7 +126,7 @@ Deno.test("arm64-4k-48: 1 GiB at one page per 2 MiB; the table batch fills at 50
   assertEquals(s.sys.tlb_flushes, 3);
   assertEquals(s.sys.ipis, 0);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm64: munmap of every other page frees nothing", () => {
@@ -149,7 +140,7 @@ Deno.test("arm64: munmap of every other page frees nothing", () => {
     for (let i = 1n; i < 16n; i += 2n) s.unmap("a", A + i * p, p);
     assertEquals(s.fig("a").vmpte, 0, name); // the last one had no neighbour left
     s.exit("a");
-    clean(s, name);
+    assertClean(s, name);
   }
 });
 
@@ -166,7 +157,7 @@ Deno.test("arm64-16k-47: fork copies every table, and flush_tlb_mm(oldmm) sends 
   assertEquals(s.sys.tlb_flushes, 1);
   assertEquals(s.sys.ipis, 0);
   s.exit("a").exit("b");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm64: pages in two pgd entries need two upper-level tables", () => {
@@ -181,7 +172,7 @@ Deno.test("arm64: pages in two pgd entries need two upper-level tables", () => {
     s.unmap("a", B, p); // the PUD of the other pgd entry goes too (floor = A's VMA end)
     assertEquals(BigInt(s.fig("a").vmpte), 3n * p, name);
     s.exit("a");
-    clean(s, name);
+    assertClean(s, name);
   }
 });
 
@@ -193,7 +184,7 @@ Deno.test("arm64: tlb_flush at exit invalidates only when tables were freed", ()
   const e = new Sim("arm64-4k-48").mm("a").map("a", A, 80n * M).touch("a", A, 80n * M);
   e.exit("a");
   assertEquals(e.sys.tlb_flushes, 1);
-  clean(e);
+  assertClean(e);
   const u = new Sim("arm64-4k-48").mm("a").map("a", A, 80n * M).touch("a", A, 80n * M);
   u.unmap("a", A, 80n * M);
   assertEquals(u.sys.tlb_flushes, 4);
@@ -207,13 +198,13 @@ Deno.test("arm64: without a table batch page, tlb_remove_table_sync_one IPIs eve
   // tlb_remove_table_one: smp_call_function to all other online CPUs (3), waited, then
   // __tlb_remove_table at once (mm/mmu_gather.c); PTE, PMD and PUD tables: 3 x (1 flush + 3 IPIs)
   const s = new Sim("arm64-4k-48").mm("a").map("a", A, 4n * K).touch("a", A);
-  s.run.k.inject.push({ site: "tlb_table_batch", mode: "every", n: 1 });
+  s.run.k.addInject("tlb_remove_table", "every", 1);
   s.unmap("a", A, 4n * K);
   assertEquals(s.sys.tlb_flushes, 1 + 3); // tlb_end_vma + one tlb_table_invalidate per table
   assertEquals(s.sys.ipis, 9);
   assertEquals(s.sys.nr_page_table_pages, 0);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm64: pgd_cache objects share slab pages", () => {
@@ -224,7 +215,7 @@ Deno.test("arm64: pgd_cache objects share slab pages", () => {
   s.exit("a");
   assertEquals(s.sys.pagetable_frames, 1);
   s.exit("b");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm64: THP deposits a PTE table per PMD mapping", () => {
@@ -240,7 +231,7 @@ Deno.test("arm64: THP deposits a PTE table per PMD mapping", () => {
     assertEquals(s.fig("a").vmpte, GEOMETRY[name][4], name);
     assertEquals(BigInt(s.fig("a").rss), hpage, name);
     s.exit("a");
-    clean(s, name);
+    assertClean(s, name);
   }
   // 2 levels: the PMD is folded into the pgd, HPAGE_PMD_SIZE = PGDIR_SIZE (1 << 29 with 64K
   // pages, 1 << 25 with 16K): a block mapping in the pgd, and the same deposit
@@ -251,7 +242,7 @@ Deno.test("arm64: THP deposits a PTE table per PMD mapping", () => {
     assertEquals(s.fig("a").tables.pte, 1, name); // the deposit
     assertEquals(BigInt(s.fig("a").rss), hpage, name);
     s.exit("a");
-    clean(s, name);
+    assertClean(s, name);
   }
 });
 
@@ -269,19 +260,12 @@ Deno.test("arm64: NR_PAGETABLE of one page per kernel version", () => {
     "arm64-64k-48": { "6.1": 2, "6.6": 2, "6.12": 2, "6.18": 2 },
     "arm64-64k-52": { "6.1": 2, "6.6": 2, "6.12": 2, "6.18": 2 },
   };
-  for (const [name, byKernel] of Object.entries(want)) {
-    for (const [kernel, nr] of Object.entries(byKernel)) {
-      const s = new Sim(name, { kernel }).mm("a").map("a", A, page(name)).touch(
-        "a",
-        A,
-        page(name),
-        page(name),
-      );
-      assertEquals(s.sys.nr_page_table_pages, nr, `${name} ${kernel}`);
-      assertEquals(s.fig("a").vmpte, GEOMETRY[name][4], `${name} ${kernel}`); // never changed
-      s.exit("a");
-      clean(s, `${name} ${kernel}`);
-    }
+  for (const [name, nrPagetable] of Object.entries(want)) {
+    assertEquals(byVersion(name, { page: page(name), addr: A }), {
+      nrPagetable,
+      vmpte: everyKernel(GEOMETRY[name][4]), // never changed
+      exit: everyKernel(CLEAN),
+    }, name);
   }
 });
 
@@ -297,15 +281,15 @@ Deno.test("arm64: the dtor runs at __pte_free_tlb up to 6.13, after the grace pe
     { op: "unmap", mm: "a", addr: A, size: 4n * K },
   ];
   const at = (calls: string[], fn: string) => calls.findIndex((c) => c.split(" ")[0] === fn);
-  const v66 = traced("arm64-4k-48", {}, ops);
+  const v66 = tracedCalls("arm64-4k-48", {}, ops);
   assert(at(v66, "pagetable_pte_dtor") < at(v66, "call_rcu"));
   assert(at(v66, "pagetable_pud_dtor") < 0); // no pud dtor in 6.6
-  const v612 = traced("arm64-4k-48", { kernel: "6.12" }, ops);
+  const v612 = tracedCalls("arm64-4k-48", { kernel: "6.12" }, ops);
   assert(at(v612, "pagetable_pud_dtor") < at(v612, "call_rcu")); // 6.7 pud dtor, still early
-  const v618 = traced("arm64-4k-48", { kernel: "6.18" }, ops);
+  const v618 = tracedCalls("arm64-4k-48", { kernel: "6.18" }, ops);
   assert(at(v618, "call_rcu") < at(v618, "pagetable_dtor"));
   // 6.1 spells it the struct page way
-  const v61 = traced("arm64-4k-48", { kernel: "6.1" }, ops);
+  const v61 = tracedCalls("arm64-4k-48", { kernel: "6.1" }, ops);
   assert(at(v61, "pgtable_pte_page_dtor") >= 0 && at(v61, "tlb_remove_table") >= 0);
   for (const c of [v61, v66, v612, v618]) assert(at(c, "violation") < 0);
 });

@@ -1,57 +1,55 @@
 // Exact figures of the arm (32-bit) configurations, each worked out from the kernel rule cited.
 import { assert, assertEquals } from "../testing/assert.ts";
-import { Run } from "../engine/run.ts";
-import type { Op } from "../engine/types.ts";
-import { G, K, M, Sim } from "./_testing.ts";
-import { configFor, findConfig } from "./registry.ts";
+import {
+  assertClean,
+  byVersion,
+  CLEAN,
+  everyKernel,
+  G,
+  K,
+  M,
+  onePage,
+  Sim,
+  traced,
+} from "./_testing.ts";
+import { findConfig } from "./registry.ts";
 
 const A = 0x4000_0000n; // 1 GiB: PMD slot 512 (classic), pgd slot 1 (LPAE)
 
-/** A traced run, stepped like Sim; returns the kernel calls in order. */
-function traced(name: string, options: Record<string, string>, ops: Record<string, unknown>[]) {
-  const run = new Run(configFor(name, options), findConfig(name)!.backend, 4, { trace: true });
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
-  const r = run.finish(ops.length);
+/** A traced run ({@link traced}) to its end; returns the kernel calls in order and the result. */
+function tracedCalls(
+  name: string,
+  options: Record<string, string>,
+  ops: Record<string, unknown>[],
+) {
+  const r = traced(name, options, ops).finish(ops.length);
   return { calls: r.trace!.map((t) => `${t.fn} ${t.detail ?? ""}`), result: r };
-}
-
-function clean(s: Sim): void {
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.sys.ptlocks, 0);
-  assertEquals(s.violations, []);
 }
 
 // ---------------------------------------------------------------------------------------------
 // arm-2level (classic MMU)
 
 Deno.test("arm-2level 6.6: one page costs one PTE page, counted as 2048 bytes", () => {
-  // pgd_alloc: __get_free_pages(GFP_KERNEL, 2), 4 frames, no ctor (arch/arm/mm/pgd.c); vectors
-  // high (the default), so no PTE table yet
-  const s = new Sim("arm-2level").mm("a");
-  assertEquals(s.fig("a").vmpte, 0);
-  assertEquals(s.sys.pagetable_frames, 4);
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  s.map("a", A, 2n * M).touch("a", A);
-  // __pte_alloc -> pmd_install: mm_inc_nr_ptes adds PTRS_PER_PTE (512) * sizeof(pte_t) (4) =
-  // 2048, though the page also holds the two hardware tables (arch/arm/include/asm/pgalloc.h,
-  // pgtable-2level.h); pagetable_pte_ctor: NR_PAGETABLE +1, a split ptlock (ARMv7: VIPT, SMP,
-  // NR_CPUS 4)
-  assertEquals(s.fig("a"), {
-    vmpte: 2048,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
-    rss: 4096,
+  assertEquals(onePage("arm-2level", { page: 4n * K, slot: 2n * M, addr: A }), {
+    // pgd_alloc: __get_free_pages(GFP_KERNEL, 2), 4 frames, no ctor (arch/arm/mm/pgd.c); vectors
+    // high (the default), so no PTE table yet
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 4 },
+    // __pte_alloc -> pmd_install: mm_inc_nr_ptes adds PTRS_PER_PTE (512) * sizeof(pte_t) (4) =
+    // 2048, though the page also holds the two hardware tables (arch/arm/include/asm/pgalloc.h,
+    // pgtable-2level.h); pagetable_pte_ctor: NR_PAGETABLE +1, a split ptlock (ARMv7: VIPT, SMP,
+    // NR_CPUS 4)
+    first: {
+      vmpte: 2048,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
+      rss: 4096,
+      nrPagetable: 1,
+      pagetableFrames: 5,
+      ptlocks: 1,
+    },
+    // the other 511 pages of the 2 MiB slot (PMD_SHIFT 21) use the same PTE page
+    slot: { vmpte: 2048, rss: 2 * 1024 * 1024 },
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 5);
-  assertEquals(s.sys.ptlocks, 1);
-  // the other 511 pages of the 2 MiB slot (PMD_SHIFT 21) use the same PTE page
-  s.touch("a", A, 2n * M);
-  assertEquals(s.fig("a").vmpte, 2048);
-  assertEquals(s.fig("a").rss, 2 * 1024 * 1024);
-  s.exit("a");
-  clean(s);
 });
 
 Deno.test("arm-2level: a region of one PTE table, aligned and not", () => {
@@ -80,7 +78,7 @@ Deno.test("arm-2level: 1 GiB at one page per 2 MiB is 512 PTE pages, 1 MiB of Vm
   assertEquals(s.sys.tlb_flushes, 2);
   assertEquals(s.sys.pagetable_frames, 4);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm-2level: munmap of every other page frees nothing until the last one goes", () => {
@@ -99,7 +97,7 @@ Deno.test("arm-2level: munmap of every other page frees nothing until the last o
   assertEquals(s.fig("a").vmpte, 0);
   assertEquals(s.fig("a").tables.pte, 0);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm-2level: fork copies the PTE pages of the written VMAs", () => {
@@ -111,7 +109,7 @@ Deno.test("arm-2level: fork copies the PTE pages of the written VMAs", () => {
   assertEquals(s.sys.nr_page_table_pages, 4);
   assertEquals(s.sys.pagetable_frames, 2 * (4 + 2));
   s.exit("a").exit("b");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm-2level: a page just below TASK_SIZE is another pgd entry, no upper level", () => {
@@ -123,7 +121,7 @@ Deno.test("arm-2level: a page just below TASK_SIZE is another pgd entry, no uppe
   assertEquals(s.fig("a").tables, { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 2 });
   assertEquals(s.fig("a").vmpte, 4096);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm-2level: FIRST_USER_ADDRESS keeps the PTE page of 0..2 MiB; pgd_free frees it", () => {
@@ -137,7 +135,7 @@ Deno.test("arm-2level: FIRST_USER_ADDRESS keeps the PTE page of 0..2 MiB; pgd_fr
   assertEquals(s.fig("a").vmpte, 2048); // the only VMA gone, its table kept
   assertEquals(s.fig("a").rss, 0);
   s.map("a", 0x1_0000n, 64n * K).touch("a", 0x1_0000n).exit("a");
-  clean(s); // no "non-zero pgtables_bytes", no leaked table
+  assertClean(s); // no "non-zero pgtables_bytes", no leaked table
 });
 
 Deno.test("arm-2level vectors=low: every mm starts with the vectors PTE page", () => {
@@ -155,7 +153,7 @@ Deno.test("arm-2level vectors=low: every mm starts with the vectors PTE page", (
   assertEquals(s.fig("b").vmpte, 2048);
   assertEquals(s.sys.nr_page_table_pages, 2);
   s.exit("a").exit("b");
-  clean(s);
+  assertClean(s);
   // vectors high (the default, CR_V set): nothing at pgd_alloc
   assertEquals(new Sim("arm-2level").mm("a").fig("a").vmpte, 0);
 });
@@ -164,7 +162,7 @@ Deno.test("arm-2level: __pte_free_tlb widens the flush across the 1 MiB boundary
   // __tlb_adjust_range(tlb, (addr & PMD_MASK) + SZ_1M - PAGE_SIZE, 2 * PAGE_SIZE)
   // (arch/arm/include/asm/tlb.h): after the zap's own flush (tlb_end_vma), the range is the
   // pte_free_tlb page at A (page 0x40000) up to A + 1 MiB + 4 KiB: 257 pages
-  const { calls } = traced("arm-2level", {}, [
+  const { calls } = tracedCalls("arm-2level", {}, [
     { op: "mm", name: "a" },
     { op: "map", mm: "a", addr: A, size: 4n * K },
     { op: "touch", mm: "a", addr: A, size: 4n * K, step: 4n * K },
@@ -202,7 +200,7 @@ Deno.test("arm-2level: the 16 KiB pgd is neither accounted nor counted until 6.1
     s.map("a", A, 4n * K).touch("a", A);
     assertEquals(s.sys.nr_page_table_pages, nr + 1, kernel);
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -223,7 +221,7 @@ Deno.test("arm-2level: split PTE ptlocks only with CPU_CACHE_VIPT and SMP", () =
     assertEquals(s.sys.ptlocks, locks, JSON.stringify(opts));
     assertEquals(s.run.k.ptlockObjs.size, opts.alloc_split_ptlocks ? 2 : 0);
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -272,7 +270,7 @@ Deno.test("arm-lpae: pgd_alloc allocates the modules PMD, so a fresh mm has VmPT
     assertEquals(s.sys.pagetable_frames, 2, kernel); // one kmalloc-64 slab page + the PMD
     assertEquals(s.sys.ptlocks, 0, kernel);
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -294,7 +292,7 @@ Deno.test("arm-lpae: one page in a new 1 GiB slot costs a PMD and a PTE table", 
   assertEquals(s.fig("a").vmpte, 4096); // the modules PMD
   assertEquals(s.sys.nr_page_table_pages, 1);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm-lpae: user space above 2 GiB uses the modules PMD; the ceiling keeps it", () => {
@@ -309,7 +307,7 @@ Deno.test("arm-lpae: user space above 2 GiB uses the modules PMD; the ceiling ke
   assertEquals(s.fig("a").vmpte, 4096);
   assertEquals(s.fig("a").tables, { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 0 });
   s.map("a", B, 2n * M).touch("a", B).exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm-lpae: the PMD and PTE table of address 0 are pgd_free's", () => {
@@ -323,7 +321,7 @@ Deno.test("arm-lpae: the PMD and PTE table of address 0 are pgd_free's", () => {
   // the tables of 2..4 MiB go; 0..2 MiB and its PMD stay
   assertEquals(s.fig("a").tables, { pgd: 1, p4d: 0, pud: 0, pmd: 2, pte: 1 });
   s.map("a", 0x1_0000n, 4n * M).touch("a", 0x1_0000n).exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm-lpae: munmap of every other page, and fork", () => {
@@ -337,7 +335,7 @@ Deno.test("arm-lpae: munmap of every other page, and fork", () => {
   assertEquals(s.fig("b").rss, 8 * 4096);
   assertEquals(s.sys.nr_page_table_pages, 6);
   s.exit("b").exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("arm-lpae: tables go to the RCU table batch on SMP, the page batch on UP", () => {
@@ -350,18 +348,18 @@ Deno.test("arm-lpae: tables go to the RCU table batch on SMP, the page batch on 
     { op: "touch", mm: "a", addr: A, size: 4n * K, step: 4n * K },
     { op: "unmap", mm: "a", addr: A, size: 2n * M },
   ];
-  const smp = traced("arm-lpae", {}, ops).calls;
+  const smp = tracedCalls("arm-lpae", {}, ops).calls;
   const dtor = smp.findIndex((c) => c.startsWith("pagetable_pte_dtor"));
   const rcu = smp.findIndex((c) => c.startsWith("call_rcu"));
   assert(dtor >= 0 && rcu > dtor, "6.6: dtor before call_rcu");
   assertEquals(smp.filter((c) => c.startsWith("call_rcu")), ["call_rcu 2 table(s)"]); // PTE, PMD
   assert(!smp.some((c) => c.startsWith("tlb_remove_page ")));
-  const up = traced("arm-lpae", { smp: "off" }, ops).calls;
+  const up = tracedCalls("arm-lpae", { smp: "off" }, ops).calls;
   assert(!up.some((c) => c.startsWith("call_rcu")));
   assertEquals(up.filter((c) => c.startsWith("tlb_remove_page ")).length, 2);
   // 6.18: pagetable_dtor runs in the generic __tlb_remove_table, after the grace period
   // ("arm: pgtable: move pagetable_dtor() to __tlb_remove_table()", 6.14)
-  const late = traced("arm-lpae", { kernel: "6.18" }, ops).calls;
+  const late = tracedCalls("arm-lpae", { kernel: "6.18" }, ops).calls;
   const rcu18 = late.findIndex((c) => c.startsWith("call_rcu"));
   const dtor18 = late.findIndex((c) => c.startsWith("pagetable_dtor"));
   assert(rcu18 >= 0 && dtor18 > rcu18, "6.18: dtor after call_rcu");
@@ -375,7 +373,7 @@ Deno.test("arm-lpae: THP maps 2 MiB with one pmd and a deposited PTE table", () 
   assertEquals(s.fig("a").vmpte, 4096 * 3); // modules PMD, PMD, the deposit
   assertEquals(s.fig("a").rss, 2 * 1024 * 1024);
   s.exit("a");
-  clean(s);
+  assertClean(s);
   // the classic MMU has no THP option at all
   assertEquals(findConfig("arm-2level")!.thpAvailable, false);
 });
@@ -384,20 +382,14 @@ Deno.test("arm: figures per kernel version", () => {
   // NR_PAGETABLE of a fresh mm plus one page at A: classic 6.1-6.12 the PTE page only, 6.18 the
   // pgd (4, __pgd_alloc 6.14) too; LPAE the modules PMD, the PMD and the PTE table in every
   // version (6.1 counts +1 per table, the same for order-0 tables)
-  const want: Record<string, [number, number]> = {
-    "6.1": [1, 3],
-    "6.6": [1, 3],
-    "6.12": [1, 3],
-    "6.18": [5, 3],
-  };
-  for (const [kernel, [classic, lpae]] of Object.entries(want)) {
-    const c = new Sim("arm-2level", { kernel }).mm("a").map("a", A, 4n * K).touch("a", A);
-    const l = new Sim("arm-lpae", { kernel }).mm("a").map("a", A, 4n * K).touch("a", A);
-    assertEquals([c.sys.nr_page_table_pages, l.sys.nr_page_table_pages], [classic, lpae], kernel);
-    assertEquals([c.fig("a").vmpte, l.fig("a").vmpte], [2048, 12288], kernel);
-    c.exit("a");
-    l.exit("a");
-    clean(c);
-    clean(l);
-  }
+  assertEquals(byVersion("arm-2level", { page: 4n * K, addr: A }), {
+    nrPagetable: { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 5 },
+    vmpte: everyKernel(2048),
+    exit: everyKernel(CLEAN),
+  });
+  assertEquals(byVersion("arm-lpae", { page: 4n * K, addr: A }), {
+    nrPagetable: everyKernel(3),
+    vmpte: everyKernel(12288),
+    exit: everyKernel(CLEAN),
+  });
 });

@@ -13,7 +13,14 @@
 
 import type { ArchConfig, Backend } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { broadcastTlbFlush, genericBackend } from "./generic.ts";
+import {
+  broadcastTlbFlush,
+  genericBackend,
+  NO_MERGE_VMAS_NOTE,
+  pageBatchFreeStory,
+  pagePgdStory,
+  pteStory,
+} from "./generic.ts";
 
 /**
  * The csky backend: the genericBackend with a broadcast flush (generic tlb_flush ->
@@ -26,32 +33,20 @@ export const cskyBackend: Backend = {
 };
 
 /** How csky allocates, counts and frees each level in kernel `kv` (`ptlab explain`). */
-function cskyStory(_cfg: ArchConfig, kv: number): ConfigStory {
+function cskyStory(cfg: ArchConfig, kv: number): ConfigStory {
   return {
     levels: {
-      pgd: {
-        alloc: (kv >= 614 ? "__pgd_alloc(mm, 0)" : "__get_free_page(GFP_KERNEL)") +
-          " + pgd_init + kernel part copied (arch/csky/include/asm/pgalloc.h)",
-        counted: kv >= 614 ? "NR_PAGETABLE +1 (pagetable_pgd_ctor, 6.14+); never VmPTE" : "never",
-        free: "pgd_free at __mmdrop (include/asm-generic/pgalloc.h)",
-        via: "pgd_free",
-      },
-      pte: {
-        alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor " +
-          "(include/asm-generic/pgalloc.h)",
-        counted: "VmPTE +4096 (mm_inc_nr_ptes); NR_PAGETABLE +1",
-        free: kv >= 615
-          ? "__pte_free_tlb: tlb_remove_ptdesc -> pagetable_dtor + the page batch " +
-            "(arch/csky/include/asm/pgalloc.h, asm-generic/tlb.h)"
-          : "__pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc, the page batch " +
-            "(arch/csky/include/asm/pgalloc.h)",
-        via: "page-batch",
-      },
+      pgd: pagePgdStory(
+        kv,
+        "__get_free_page(GFP_KERNEL)",
+        " + pgd_init + kernel part copied (arch/csky/include/asm/pgalloc.h)",
+      ),
+      pte: pteStory(cfg, pageBatchFreeStory(kv, "arch/csky/include/asm/pgalloc.h")),
     },
     notes: [
       "generic tlb_flush; flush_tlb_mm/flush_tlb_range are broadcast TLBI instructions on the " +
       "SMP-capable CK860, no IPIs (arch/csky/mm/tlb.c)",
-      "no MMU_GATHER_MERGE_VMAS: tlb_end_vma flushes at each VMA (asm-generic/tlb.h)",
+      NO_MERGE_VMAS_NOTE,
     ],
   };
 }

@@ -1,21 +1,17 @@
 // The asm-generic defaults (include/asm-generic/pgalloc.h, include/asm-generic/tlb.h).
 import { assertEquals } from "../testing/assert.ts";
-import { K, M, Sim } from "./_testing.ts";
+import { byVersion, CLEAN, everyKernel, K, M, Sim } from "./_testing.ts";
 
 const A = 0x10_0000_0000n;
 
 Deno.test("generic: pte and pmd ctors count, the pud only from 6.7, the pgd from 6.14", () => {
   // __pte_alloc_one + pagetable_pte_ctor, pmd_alloc_one + pagetable_pmd_ctor, __pud_alloc_one
   // (+ pagetable_pud_ctor from 6.7), __pgd_alloc + pagetable_pgd_ctor (6.14)
-  const want: Record<string, number> = { "6.1": 2, "6.6": 2, "6.12": 3, "6.18": 4 };
-  for (const [kernel, nr] of Object.entries(want)) {
-    const s = new Sim("generic", { kernel }).mm("a").map("a", A, 4n * K).touch("a", A);
-    assertEquals(s.sys.nr_page_table_pages, nr, kernel);
-    assertEquals(s.fig("a").vmpte, 12288, kernel);
-    s.exit("a");
-    assertEquals(s.sys.nr_page_table_pages, 0, kernel);
-    assertEquals(s.violations, [], kernel);
-  }
+  assertEquals(byVersion("generic", { page: 4n * K, addr: A }), {
+    nrPagetable: { "6.1": 2, "6.6": 2, "6.12": 3, "6.18": 4 },
+    vmpte: everyKernel(12288),
+    exit: everyKernel(CLEAN),
+  });
 });
 
 Deno.test("generic: no MMU_GATHER_MERGE_VMAS, so tlb_end_vma flushes at each VMA", () => {

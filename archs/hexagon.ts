@@ -17,7 +17,13 @@
 
 import type { ArchConfig, Backend } from "../engine/api.ts";
 import { type ConfigSpec, type ConfigStory, resolveConfig } from "./config.ts";
-import { broadcastTlbFlush, genericBackend } from "./generic.ts";
+import {
+  broadcastTlbFlush,
+  genericBackend,
+  NO_MERGE_VMAS_NOTE,
+  pageBatchFreeStory,
+  pagePgdStory,
+} from "./generic.ts";
 
 /**
  * The hexagon backend: the genericBackend; tlb_flush's flush_tlb_range/flush_tlb_mm call the
@@ -66,30 +72,23 @@ function hexagonStory(cfg: ArchConfig, kv: number): ConfigStory {
   const pte = cfg.levels[4];
   return {
     levels: {
-      pgd: {
-        alloc: (kv >= 614 ? "__pgd_alloc(mm, 0)" : "__get_free_page(GFP_KERNEL | __GFP_ZERO)") +
-          " + copy of swapper_pg_dir; mm->context.ptbase for the VM (asm/pgalloc.h)",
-        counted: kv >= 614 ? "NR_PAGETABLE +1 (pagetable_pgd_ctor, 6.14+); never VmPTE" : "never",
-        free: "pgd_free at __mmdrop (include/asm-generic/pgalloc.h)",
-        via: "pgd_free",
-      },
+      pgd: pagePgdStory(
+        kv,
+        "__get_free_page(GFP_KERNEL | __GFP_ZERO)",
+        " + copy of swapper_pg_dir; mm->context.ptbase for the VM (asm/pgalloc.h)",
+      ),
       pte: {
         alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor: a " +
           `whole ${2 ** cfg.pageShift >> 10} KiB page for ${pte.entries} PTEs ` +
           "(include/asm-generic/pgalloc.h)",
         counted: `VmPTE +${pte.pgtablesBytes} (PTRS_PER_PTE * 4, mm_inc_nr_ptes); NR_PAGETABLE +1`,
-        free: kv >= 615
-          ? "__pte_free_tlb: tlb_remove_ptdesc -> pagetable_dtor + the page batch " +
-            "(arch/hexagon/include/asm/pgalloc.h, asm-generic/tlb.h)"
-          : "__pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc, the page batch " +
-            "(arch/hexagon/include/asm/pgalloc.h)",
-        via: "page-batch",
+        ...pageBatchFreeStory(kv, "arch/hexagon/include/asm/pgalloc.h"),
       },
     },
     notes: [
       "generic tlb_flush; flush_tlb_range/flush_tlb_mm are __vmclrmap hypervisor calls for the " +
       "current map, no IPIs (arch/hexagon/mm/vm_tlb.c)",
-      "no MMU_GATHER_MERGE_VMAS: tlb_end_vma flushes at each VMA (asm-generic/tlb.h)",
+      NO_MERGE_VMAS_NOTE,
     ],
   };
 }

@@ -1,30 +1,38 @@
 // Exact figures of the hexagon configuration, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { K, M, Sim } from "./_testing.ts";
+import {
+  byVersion,
+  CLEAN,
+  everyKernel,
+  everyOther,
+  K,
+  M,
+  manyTables,
+  onePage,
+  Sim,
+} from "./_testing.ts";
 import { configFor } from "./registry.ts";
 
 const A = 0x1000_0000n; // a 4 MiB pgd slot of its own
 const P = 4n * K;
+const L = { page: P, slot: 4n * M, addr: A }; // PGDIR_SHIFT 22: a PTE table maps 4 MiB
 
 Deno.test("hexagon-4k: one page costs one 4 KiB PTE table; a table maps 4 MiB", () => {
-  // __pte_alloc_one + pagetable_pte_ctor: VmPTE += 1024 * 4, NR_PAGETABLE +1; the pgd
-  // (__get_free_page(GFP_KERNEL | __GFP_ZERO), asm/pgalloc.h) is not counted before 6.14
-  const s = new Sim("hexagon-4k").mm("a").map("a", A, 4n * M).touch("a", A);
-  assertEquals(s.fig("a"), {
-    vmpte: 4096,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
-    rss: 4096,
+  assertEquals(onePage("hexagon-4k", L), {
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 }, // pgd_alloc: the pgd page alone
+    // __pte_alloc_one + pagetable_pte_ctor: VmPTE += 1024 * 4, NR_PAGETABLE +1; the pgd
+    // (__get_free_page(GFP_KERNEL | __GFP_ZERO), asm/pgalloc.h) is not counted before 6.14
+    first: {
+      vmpte: 4096,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
+      rss: 4096,
+      nrPagetable: 1,
+      pagetableFrames: 2,
+      ptlocks: 1, // split PTE ptlocks: SMP, NR_CPUS 6 (arch/hexagon/Kconfig)
+    },
+    slot: { vmpte: 4096, rss: 4 * 2 ** 20 },
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 2);
-  s.touch("a", A, 4n * M);
-  assertEquals(s.fig("a").vmpte, 4096);
-  assertEquals(s.fig("a").rss, 4 * 2 ** 20);
-  s.exit("a");
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.violations, []);
 });
 
 Deno.test("hexagon page sizes: PTRS_PER_PTE = 4 MiB / PAGE_SIZE, one page per table", () => {
@@ -54,30 +62,27 @@ Deno.test("hexagon page sizes: PTRS_PER_PTE = 4 MiB / PAGE_SIZE, one page per ta
 });
 
 Deno.test("hexagon-4k: many tables, a high page, every other region unmapped, fork", () => {
-  const s = new Sim("hexagon-4k").mm("a").map("a", A, 64n * M).touch("a", A, 64n * M, 4n * M);
-  assertEquals(s.fig("a").vmpte, 16 * 4096);
-  assertEquals(s.sys.nr_page_table_pages, 16);
-  s.map("a", 0xbfff_f000n, P).touch("a", 0xbfff_f000n); // the last user pgd entry
-  assertEquals(s.fig("a").tables.pte, 17);
-  s.fork("a", "b");
-  assertEquals(s.fig("b").vmpte, 17 * 4096);
-  assertEquals(s.sys.nr_page_table_pages, 34);
-  s.exit("b").exit("a");
-  const t = new Sim("hexagon-4k").mm("a");
-  for (let i = 0n; i < 8n; i++) t.map("a", A + i * 4n * M, P).touch("a", A + i * 4n * M);
-  for (let i = 1n; i < 8n; i += 2n) t.unmap("a", A + i * 4n * M, P);
-  assertEquals(t.fig("a").vmpte, 4 * 4096);
-  assertEquals(t.sys.nr_page_table_pages, 4);
-  const u = new Sim("hexagon-4k").mm("a");
-  for (let i = 0n; i < 8n; i++) u.map("a", A + 2n * i * P, P).touch("a", A + 2n * i * P);
-  for (let i = 1n; i < 8n; i += 2n) u.unmap("a", A + 2n * i * P, P);
-  assertEquals(u.fig("a").vmpte, 4096);
-  for (const x of [t, u]) x.exit("a");
-  for (const x of [s, t, u]) {
-    assertEquals(x.sys.nr_page_table_pages, 0);
-    assertEquals(x.sys.leaks, 0);
-    assertEquals(x.violations, []);
-  }
+  assertEquals(manyTables("hexagon-4k", L, { slots: 16, high: 0xbfff_f000n }), {
+    // 64 MiB at one page per 4 MiB: 16 PTE tables, 16 pages beside the pgd's
+    spread: { vmpte: 16 * 4096, nrPagetable: 16, pagetableFrames: 1 + 16 },
+    highPtes: 17, // 0xbffff000: the last user pgd entry
+    fork: { childVmpte: 17 * 4096, nrPagetable: 34 },
+    exit: CLEAN,
+  });
+  // one page per 4 MiB slot: each unmapped slot's table goes; two pages apart in one slot: the
+  // neighbours keep the table (floor = prev->vm_end, ceiling = next->vm_start, mm/memory.c)
+  assertEquals(everyOther("hexagon-4k", L), {
+    perSlot: {
+      before: { vmpte: 8 * 4096, nrPagetable: 8 },
+      after: { vmpte: 4 * 4096, nrPagetable: 4, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+    inSlot: {
+      before: { vmpte: 4096, nrPagetable: 1 },
+      after: { vmpte: 4096, nrPagetable: 1, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+  });
 });
 
 Deno.test("hexagon: the VM flushes, no IPIs", () => {
@@ -90,15 +95,12 @@ Deno.test("hexagon: the VM flushes, no IPIs", () => {
 });
 
 Deno.test("hexagon by version: the pgd counts from 6.14 (__pgd_alloc)", () => {
-  const want: Record<string, number> = { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 };
-  for (const [kernel, nr] of Object.entries(want)) {
-    const s = new Sim("hexagon-4k", { kernel }).mm("a").map("a", A, P).touch("a", A);
-    assertEquals(s.sys.nr_page_table_pages, nr, kernel);
-    assertEquals(s.fig("a").vmpte, 4096, kernel);
-    s.exit("a");
-    assertEquals(s.sys.nr_page_table_pages, 0, kernel);
-    assertEquals(s.violations, [], kernel);
-  }
+  // 6.14: __pgd_alloc(mm, 0) -> pagetable_pgd_ctor (asm/pgalloc.h)
+  assertEquals(byVersion("hexagon-4k", L), {
+    nrPagetable: { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 },
+    vmpte: everyKernel(4096),
+    exit: everyKernel(CLEAN),
+  });
 });
 
 Deno.test("hexagon 64K pages: MAX_GATHER_BATCH_COUNT is 0, so only the 8-entry bundle batches", () => {

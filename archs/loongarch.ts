@@ -23,88 +23,53 @@ import {
   GFP,
   GFP_KERNEL_ACCOUNT,
   hexPage,
-  installPgd,
   type Machine,
-  type Mem,
-  memFrame,
-  memOf,
   type Mm,
   type MmuGather,
-  pagetableAlloc,
-  pagetableFree,
-  Use,
+  PUD,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
 import {
-  __pgdAlloc,
-  __pgdFree,
   freeTlbDirect,
   freeTlbPageBatch,
   genericBackend,
+  pagesUntil,
+  pgdFromPages,
   pudFree as genericPudFree,
-  tableAlloc,
+  tableAllocOne,
 } from "./generic.ts";
 
 /**
- * pgd_alloc (arch/loongarch/mm/pgtable.c): __get_free_page(GFP_KERNEL) in 6.1,
- * pagetable_alloc(GFP_KERNEL & ~__GFP_HIGHMEM, 0) without a ctor in 6.6, __pgd_alloc(mm, 0)
- * (pagetable_pgd_ctor) from 6.14; then pgd_init fills every entry with the invalid next-level
- * table and the kernel entries are copied. No allocation beyond the page.
+ * pgd_alloc / pgd_free (arch/loongarch/mm/pgtable.c, include/asm-generic/pgalloc.h):
+ * __get_free_page(GFP_KERNEL) and free_page in 6.1, pagetable_alloc(GFP_KERNEL & ~__GFP_HIGHMEM,
+ * 0) without a ctor and pagetable_free in 6.6, __pgd_alloc(mm, 0) (pagetable_pgd_ctor) and
+ * __pgd_free from 6.14; then pgd_init fills every entry with the invalid next-level table and the
+ * kernel entries are copied. No allocation beyond the page.
  */
-function loongarchPgdAlloc(k: Machine, mm: Mm): boolean {
-  if (k.trace) k.call("pgd_alloc", mm.name);
-  const f = k.kv >= 614
-    ? __pgdAlloc(k, mm, 0)
-    : k.kv >= 606
-    ? pagetableAlloc(k, GFP.KERNEL, 0)
-    : k.getFreePages(GFP.KERNEL, 0, Use.Table);
-  if (f < 0) return false;
-  if (k.trace) k.call("pgd_init");
-  installPgd(k, mm, memOf(f));
-  return true;
-}
-
-/** pgd_free: the asm-generic one (free_page, pagetable_free, __pgd_free from 6.14). */
-function loongarchPgdFree(k: Machine, mm: Mm): void {
-  if (k.trace) k.call("pgd_free", mm.name);
-  const f = memFrame(k.pool.mem[mm.pgd]);
-  k.pool.destroy(mm.pgd);
-  mm.tables[mm.top]--;
-  if (k.kv >= 614) __pgdFree(k, f);
-  else if (k.kv >= 606) pagetableFree(k, f);
-  else k.freePages(f, 0);
-}
+const loongarchPgd = pgdFromPages({
+  order: 0,
+  gfp: GFP.KERNEL,
+  pagetableAllocSince: 606,
+  init: "pgd_init",
+});
 
 /**
  * pmd_alloc_one (arch/loongarch/include/asm/pgalloc.h): pagetable_alloc(GFP_KERNEL_ACCOUNT, 0)
  * (alloc_page in 6.1) + pagetable_pmd_ctor, freed again if the ctor fails, then pmd_init. The
  * ctor takes no ptlock: LoongArch does not select ARCH_ENABLE_SPLIT_PMD_PTLOCK.
  */
-function loongarchPmdAllocOne(k: Machine, _mm: Mm): Mem {
-  if (k.trace) k.call("pmd_alloc_one");
-  const f = tableAlloc(k, GFP_KERNEL_ACCOUNT, 0, "pmd");
-  return f < 0 ? -1 : memOf(f);
-}
+const loongarchPmdAllocOne = tableAllocOne("pmd_alloc_one", GFP_KERNEL_ACCOUNT, 0, "pmd");
 
 /**
  * pud_alloc_one (arch/loongarch/include/asm/pgalloc.h): __get_free_page(GFP_KERNEL) in 6.1,
  * pagetable_alloc(GFP_KERNEL & ~__GFP_HIGHMEM, 0) from 6.6, + pagetable_pud_ctor from 6.7
- * ("mm: add statistics for PUD level pagetable"), then pud_init. Not __GFP_ACCOUNT.
+ * ("mm: add statistics for PUD level pagetable"), then pud_init. Not __GFP_ACCOUNT. pud_free:
+ * free_page in 6.1, the asm-generic one (pagetable_pud_dtor from 6.7) after.
  */
-function loongarchPudAllocOne(k: Machine, _mm: Mm): Mem {
-  if (k.trace) k.call("pud_alloc_one");
-  const f = k.kv >= 606
-    ? tableAlloc(k, GFP.KERNEL, 0, "pud")
-    : k.getFreePages(GFP.KERNEL, 0, Use.Table);
-  return f < 0 ? -1 : memOf(f);
-}
-
-/** pud_free: the asm-generic one (free_page in 6.1; pagetable_pud_dtor from 6.7). */
-function loongarchPudFree(k: Machine, mm: Mm, mem: Mem): void {
-  if (k.kv >= 606) return genericPudFree(k, mm, mem);
-  if (k.trace) k.call("pud_free");
-  k.freePages(memFrame(mem), 0);
-}
+const loongarchPud = pagesUntil(606, PUD, {
+  gfp: GFP.KERNEL,
+  then: { alloc: tableAllocOne("pud_alloc_one", GFP.KERNEL, 0, "pud"), free: genericPudFree },
+});
 
 /**
  * Threads sharing the mm: the model's CPUs running it. flush_tlb_mm/flush_tlb_range skip the IPIs
@@ -147,10 +112,9 @@ function loongarchTlbFlush(k: Machine, tlb: MmuGather): void {
 export const loongarchBackend: Backend = {
   ...genericBackend,
   name: "loongarch",
-  pgdAlloc: loongarchPgdAlloc,
-  pgdFree: loongarchPgdFree,
-  pudAllocOne: loongarchPudAllocOne,
-  pudFree: loongarchPudFree,
+  ...loongarchPgd,
+  pudAllocOne: loongarchPud.alloc,
+  pudFree: loongarchPud.free,
   pmdAllocOne: loongarchPmdAllocOne,
   // pte_alloc_one is the asm-generic __pte_alloc_one(mm, GFP_PGTABLE_USER) + pagetable_pte_ctor
   // __pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc (tlb_remove_ptdesc from 6.15)

@@ -37,7 +37,6 @@ import {
   type Backend,
   freeFrameChecked,
   GFP,
-  installPgd,
   type Machine,
   type Mem,
   memFrame,
@@ -48,14 +47,22 @@ import {
   pagetableAlloc,
   pagetableDtor,
   pagetableDtorFree,
-  pagetableFree,
   pagetablePgdCtor,
   pagetablePmdCtor,
   pagetablePteCtor,
   Use,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { freeTlbPageBatch, genericBackend, pgdFromPages } from "./generic.ts";
+import {
+  ctorSpelling,
+  dtorSpelling,
+  freeTlbPageBatch,
+  genericBackend,
+  pgdFrom,
+  pgdFromPages,
+  tableAlloc,
+  tableFree,
+} from "./generic.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Common to the three flavours
@@ -80,16 +87,6 @@ function m68kFlushTlbMm(k: Machine, mm: Mm): void {
  */
 function gfpDma(_k: Machine): number {
   return GFP.DMA;
-}
-
-/** The version spelling of the motorola/coldfire PTE destructor, for stories. */
-function pteDtorName(kv: number): string {
-  return kv >= 614 ? "pagetable_dtor" : kv >= 606 ? "pagetable_pte_dtor" : "pgtable_pte_page_dtor";
-}
-
-/** The version spelling of the PTE constructor, for stories. */
-function pteCtorName(kv: number): string {
-  return kv >= 606 ? "pagetable_pte_ctor" : "pgtable_pte_page_ctor";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,22 +227,11 @@ export const motorolaBackend: Backend = {
   ...genericBackend,
   name: "m68k",
   // pgd_alloc = get_pointer_table(TABLE_PGD): the user root is empty (user and kernel have
-  // their own root pointers), nothing is copied
-  pgdAlloc(k: Machine, mm: Mm): boolean {
-    if (k.trace) k.call("pgd_alloc", mm.name);
-    const mem = getPointerTable(k, TABLE_PGD);
-    if (mem < 0) return false;
-    installPgd(k, mm, mem);
-    return true;
-  },
-  // pgd_free = free_pointer_table(pgd, TABLE_PGD)
-  pgdFree(k: Machine, mm: Mm): void {
-    if (k.trace) k.call("pgd_free", mm.name);
-    const mem = k.pool.mem[mm.pgd];
-    k.pool.destroy(mm.pgd);
-    mm.tables[0]--;
-    freePointerTable(k, mem, TABLE_PGD);
-  },
+  // their own root pointers), nothing is copied; pgd_free = free_pointer_table(pgd, TABLE_PGD)
+  ...pgdFrom({
+    alloc: (k: Machine) => getPointerTable(k, TABLE_PGD),
+    free: (k: Machine, _mm: Mm, mem: Mem) => void freePointerTable(k, mem, TABLE_PGD),
+  }),
   // pmd_alloc_one / pte_alloc_one = get_pointer_table(TABLE_PMD / TABLE_PTE)
   pmdAllocOne: (k: Machine) => getPointerTable(k, TABLE_PMD),
   pteAllocOne: (k: Machine) => getPointerTable(k, TABLE_PTE),
@@ -266,7 +252,7 @@ function motorolaStory(_cfg: ArchConfig, kv: number): ConfigStory {
   const shared = kv < 614;
   const ctor = (type: number) =>
     type === TABLE_PTE
-      ? pteCtorName(kv)
+      ? ctorSpelling(kv, "pte")
       : type === TABLE_PMD
       ? "pagetable_pmd_ctor"
       : "pagetable_pgd_ctor";
@@ -302,7 +288,7 @@ function motorolaStory(_cfg: ArchConfig, kv: number): ConfigStory {
           "(arch/m68k/mm/motorola.c)",
         counted: "VmPTE +256 (mm_inc_nr_ptes, PTRS_PER_PTE 64 x 4); " + pageCount(TABLE_PTE, 16),
         free: `__pte_free_tlb = free_pointer_table(pte, TABLE_PTE): freed at once; the last ` +
-          `table of a page runs ${pteDtorName(kv)} and frees the page (${back})`,
+          `table of a page runs ${dtorSpelling(kv, "pte")} and frees the page (${back})`,
         via: "direct",
       },
     },
@@ -326,28 +312,21 @@ function motorolaStory(_cfg: ArchConfig, kv: number): ConfigStory {
 /**
  * pgd_alloc: a page of ZONE_DMA, (GFP_DMA | __GFP_NOWARN) & ~__GFP_HIGHMEM: __get_free_page in
  * 6.1, pagetable_alloc from 6.6, with pagetable_pgd_ctor from 6.14; the kernel part of
- * swapper_pg_dir is copied in (mcf_pgalloc.h).
+ * swapper_pg_dir is copied in. pgd_free: free_page (6.1), pagetable_free (6.6),
+ * pagetable_dtor_free (6.14) (mcf_pgalloc.h).
  */
-function mcfPgdAlloc(k: Machine, mm: Mm): boolean {
-  if (k.trace) k.call("pgd_alloc", mm.name);
-  const gfp = (gfpDma(k) | GFP.NOWARN) & ~GFP.HIGHMEM;
-  const f = k.kv >= 606 ? pagetableAlloc(k, gfp, 0) : k.getFreePages(gfp, 0, Use.Table);
-  if (f < 0) return false;
-  if (k.kv >= 614) pagetablePgdCtor(k, f);
-  installPgd(k, mm, memOf(f));
-  return true;
-}
-
-/** pgd_free: free_page (6.1), pagetable_free (6.6), pagetable_dtor_free (6.14) (mcf_pgalloc.h). */
-function mcfPgdFree(k: Machine, mm: Mm): void {
-  if (k.trace) k.call("pgd_free", mm.name);
-  const f = memFrame(k.pool.mem[mm.pgd]);
-  k.pool.destroy(mm.pgd);
-  mm.tables[0]--;
-  if (k.kv >= 614) pagetableDtorFree(k, f, 0);
-  else if (k.kv >= 606) pagetableFree(k, f);
-  else k.freePages(f, 0);
-}
+const mcfPgd = pgdFrom({
+  alloc(k: Machine): Mem {
+    const gfp = (gfpDma(k) | GFP.NOWARN) & ~GFP.HIGHMEM;
+    const f = k.kv >= 606 ? tableAlloc(k, gfp, 0, "pgd") : k.getFreePages(gfp, 0, Use.Table);
+    return f < 0 ? -1 : memOf(f);
+  },
+  free(k: Machine, _mm: Mm, mem: Mem): void {
+    const f = memFrame(mem);
+    if (k.kv >= 606) tableFree(k, f, 0);
+    else k.freePages(f, 0);
+  },
+});
 
 /**
  * pte_alloc_one: a whole ZONE_DMA page, pagetable_alloc(GFP_DMA | __GFP_ZERO, 0) (alloc_pages +
@@ -355,27 +334,20 @@ function mcfPgdFree(k: Machine, mm: Mm): void {
  * (mcf_pgalloc.h).
  */
 function mcfPteAllocOne(k: Machine): Mem {
-  const f = pagetableAlloc(k, gfpDma(k) | GFP.ZERO, 0);
-  if (f < 0) return -1;
-  if (!pagetablePteCtor(k, f)) {
-    pagetableFree(k, f);
-    return -1;
-  }
-  return memOf(f);
+  const f = tableAlloc(k, gfpDma(k) | GFP.ZERO, 0, "pte");
+  return f < 0 ? -1 : memOf(f);
 }
 
 /** pte_free and __pte_free_tlb: the pte dtor, then pagetable_free, at once (mcf_pgalloc.h). */
 function mcfPteFree(k: Machine, mem: Mem): void {
-  pagetableDtor(k, memFrame(mem), 4);
-  pagetableFree(k, memFrame(mem));
+  tableFree(k, memFrame(mem), 4);
 }
 
 /** The ColdFire backend (arch/m68k/include/asm/mcf_pgalloc.h). */
 export const coldfireBackend: Backend = {
   ...genericBackend,
   name: "m68k",
-  pgdAlloc: mcfPgdAlloc,
-  pgdFree: mcfPgdFree,
+  ...mcfPgd,
   pteAllocOne: mcfPteAllocOne,
   pteFree(k: Machine, _mm: Mm, mem: Mem): void {
     if (k.trace) k.call("pte_free");
@@ -406,11 +378,15 @@ function coldfireStory(_cfg: ArchConfig, kv: number): ConfigStory {
       },
       pte: {
         alloc: `pte_alloc_one: ${kv >= 606 ? "pagetable_alloc" : "alloc_pages"}(GFP_DMA | ` +
-          `__GFP_ZERO, 0) + ${pteCtorName(kv)}: 512 x 4 bytes in a whole 8 KiB ZONE_DMA page, ` +
+          `__GFP_ZERO, 0) + ${
+            ctorSpelling(kv, "pte")
+          }: 512 x 4 bytes in a whole 8 KiB ZONE_DMA page, ` +
           "not memcg-accounted (arch/m68k/include/asm/mcf_pgalloc.h)",
         counted: "VmPTE +2048 (mm_inc_nr_ptes, PTRS_PER_PTE 512 x 4); NR_PAGETABLE +1",
         free:
-          `__pte_free_tlb: ${pteDtorName(kv)} + ${kv >= 606 ? "pagetable_free" : "__free_page"}` +
+          `__pte_free_tlb: ${dtorSpelling(kv, "pte")} + ${
+            kv >= 606 ? "pagetable_free" : "__free_page"
+          }` +
           ", at once inside free_pgtables, before the flush (mcf_pgalloc.h)",
         via: "direct",
       },
@@ -455,12 +431,12 @@ function sun3Story(_cfg: ArchConfig, kv: number): ConfigStory {
       },
       pte: {
         alloc: "__pte_alloc_one(mm, GFP_PGTABLE_USER): a whole 8 KiB page for 16 entries + " +
-          `${pteCtorName(kv)} (include/asm-generic/pgalloc.h)`,
+          `${ctorSpelling(kv, "pte")} (include/asm-generic/pgalloc.h)`,
         counted: "VmPTE +64 (mm_inc_nr_ptes, PTRS_PER_PTE 16 x 4) per 8 KiB page; NR_PAGETABLE +1",
         free: kv >= 615
           ? "__pte_free_tlb = tlb_remove_ptdesc: pagetable_dtor, then the page batch, freed after " +
             "the flush (arch/m68k/include/asm/sun3_pgalloc.h, asm-generic/tlb.h)"
-          : `__pte_free_tlb: ${kv >= 614 ? "pagetable_dtor" : pteDtorName(kv)} + ` +
+          : `__pte_free_tlb: ${kv >= 614 ? "pagetable_dtor" : dtorSpelling(kv, "pte")} + ` +
             `${kv >= 606 ? "tlb_remove_page_ptdesc" : "tlb_remove_page"}: the page batch, freed ` +
             "after the flush (arch/m68k/include/asm/sun3_pgalloc.h)",
         via: "page-batch",

@@ -1,50 +1,49 @@
 // Exact figures of the m68k configurations, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { Run } from "../engine/run.ts";
-import { K, M, Sim } from "./_testing.ts";
-import { configFor, findConfig } from "./registry.ts";
+import {
+  assertClean,
+  byVersion,
+  CLEAN,
+  everyKernel,
+  K,
+  M,
+  onePage,
+  Sim,
+  traced,
+} from "./_testing.ts";
 
 const A = 0x1000_0000n; // 256 MiB: a 32 MiB PMD slot (motorola) / 4 MiB pgd slot (ColdFire)
-
-/** Every process exited: nothing left, nothing leaked, no rule broken. */
-function assertClean(s: Sim): void {
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.violations, []);
-}
 
 // ---------------------------------------------------------------------------------------------
 // m68k-motorola: pointer-table pools (arch/m68k/mm/motorola.c)
 
 Deno.test("motorola 6.6: one page costs a 512-byte PMD and a 256-byte PTE table from the pools", () => {
-  // pgd_alloc = get_pointer_table(TABLE_PGD): a fresh pool page (get_zeroed_page), table 0;
-  // no ctor on the PGD/PMD pool before 6.14 (motorola_pgalloc.h, motorola.c)
-  const s = new Sim("m68k-motorola").mm("a");
-  assertEquals(s.sys.pagetable_frames, 1);
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  s.map("a", A, 4n * K).touch("a", A);
-  // pmd_alloc_one: table 1 of the same page (TABLE_PMD == TABLE_PGD); pte_alloc_one: a fresh
-  // TABLE_PTE page, pagetable_pte_ctor once for the page; mm_inc_nr_pmds 128 x 4 + mm_inc_nr_ptes
-  // 64 x 4 (include/linux/mm.h)
-  assertEquals(s.fig("a"), {
-    vmpte: 512 + 256,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 1 },
-    rss: 4096,
+  // PMD_SHIFT 18: a PTE table maps 64 x 4 KiB (pgtable_mm.h)
+  assertEquals(onePage("m68k-motorola", { page: 4n * K, slot: 256n * K, addr: A }), {
+    // pgd_alloc = get_pointer_table(TABLE_PGD): a fresh pool page (get_zeroed_page), table 0;
+    // no ctor on the PGD/PMD pool before 6.14 (motorola_pgalloc.h, motorola.c)
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 },
+    // pmd_alloc_one: table 1 of the same page (TABLE_PMD == TABLE_PGD); pte_alloc_one: a fresh
+    // TABLE_PTE page, pagetable_pte_ctor once for the page; mm_inc_nr_pmds 128 x 4 +
+    // mm_inc_nr_ptes 64 x 4 (include/linux/mm.h)
+    first: {
+      vmpte: 512 + 256,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 1 },
+      rss: 4096,
+      nrPagetable: 1,
+      pagetableFrames: 2,
+      ptlocks: 0, // no SMP, no split ptlocks
+    },
+    slot: { vmpte: 768, rss: 256 * 1024 }, // the region of one PTE table (256 KiB)
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 2);
-  assertEquals(s.sys.ptlocks, 0); // no SMP, no split ptlocks
-  s.exit("a");
-  assertClean(s);
 });
 
 Deno.test("motorola: a region the size of one PTE table (256 KiB) and one spanning 32 of them", () => {
-  // PMD_SHIFT 18: a PTE table maps 64 x 4 KiB (pgtable_mm.h)
+  // PMD_SHIFT 18: a PTE table maps 64 x 4 KiB (pgtable_mm.h); VmPTE and RSS of the 256 KiB: the
+  // one-page case's `slot`, in one table
   const s = new Sim("m68k-motorola").mm("a").map("a", A, 256n * K).touch("a", A, 256n * K);
-  assertEquals(s.fig("a").vmpte, 768);
   assertEquals(s.fig("a").tables.pte, 1);
-  assertEquals(s.fig("a").rss, 256 * 1024);
   // 8 MiB: 32 PTE tables, 16 to a pool page -> 2 PTE pages, each counted once; one PMD table
   const t = new Sim("m68k-motorola").mm("a").map("a", A, 8n * M).touch("a", A, 8n * M);
   assertEquals(t.fig("a"), {
@@ -182,7 +181,7 @@ Deno.test("motorola: no page for a new PTE pool page: VM_FAULT_OOM, nothing leak
   // get_pointer_table returns NULL when get_zeroed_page fails (motorola.c): the fault fails;
   // the PMD table it already took stays in the mm until exit
   const s = new Sim("m68k-motorola").mm("a").map("a", A, 4n * K);
-  s.run.k.inject.push({ site: "get_free_pages", mode: "at", n: 1 }); // calls count from here
+  s.run.k.addInject("__get_free_pages", "at", 1); // calls count from here
   s.touch("a", A);
   assertEquals(s.sys.ooms, 1);
   assertEquals(s.fig("a").tables, { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 0 });
@@ -194,16 +193,12 @@ Deno.test("motorola: no page for a new PTE pool page: VM_FAULT_OOM, nothing leak
 Deno.test("motorola: __pte_free_tlb and __pmd_free_tlb free before the TLB flush", () => {
   // free_pointer_table from free_pgtables, then tlb_finish_mmu's flush_tlb_mm
   // (MMU_GATHER_NO_RANGE, asm-generic/tlb.h): the pages are gone before the flush
-  const run = new Run(configFor("m68k-motorola"), findConfig("m68k-motorola")!.backend, 1, {
-    trace: true,
-  });
-  const ops = [
+  const run = traced("m68k-motorola", {}, [
     { op: "mm", name: "a" },
     { op: "map", mm: "a", addr: A, size: 4n * K },
     { op: "touch", mm: "a", addr: A, size: 4n * K, step: 4n * K },
     { op: "unmap", mm: "a", addr: A, size: 4n * K },
-  ];
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as never));
+  ], 1);
   const fns = run.k.trace!.filter((e) => e.line === 4).map((e) => e.fn);
   const freed = fns.indexOf("free_page");
   const flushed = fns.indexOf("flush_tlb_mm");
@@ -216,28 +211,27 @@ Deno.test("motorola: __pte_free_tlb and __pmd_free_tlb free before the TLB flush
 // m68k-coldfire (arch/m68k/include/asm/mcf_pgalloc.h)
 
 Deno.test("coldfire 6.6: one page costs a 2 KiB-counted PTE table in a whole 8 KiB page", () => {
-  // pgd_alloc: a ZONE_DMA page, no ctor before 6.14; pte_alloc_one: pagetable_alloc(GFP_DMA |
-  // __GFP_ZERO, 0) + pagetable_pte_ctor; mm_inc_nr_ptes 512 x 4
-  const s = new Sim("m68k-coldfire").mm("a");
-  assertEquals(s.sys.pagetable_frames, 1);
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  s.map("a", A, 8n * K).touch("a", A, 8n * K, 8n * K);
-  assertEquals(s.fig("a"), {
-    vmpte: 2048,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
-    rss: 8192,
+  // PGDIR_SHIFT 22, PTRS_PER_PTE 512 x 8 KiB (pgtable_mm.h): one PTE table maps 4 MiB
+  assertEquals(onePage("m68k-coldfire", { page: 8n * K, slot: 4n * M, addr: A }), {
+    // pgd_alloc: a ZONE_DMA page, no ctor before 6.14
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 },
+    // pte_alloc_one: pagetable_alloc(GFP_DMA | __GFP_ZERO, 0) + pagetable_pte_ctor;
+    // mm_inc_nr_ptes 512 x 4
+    first: {
+      vmpte: 2048,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
+      rss: 8192,
+      nrPagetable: 1,
+      pagetableFrames: 2,
+      ptlocks: 0, // no SMP, no split ptlocks
+    },
+    slot: { vmpte: 2048, rss: 4 * 1024 * 1024 },
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 2);
-  s.exit("a");
-  assertClean(s);
 });
 
 Deno.test("coldfire: one PTE table maps 4 MiB; 64 MiB at one page per 4 MiB is 16 tables", () => {
-  // PGDIR_SHIFT 22, PTRS_PER_PTE 512 x 8 KiB (pgtable_mm.h)
-  const s = new Sim("m68k-coldfire").mm("a").map("a", A, 4n * M).touch("a", A, 4n * M, 8n * K);
-  assertEquals(s.fig("a").vmpte, 2048);
-  assertEquals(s.fig("a").rss, 4 * 1024 * 1024);
+  // one PTE table maps 4 MiB: the one-page case's `slot`
   const t = new Sim("m68k-coldfire").mm("a").map("a", A, 64n * M).touch("a", A, 64n * M, 4n * M);
   assertEquals(t.fig("a").tables.pte, 16);
   assertEquals(t.fig("a").vmpte, 16 * 2048);
@@ -275,19 +269,11 @@ Deno.test("coldfire: a page in another 4 MiB pgd slot needs another PTE table", 
 });
 
 Deno.test("coldfire: versions - 6.14 runs pagetable_pgd_ctor in pgd_alloc", () => {
-  const want: Record<string, number> = { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 };
-  for (const [kernel, nr] of Object.entries(want)) {
-    const s = new Sim("m68k-coldfire", { kernel }).mm("a").map("a", A, 8n * K).touch(
-      "a",
-      A,
-      8n * K,
-      8n * K,
-    );
-    assertEquals(s.sys.nr_page_table_pages, nr, kernel);
-    assertEquals(s.fig("a").vmpte, 2048, kernel);
-    s.exit("a");
-    assertClean(s);
-  }
+  assertEquals(byVersion("m68k-coldfire", { page: 8n * K, addr: A }), {
+    nrPagetable: { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 },
+    vmpte: everyKernel(2048),
+    exit: everyKernel(CLEAN),
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -296,25 +282,26 @@ Deno.test("coldfire: versions - 6.14 runs pagetable_pgd_ctor in pgd_alloc", () =
 const S = 0x0100_0000n; // 16 MiB, below the Sun-3 TASK_SIZE of 224 MiB
 
 Deno.test("sun3 6.6: a 16-entry PTE table is 64 bytes of VmPTE in a whole 8 KiB page", () => {
-  // generic __pte_alloc_one (GFP_PGTABLE_USER, pagetable_pte_ctor); mm_inc_nr_ptes 16 x 4
-  const s = new Sim("m68k-sun3").mm("a");
-  assertEquals(s.sys.pagetable_frames, 1); // get_zeroed_page pgd, not counted
-  s.map("a", S, 8n * K).touch("a", S, 8n * K, 8n * K);
-  assertEquals(s.fig("a"), {
-    vmpte: 64,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
-    rss: 8192,
+  // PGDIR_SHIFT 17 (pgtable_mm.h): one PTE table maps 128 KiB
+  assertEquals(onePage("m68k-sun3", { page: 8n * K, slot: 128n * K, addr: S }), {
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 }, // get_zeroed_page pgd, not counted
+    // generic __pte_alloc_one (GFP_PGTABLE_USER, pagetable_pte_ctor); mm_inc_nr_ptes 16 x 4
+    first: {
+      vmpte: 64,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
+      rss: 8192,
+      nrPagetable: 1,
+      pagetableFrames: 2,
+      ptlocks: 0, // no SMP, no split ptlocks
+    },
+    slot: { vmpte: 64, rss: 128 * 1024 },
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 2);
-  s.exit("a");
-  assertClean(s);
 });
 
 Deno.test("sun3: 128 KiB per PTE table; 8 MiB costs 64 pages for 4 KiB of VmPTE", () => {
-  // PGDIR_SHIFT 17 (pgtable_mm.h)
+  // PGDIR_SHIFT 17 (pgtable_mm.h); VmPTE of the 128 KiB: the one-page case's `slot`, in one table
   const s = new Sim("m68k-sun3").mm("a").map("a", S, 128n * K).touch("a", S, 128n * K, 8n * K);
-  assertEquals(s.fig("a").vmpte, 64);
   assertEquals(s.fig("a").tables.pte, 1);
   const t = new Sim("m68k-sun3").mm("a").map("a", S, 8n * M).touch("a", S, 8n * M, 8n * K);
   assertEquals(t.fig("a").tables.pte, 64);

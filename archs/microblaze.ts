@@ -12,7 +12,13 @@
 
 import type { ArchConfig, Backend } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { freeTlbDirect, genericBackend } from "./generic.ts";
+import {
+  directFreeStory,
+  freeTlbDirect,
+  genericBackend,
+  pagePgdStory,
+  pteStory,
+} from "./generic.ts";
 
 /** The microblaze backend. */
 export const microblazeBackend: Backend = {
@@ -23,26 +29,16 @@ export const microblazeBackend: Backend = {
 };
 
 /** How microblaze allocates, counts and frees each level in kernel `kv` (`ptlab explain`). */
-function microblazeStory(_cfg: ArchConfig, kv: number): ConfigStory {
+function microblazeStory(cfg: ArchConfig, kv: number): ConfigStory {
   return {
     levels: {
-      pgd: {
-        alloc: kv >= 614
-          ? "pgd_alloc(mm) = __pgd_alloc(mm, 0) (arch/microblaze/include/asm/pgalloc.h)"
-          : "get_pgd: __get_free_pages(GFP_KERNEL | __GFP_ZERO, 0) " +
-            "(arch/microblaze/include/asm/pgalloc.h)",
-        counted: kv >= 614 ? "NR_PAGETABLE +1 (pagetable_pgd_ctor, 6.14+); never VmPTE" : "never",
-        free: "pgd_free at __mmdrop (include/asm-generic/pgalloc.h)",
-        via: "pgd_free",
-      },
-      pte: {
-        alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor " +
-          "(include/asm-generic/pgalloc.h)",
-        counted: "VmPTE +4096 (mm_inc_nr_ptes); NR_PAGETABLE +1",
-        free: "__pte_free_tlb = pte_free: the dtor and pagetable_free inside free_pgtables, " +
-          "before the flush (arch/microblaze/include/asm/pgalloc.h)",
-        via: "direct",
-      },
+      pgd: pagePgdStory(
+        kv,
+        "get_pgd: __get_free_pages(GFP_KERNEL | __GFP_ZERO, 0)",
+        " (arch/microblaze/include/asm/pgalloc.h)",
+        "pgd_alloc(mm) = __pgd_alloc(mm, 0)",
+      ),
+      pte: pteStory(cfg, directFreeStory("pte", "arch/microblaze/include/asm/pgalloc.h")),
     },
     notes: [
       "MMU_GATHER_NO_RANGE (implies MERGE_VMAS): one flush_tlb_mm per gather (asm-generic/tlb.h)",

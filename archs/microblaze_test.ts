@@ -1,76 +1,73 @@
 // Exact figures of the microblaze configuration, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { Run } from "../engine/run.ts";
-import type { Op } from "../engine/types.ts";
-import { K, M, Sim } from "./_testing.ts";
-import { configFor, findConfig } from "./registry.ts";
+import {
+  byVersion,
+  CLEAN,
+  everyKernel,
+  everyOther,
+  K,
+  M,
+  manyTables,
+  onePage,
+  traced,
+} from "./_testing.ts";
 
 const A = 0x1000_0000n; // a 4 MiB pgd slot of its own
 const P = 4n * K;
+const L = { page: P, slot: 4n * M, addr: A }; // PGDIR_SHIFT 22: a PTE table maps 4 MiB
 
 Deno.test("microblaze: one page costs one 4 KiB PTE table; a table maps 4 MiB", () => {
-  // __pte_alloc_one + pagetable_pte_ctor: VmPTE += 1024 * 4, NR_PAGETABLE +1; the pgd
-  // (__get_free_pages(GFP_KERNEL | __GFP_ZERO, 0), asm/pgalloc.h) is not counted before 6.14
-  const s = new Sim("microblaze").mm("a").map("a", A, 4n * M).touch("a", A);
-  assertEquals(s.fig("a"), {
-    vmpte: 4096,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
-    rss: 4096,
+  assertEquals(onePage("microblaze", L), {
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 }, // pgd_alloc: the pgd page alone
+    // __pte_alloc_one + pagetable_pte_ctor: VmPTE += 1024 * 4, NR_PAGETABLE +1; the pgd
+    // (__get_free_pages(GFP_KERNEL | __GFP_ZERO, 0), asm/pgalloc.h) is not counted before 6.14
+    first: {
+      vmpte: 4096,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
+      rss: 4096,
+      nrPagetable: 1,
+      pagetableFrames: 2,
+      ptlocks: 0, // UP
+    },
+    slot: { vmpte: 4096, rss: 4 * 2 ** 20 },
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 2);
-  assertEquals(s.sys.ptlocks, 0); // UP
-  s.touch("a", A, 4n * M);
-  assertEquals(s.fig("a").vmpte, 4096);
-  assertEquals(s.fig("a").rss, 4 * 2 ** 20);
-  s.exit("a");
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.violations, []);
 });
 
 Deno.test("microblaze: many tables, a high page, every other region unmapped, fork", () => {
-  const s = new Sim("microblaze").mm("a").map("a", A, 64n * M).touch("a", A, 64n * M, 4n * M);
-  assertEquals(s.fig("a").vmpte, 16 * 4096);
-  assertEquals(s.sys.nr_page_table_pages, 16);
-  s.map("a", 0xbfff_f000n, P).touch("a", 0xbfff_f000n); // last user pgd entry (TASK_SIZE 3G)
-  assertEquals(s.fig("a").tables.pte, 17);
-  s.fork("a", "b");
-  assertEquals(s.fig("b").vmpte, 17 * 4096);
-  assertEquals(s.sys.nr_page_table_pages, 34);
-  s.exit("b").exit("a");
-  const t = new Sim("microblaze").mm("a");
-  for (let i = 0n; i < 8n; i++) t.map("a", A + i * 4n * M, P).touch("a", A + i * 4n * M);
-  for (let i = 1n; i < 8n; i += 2n) t.unmap("a", A + i * 4n * M, P);
-  assertEquals(t.fig("a").vmpte, 4 * 4096);
-  assertEquals(t.sys.nr_page_table_pages, 4);
-  const u = new Sim("microblaze").mm("a");
-  for (let i = 0n; i < 8n; i++) u.map("a", A + 2n * i * P, P).touch("a", A + 2n * i * P);
-  for (let i = 1n; i < 8n; i += 2n) u.unmap("a", A + 2n * i * P, P);
-  assertEquals(u.fig("a").vmpte, 4096);
-  for (const x of [t, u]) x.exit("a");
-  for (const x of [s, t, u]) {
-    assertEquals(x.sys.nr_page_table_pages, 0);
-    assertEquals(x.sys.leaks, 0);
-    assertEquals(x.violations, []);
-  }
+  assertEquals(manyTables("microblaze", L, { slots: 16, high: 0xbfff_f000n }), {
+    // 64 MiB at one page per 4 MiB: 16 PTE tables, 16 pages beside the pgd's
+    spread: { vmpte: 16 * 4096, nrPagetable: 16, pagetableFrames: 1 + 16 },
+    highPtes: 17, // 0xbffff000: the last user pgd entry (TASK_SIZE 3G)
+    fork: { childVmpte: 17 * 4096, nrPagetable: 34 },
+    exit: CLEAN,
+  });
+  // one page per 4 MiB slot: each unmapped slot's table goes; two pages apart in one slot: the
+  // neighbours keep the table (floor = prev->vm_end, ceiling = next->vm_start, mm/memory.c)
+  assertEquals(everyOther("microblaze", L), {
+    perSlot: {
+      before: { vmpte: 8 * 4096, nrPagetable: 8 },
+      after: { vmpte: 4 * 4096, nrPagetable: 4, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+    inSlot: {
+      before: { vmpte: 4096, nrPagetable: 1 },
+      after: { vmpte: 4096, nrPagetable: 1, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+  });
 });
 
 Deno.test("microblaze: __pte_free_tlb = pte_free frees the table before the one flush", () => {
   // #define __pte_free_tlb(tlb, pte, addr) pte_free((tlb)->mm, (pte)) (asm/pgalloc.h);
   // MMU_GATHER_NO_RANGE: one flush_tlb_mm at tlb_finish_mmu (asm-generic/tlb.h); UP: no IPI
-  const run = new Run(configFor("microblaze"), findConfig("microblaze")!.backend, 4, {
-    trace: true,
-  });
-  const ops = [
+  const run = traced("microblaze", {}, [
     { op: "mm", name: "a" },
     { op: "run", mm: "a", cpus: [0, 1] },
     { op: "map", mm: "a", addr: A, size: P },
     { op: "touch", mm: "a", addr: A, size: P, step: P },
     { op: "unmap", mm: "a", addr: A, size: P },
-  ];
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
+  ]);
   const ev = run.k.trace!.filter((e) => e.line === 5).map((e) => e.fn);
   assertEquals(ev.filter((f) => f.startsWith("flush_tlb")), ["flush_tlb_mm"]);
   assertEquals(ev.indexOf("pagetable_free") < ev.indexOf("flush_tlb_mm"), true);
@@ -80,14 +77,10 @@ Deno.test("microblaze: __pte_free_tlb = pte_free frees the table before the one 
 });
 
 Deno.test("microblaze by version: the pgd counts from 6.14 (__pgd_alloc)", () => {
-  const want: Record<string, number> = { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 };
-  for (const [kernel, nr] of Object.entries(want)) {
-    const s = new Sim("microblaze", { kernel }).mm("a").map("a", A, P).touch("a", A);
-    assertEquals(s.sys.nr_page_table_pages, nr, kernel);
-    assertEquals(s.fig("a").vmpte, 4096, kernel);
-    s.exit("a");
-    assertEquals(s.sys.nr_page_table_pages, 0, kernel);
-    assertEquals(s.sys.leaks, 0, kernel);
-    assertEquals(s.violations, [], kernel);
-  }
+  // 6.14: pgd_alloc(mm) = __pgd_alloc(mm, 0) -> pagetable_pgd_ctor (asm/pgalloc.h)
+  assertEquals(byVersion("microblaze", L), {
+    nrPagetable: { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 },
+    vmpte: everyKernel(4096),
+    exit: everyKernel(CLEAN),
+  });
 });

@@ -28,26 +28,20 @@ import {
   GFP,
   GFP_KERNEL_ACCOUNT,
   hexPage,
-  installPgd,
   type Machine,
-  type Mem,
-  memFrame,
-  memOf,
   type Mm,
   type MmuGather,
-  pagetableAlloc,
-  pagetableFree,
-  Use,
+  PUD,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory, LevelSpec, OptionSpec } from "./config.ts";
 import {
-  __pgdAlloc,
-  __pgdFree,
   freeTlbDirect,
   freeTlbPageBatch,
   genericBackend,
+  pagesUntil,
+  pgdFromPages,
   pudFree as genericPudFree,
-  tableAlloc,
+  tableAllocOne,
 } from "./generic.ts";
 
 /** PGD_TABLE_ORDER of the configuration (pgtable-32.h / pgtable-64.h). */
@@ -59,66 +53,34 @@ function pgdOrder(k: Machine): number {
  * pgd_alloc (arch/mips/mm/pgtable.c): __get_free_pages(GFP_KERNEL, PGD_TABLE_ORDER) in 6.1,
  * pagetable_alloc(GFP_KERNEL & ~__GFP_HIGHMEM, PGD_TABLE_ORDER) without a ctor in 6.6,
  * __pgd_alloc(mm, PGD_TABLE_ORDER) from 6.14 (a9b3c355c2e6); then pgd_init fills every entry with
- * the invalid next-level table and the kernel entries are copied from init_mm.
- */
-function mipsPgdAlloc(k: Machine, mm: Mm): boolean {
-  if (k.trace) k.call("pgd_alloc", mm.name);
-  const order = pgdOrder(k);
-  const f = k.kv >= 614
-    ? __pgdAlloc(k, mm, order)
-    : k.kv >= 606
-    ? pagetableAlloc(k, GFP.KERNEL, order)
-    : k.getFreePages(GFP.KERNEL, order, Use.Table);
-  if (f < 0) return false;
-  if (k.trace) k.call("pgd_init");
-  installPgd(k, mm, memOf(f));
-  return true;
-}
-
-/**
- * pgd_free: free_pages(pgd, PGD_TABLE_ORDER) in 6.1, pagetable_free (compound order) in 6.6
+ * the invalid next-level table and the kernel entries are copied from init_mm. pgd_free:
+ * free_pages(pgd, PGD_TABLE_ORDER) in 6.1, pagetable_free (compound order) in 6.6
  * (arch/mips/include/asm/pgalloc.h), the asm-generic __pgd_free with its dtor from 6.14.
  */
-function mipsPgdFree(k: Machine, mm: Mm): void {
-  if (k.trace) k.call("pgd_free", mm.name);
-  const f = memFrame(k.pool.mem[mm.pgd]);
-  k.pool.destroy(mm.pgd);
-  mm.tables[mm.top]--;
-  if (k.kv >= 614) __pgdFree(k, f);
-  else if (k.kv >= 606) pagetableFree(k, f);
-  else k.freePages(f, pgdOrder(k));
-}
+const mipsPgd = pgdFromPages({
+  order: pgdOrder,
+  gfp: GFP.KERNEL,
+  pagetableAllocSince: 606,
+  init: "pgd_init",
+});
 
 /**
  * pmd_alloc_one (arch/mips/include/asm/pgalloc.h): pagetable_alloc(GFP_KERNEL_ACCOUNT,
  * PMD_TABLE_ORDER = 0) (alloc_pages in 6.1) + pagetable_pmd_ctor, freed if the ctor fails, then
  * pmd_init. No ptlock in the ctor: MIPS does not select ARCH_ENABLE_SPLIT_PMD_PTLOCK.
  */
-function mipsPmdAllocOne(k: Machine, _mm: Mm): Mem {
-  if (k.trace) k.call("pmd_alloc_one");
-  const f = tableAlloc(k, GFP_KERNEL_ACCOUNT, 0, "pmd");
-  return f < 0 ? -1 : memOf(f);
-}
+const mipsPmdAllocOne = tableAllocOne("pmd_alloc_one", GFP_KERNEL_ACCOUNT, 0, "pmd");
 
 /**
  * pud_alloc_one (arch/mips/include/asm/pgalloc.h, 4 levels): __get_free_pages(GFP_KERNEL,
  * PUD_TABLE_ORDER = 0) in 6.1, pagetable_alloc(GFP_KERNEL & ~__GFP_HIGHMEM, 0) from 6.6,
- * + pagetable_pud_ctor from 6.7; then pud_init. Not __GFP_ACCOUNT.
+ * + pagetable_pud_ctor from 6.7; then pud_init. Not __GFP_ACCOUNT. pud_free: free_page in 6.1,
+ * the asm-generic one (pagetable_pud_dtor from 6.7) after.
  */
-function mipsPudAllocOne(k: Machine, _mm: Mm): Mem {
-  if (k.trace) k.call("pud_alloc_one");
-  const f = k.kv >= 606
-    ? tableAlloc(k, GFP.KERNEL, 0, "pud")
-    : k.getFreePages(GFP.KERNEL, 0, Use.Table);
-  return f < 0 ? -1 : memOf(f);
-}
-
-/** pud_free: the asm-generic one (free_page in 6.1, pagetable_pud_dtor from 6.7). */
-function mipsPudFree(k: Machine, mm: Mm, mem: Mem): void {
-  if (k.kv >= 606) return genericPudFree(k, mm, mem);
-  if (k.trace) k.call("pud_free");
-  k.freePages(memFrame(mem), 0);
-}
+const mipsPud = pagesUntil(606, PUD, {
+  gfp: GFP.KERNEL,
+  then: { alloc: tableAllocOne("pud_alloc_one", GFP.KERNEL, 0, "pud"), free: genericPudFree },
+});
 
 /**
  * flush_tlb_mm (mm_users != 0) and flush_tlb_range (arch/mips/kernel/smp.c): a CPU with MMIDs
@@ -159,10 +121,9 @@ function mipsTlbFlush(k: Machine, tlb: MmuGather): void {
 export const mipsBackend: Backend = {
   ...genericBackend,
   name: "mips",
-  pgdAlloc: mipsPgdAlloc,
-  pgdFree: mipsPgdFree,
-  pudAllocOne: mipsPudAllocOne,
-  pudFree: mipsPudFree,
+  ...mipsPgd,
+  pudAllocOne: mipsPud.alloc,
+  pudFree: mipsPud.free,
   pmdAllocOne: mipsPmdAllocOne,
   // pte_alloc_one is the asm-generic __pte_alloc_one(mm, GFP_PGTABLE_USER) + pagetable_pte_ctor
   // __pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc (tlb_remove_ptdesc from 6.15)

@@ -12,7 +12,7 @@
 
 import type { ArchConfig, Backend } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { genericBackend } from "./generic.ts";
+import { genericBackend, pageBatchFreeStory, pagePgdStory, pteStory } from "./generic.ts";
 
 /**
  * The nios2 backend: the genericBackend (pgd_alloc from a page, arch/nios2/mm/pgtable.c;
@@ -22,28 +22,15 @@ import { genericBackend } from "./generic.ts";
 export const nios2Backend: Backend = { ...genericBackend, name: "nios2" };
 
 /** How nios2 allocates, counts and frees each level in kernel `kv` (`ptlab explain`). */
-function nios2Story(_cfg: ArchConfig, kv: number): ConfigStory {
+function nios2Story(cfg: ArchConfig, kv: number): ConfigStory {
   return {
     levels: {
-      pgd: {
-        alloc: kv >= 614
-          ? "__pgd_alloc(mm, 0) + pgd_init + kernel part copied (arch/nios2/mm/pgtable.c)"
-          : "__get_free_page(GFP_KERNEL) + pgd_init + kernel part copied (arch/nios2/mm/pgtable.c)",
-        counted: kv >= 614 ? "NR_PAGETABLE +1 (pagetable_pgd_ctor, 6.14+); never VmPTE" : "never",
-        free: "pgd_free at __mmdrop (include/asm-generic/pgalloc.h)",
-        via: "pgd_free",
-      },
-      pte: {
-        alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor " +
-          "(include/asm-generic/pgalloc.h)",
-        counted: "VmPTE +4096 (mm_inc_nr_ptes); NR_PAGETABLE +1",
-        free: kv >= 615
-          ? "__pte_free_tlb: tlb_remove_ptdesc -> pagetable_dtor + the page batch " +
-            "(arch/nios2/include/asm/pgalloc.h, asm-generic/tlb.h)"
-          : "__pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc, the page batch " +
-            "(arch/nios2/include/asm/pgalloc.h)",
-        via: "page-batch",
-      },
+      pgd: pagePgdStory(
+        kv,
+        "__get_free_page(GFP_KERNEL)",
+        " + pgd_init + kernel part copied (arch/nios2/mm/pgtable.c)",
+      ),
+      pte: pteStory(cfg, pageBatchFreeStory(kv, "arch/nios2/include/asm/pgalloc.h")),
     },
     notes: [
       "MMU_GATHER_NO_RANGE (implies MERGE_VMAS): tlb_flush is flush_tlb_mm whenever the range " +

@@ -14,7 +14,13 @@
 
 import type { ArchConfig, Backend, Machine, MmuGather } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { genericBackend } from "./generic.ts";
+import {
+  genericBackend,
+  genericTlbFlushBy,
+  pageBatchFreeStory,
+  pagePgdStory,
+  pteStory,
+} from "./generic.ts";
 
 /**
  * tlb_flush with MMU_GATHER_NO_RANGE: flush_tlb_mm when tlb->end (asm-generic/tlb.h);
@@ -22,10 +28,9 @@ import { genericBackend } from "./generic.ts";
  * (arch/openrisc/kernel/smp.c); switch_mm clears a CPU only when it switches to another user mm
  * (arch/openrisc/mm/tlb.c), so lazy CPUs are IPIed too.
  */
-function openriscTlbFlush(k: Machine, tlb: MmuGather): void {
-  if (!tlb.fullmm && !tlb.needFlushAll && tlb.end === 0) return;
+const openriscTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather) => {
   k.tlbFlushed(tlb.mm, "flush_tlb_mm", "all", true);
-}
+});
 
 /** The openrisc backend. */
 export const openriscBackend: Backend = {
@@ -35,28 +40,21 @@ export const openriscBackend: Backend = {
 };
 
 /** How openrisc allocates, counts and frees each level in kernel `kv` (`ptlab explain`). */
-function openriscStory(_cfg: ArchConfig, kv: number): ConfigStory {
+function openriscStory(cfg: ArchConfig, kv: number): ConfigStory {
   return {
     levels: {
-      pgd: {
-        alloc: (kv >= 614 ? "__pgd_alloc(mm, 0)" : "__get_free_page(GFP_KERNEL)") +
-          ": 256 x 4 bytes used of an 8 KiB page, user part zeroed, kernel part copied " +
+      pgd: pagePgdStory(
+        kv,
+        "__get_free_page(GFP_KERNEL)",
+        ": 256 x 4 bytes used of an 8 KiB page, user part zeroed, kernel part copied " +
           "(arch/openrisc/include/asm/pgalloc.h)",
-        counted: kv >= 614 ? "NR_PAGETABLE +1 (pagetable_pgd_ctor, 6.14+); never VmPTE" : "never",
-        free: "pgd_free at __mmdrop (include/asm-generic/pgalloc.h)",
-        via: "pgd_free",
-      },
-      pte: {
-        alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor: one " +
+      ),
+      pte: pteStory(
+        cfg,
+        pageBatchFreeStory(kv, "arch/openrisc/include/asm/pgalloc.h"),
+        "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor: one " +
           "8 KiB page of 2048 PTEs (include/asm-generic/pgalloc.h)",
-        counted: "VmPTE +8192 (mm_inc_nr_ptes); NR_PAGETABLE +1",
-        free: kv >= 615
-          ? "__pte_free_tlb: tlb_remove_ptdesc -> pagetable_dtor + the page batch " +
-            "(arch/openrisc/include/asm/pgalloc.h, asm-generic/tlb.h)"
-          : "__pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc, the page batch " +
-            "(arch/openrisc/include/asm/pgalloc.h)",
-        via: "page-batch",
-      },
+      ),
     },
     notes: [
       "MMU_GATHER_NO_RANGE (implies MERGE_VMAS): one flush_tlb_mm per gather; on SMP it IPIs " +

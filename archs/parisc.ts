@@ -25,20 +25,21 @@ import {
   GFP_PGTABLE_KERNEL,
   GFP_PGTABLE_USER,
   type Machine,
-  type Mem,
-  memFrame,
-  memOf,
-  type Mm,
   type MmuGather,
-  Use,
+  PMD,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
 import {
+  directFreeStory,
   freeTlbDirect,
   genericBackend,
+  genericTlbFlushBy,
+  NO_MERGE_VMAS_NOTE,
+  pagesUntil,
   pgdFromPages,
   pmdFree as genericPmdFree,
-  tableAlloc,
+  pteStory,
+  tableAllocOne,
 } from "./generic.ts";
 
 /** PMD_TABLE_ORDER (asm/pgtable.h, 3 levels). */
@@ -47,21 +48,16 @@ const PMD_TABLE_ORDER = 1;
 /**
  * pmd_alloc_one (asm/pgalloc.h): __get_free_pages(GFP_PGTABLE_KERNEL, PMD_TABLE_ORDER) up to
  * 6.13; pagetable_alloc(GFP_PGTABLE_USER, PMD_TABLE_ORDER) + pagetable_pmd_ctor from 6.14.
+ * pmd_free: free_pages(pmd, PMD_TABLE_ORDER) up to 6.13, the generic pmd_free from 6.14.
  */
-function pariscPmdAllocOne(k: Machine, _mm: Mm): Mem {
-  if (k.trace) k.call("pmd_alloc_one");
-  const f = k.kv >= 614
-    ? tableAlloc(k, GFP_PGTABLE_USER, PMD_TABLE_ORDER, "pmd")
-    : k.getFreePages(GFP_PGTABLE_KERNEL, PMD_TABLE_ORDER, Use.Table);
-  return f < 0 ? -1 : memOf(f);
-}
-
-/** pmd_free: free_pages(pmd, PMD_TABLE_ORDER) up to 6.13, the generic pmd_free from 6.14. */
-function pariscPmdFree(k: Machine, mm: Mm, mem: Mem): void {
-  if (k.kv >= 614) return genericPmdFree(k, mm, mem);
-  if (k.trace) k.call("pmd_free");
-  k.freePages(memFrame(mem), PMD_TABLE_ORDER);
-}
+const pariscPmd = pagesUntil(614, PMD, {
+  gfp: GFP_PGTABLE_KERNEL,
+  order: PMD_TABLE_ORDER,
+  then: {
+    alloc: tableAllocOne("pmd_alloc_one", GFP_PGTABLE_USER, PMD_TABLE_ORDER, "pmd"),
+    free: genericPmdFree,
+  },
+});
 
 /**
  * parisc_tlb_flush_threshold is measured at boot and never below FLUSH_TLB_THRESHOLD (16 KiB)
@@ -75,9 +71,7 @@ const TLB_FLUSH_THRESHOLD = 16 * 1024;
  * __flush_tlb_range: pdtlb/pitlb per page, which the hardware broadcasts, or flush_tlb_all at
  * parisc_tlb_flush_threshold bytes and above (arch/parisc/kernel/cache.c).
  */
-function pariscTlbFlush(k: Machine, tlb: MmuGather): void {
-  const all = tlb.fullmm || tlb.needFlushAll;
-  if (!all && tlb.end === 0) return;
+const pariscTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather, { all }) => {
   const bytes = (tlb.end - tlb.start) * 2 ** k.cfg.pageShift;
   if (!all && bytes < TLB_FLUSH_THRESHOLD) {
     k.tlbFlushed(tlb.mm, "__flush_tlb_range", `${tlb.end - tlb.start} page(s) pdtlb`, false, true);
@@ -85,7 +79,7 @@ function pariscTlbFlush(k: Machine, tlb: MmuGather): void {
   }
   k.tlbFlushed(tlb.mm, "flush_tlb_all", all ? "flush_tlb_mm" : `${bytes} bytes`, false, true);
   k.ipiAllOthers("on_each_cpu(flush_tlb_all_local)");
-}
+});
 
 /** The parisc backend, for a pgd of `pgdOrder` (PGD_TABLE_ORDER). */
 function pariscBackend(pgdOrder: number): Backend {
@@ -95,8 +89,8 @@ function pariscBackend(pgdOrder: number): Backend {
     // pgd_alloc: __get_free_pages(GFP_KERNEL, PGD_TABLE_ORDER) + memset; pgd_free: free_pages
     // (asm/pgalloc.h); from 6.14 __pgd_alloc(mm, PGD_TABLE_ORDER) and the generic pgd_free
     ...pgdFromPages({ order: pgdOrder, gfp: GFP.KERNEL, pgdAllocSince: 614 }),
-    pmdAllocOne: pariscPmdAllocOne,
-    pmdFree: pariscPmdFree,
+    pmdAllocOne: pariscPmd.alloc,
+    pmdFree: pariscPmd.free,
     // #define __pmd_free_tlb(tlb, pmd, addr) pmd_free((tlb)->mm, pmd) (asm/tlb.h)
     pmdFreeTlb: freeTlbDirect(3),
     // #define __pte_free_tlb(tlb, pte, addr) pte_free((tlb)->mm, pte) (asm/tlb.h)
@@ -137,14 +131,7 @@ function pariscStory(cfg: ArchConfig, kv: number): ConfigStory {
       via: "direct",
     };
   }
-  levels.pte = {
-    alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor " +
-      "(include/asm-generic/pgalloc.h)",
-    counted: `VmPTE +${cfg.levels[4].pgtablesBytes} (mm_inc_nr_ptes); NR_PAGETABLE +1`,
-    free: "__pte_free_tlb = pte_free: the dtor and pagetable_free inside free_pgtables, before " +
-      "the flush (arch/parisc/include/asm/tlb.h)",
-    via: "direct",
-  };
+  levels.pte = pteStory(cfg, directFreeStory("pte", "arch/parisc/include/asm/tlb.h"));
   return {
     levels,
     notes: [
@@ -152,7 +139,7 @@ function pariscStory(cfg: ArchConfig, kv: number): ConfigStory {
       "flush_tlb_range purges with broadcast pdtlb/pitlb below parisc_tlb_flush_threshold " +
       "(measured at boot, at least 16 KiB: modelled as 16 KiB) and is flush_tlb_all above " +
       "(arch/parisc/kernel/cache.c)",
-      "no MMU_GATHER_MERGE_VMAS: tlb_end_vma flushes at each VMA (asm-generic/tlb.h)",
+      NO_MERGE_VMAS_NOTE,
     ],
   };
 }

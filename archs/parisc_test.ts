@@ -1,39 +1,46 @@
 // Exact figures of the parisc configurations, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { Run } from "../engine/run.ts";
-import type { Op } from "../engine/types.ts";
-import { G, K, M, Sim } from "./_testing.ts";
-import { configFor, findConfig } from "./registry.ts";
+import {
+  byVersion,
+  CLEAN,
+  everyKernel,
+  everyOther,
+  G,
+  K,
+  M,
+  onePage,
+  Sim,
+  traced,
+} from "./_testing.ts";
 
 const A = 0x10_0000_0000n; // 64 GiB: a 4 GiB pgd slot of its own (parisc64)
 const B = 0x1000_0000n; // a 4 MiB pgd slot of its own (parisc32)
 const P = 4n * K;
+// PMD_SHIFT = 12 + 9 = 21; PGDIR_SHIFT = 21 + 11 = 32 (asm/pgtable.h): a PTE table maps 2 MiB
+const L64 = { page: P, slot: 2n * M, addr: A };
 
 Deno.test("parisc64 6.6: the order-1 PMD counts 8 KiB in VmPTE but nothing in NR_PAGETABLE", () => {
-  // pmd_alloc_one = __get_free_pages(GFP_PGTABLE_KERNEL, PMD_TABLE_ORDER 1), no ctor
-  // (asm/pgalloc.h); __pmd_alloc still runs mm_inc_nr_pmds: PTRS_PER_PMD (1 << (12 + 1 - 2))
-  // = 2048 x 4 = 8192 (include/linux/mm.h); the PTE table is 512 x 8 = 4096 with the pte ctor
-  const s = new Sim("parisc64-4k-3level").mm("a").map("a", A, P).touch("a", A);
-  assertEquals(s.fig("a"), {
-    vmpte: 12288,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 1 },
-    rss: 4096,
+  assertEquals(onePage("parisc64-4k-3level", L64), {
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 }, // pgd_alloc: the pgd page alone
+    // pmd_alloc_one = __get_free_pages(GFP_PGTABLE_KERNEL, PMD_TABLE_ORDER 1), no ctor
+    // (asm/pgalloc.h); __pmd_alloc still runs mm_inc_nr_pmds: PTRS_PER_PMD (1 << (12 + 1 - 2))
+    // = 2048 x 4 = 8192 (include/linux/mm.h); the PTE table is 512 x 8 = 4096 with the pte ctor
+    first: {
+      vmpte: 12288,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 1 },
+      rss: 4096,
+      nrPagetable: 1,
+      pagetableFrames: 4, // pgd, 2 pmd pages, PTE page
+      ptlocks: 1, // PA20: split PTE locks; no split PMD locks
+    },
+    slot: { vmpte: 12288, rss: 2 * 2 ** 20 }, // 2 MiB per PTE table
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 4); // pgd, 2 pmd pages, PTE page
-  assertEquals(s.sys.ptlocks, 1); // PA20: split PTE locks; no split PMD locks
-  s.exit("a");
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.violations, []);
 });
 
 Deno.test("parisc64: 2 MiB per PTE table, 4 GiB per PMD table", () => {
-  // PMD_SHIFT = 12 + 9 = 21; PGDIR_SHIFT = 21 + 11 = 32 (asm/pgtable.h)
-  const s = new Sim("parisc64-4k-3level").mm("a").map("a", A, 2n * M).touch("a", A, 2n * M);
-  assertEquals(s.fig("a").vmpte, 12288);
-  assertEquals(s.fig("a").rss, 2 * 2 ** 20);
+  // 2 MiB per PTE table: the one-page case's `slot`; 1 GiB at one page per 2 MiB is 512 PTE
+  // tables under one PMD table
   const t = new Sim("parisc64-4k-3level").mm("a").map("a", A, G).touch("a", A, G, 2n * M);
   assertEquals(t.fig("a").tables, { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 512 });
   assertEquals(t.fig("a").vmpte, 8192 + 512 * 4096);
@@ -55,42 +62,33 @@ Deno.test("parisc64: 2 MiB per PTE table, 4 GiB per PMD table", () => {
 });
 
 Deno.test("parisc64: munmap of every other one-page region", () => {
-  const s = new Sim("parisc64-4k-3level").mm("a");
-  for (let i = 0n; i < 8n; i++) s.map("a", A + i * 2n * M, P).touch("a", A + i * 2n * M);
-  for (let i = 1n; i < 8n; i += 2n) s.unmap("a", A + i * 2n * M, P);
-  assertEquals(s.fig("a").vmpte, 8192 + 4 * 4096);
-  assertEquals(s.sys.nr_page_table_pages, 4);
-  const u = new Sim("parisc64-4k-3level").mm("a");
-  for (let i = 0n; i < 8n; i++) u.map("a", A + 2n * i * P, P).touch("a", A + 2n * i * P);
-  for (let i = 1n; i < 8n; i += 2n) u.unmap("a", A + 2n * i * P, P);
-  assertEquals(u.fig("a").vmpte, 12288);
-  assertEquals(u.fig("a").rss, 4 * 4096);
-  for (const x of [s, u]) {
-    x.exit("a");
-    assertEquals(x.sys.nr_page_table_pages, 0);
-    assertEquals(x.sys.leaks, 0);
-    assertEquals(x.violations, []);
-  }
+  // one page per 2 MiB slot: each unmapped slot's PTE table goes, the PMD stays; two pages apart
+  // in one slot: nothing goes (floor = prev->vm_end, ceiling = next->vm_start, mm/memory.c)
+  assertEquals(everyOther("parisc64-4k-3level", L64), {
+    perSlot: {
+      before: { vmpte: 8192 + 8 * 4096, nrPagetable: 8 },
+      after: { vmpte: 8192 + 4 * 4096, nrPagetable: 4, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+    inSlot: {
+      before: { vmpte: 12288, nrPagetable: 1 },
+      after: { vmpte: 12288, nrPagetable: 1, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+  });
 });
 
 Deno.test("parisc64: pte_free and pmd_free run inside free_pgtables, before the flush", () => {
   // #define __pmd_free_tlb(tlb, pmd, addr) pmd_free((tlb)->mm, pmd) and __pte_free_tlb =
   // pte_free (asm/tlb.h): free_pages(pmd, 1) and the PTE page go before tlb_finish_mmu's flush;
   // both flushes cover one page, under the 16 KiB threshold: broadcast pdtlb, no IPI
-  const run = new Run(
-    configFor("parisc64-4k-3level"),
-    findConfig("parisc64-4k-3level")!.backend,
-    4,
-    { trace: true },
-  );
-  const ops = [
+  const run = traced("parisc64-4k-3level", {}, [
     { op: "mm", name: "a" },
     { op: "map", mm: "a", addr: A, size: P },
     { op: "map", mm: "a", addr: A + 8n * G, size: P },
     { op: "touch", mm: "a", addr: A + 8n * G, size: P, step: P },
     { op: "unmap", mm: "a", addr: A + 8n * G, size: P },
-  ];
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
+  ]);
   const ev = run.k.trace!.filter((e) => e.line === 5).map((e) => e.fn);
   const flushes = ev.flatMap((f, i) => f === "__flush_tlb_range" ? [i] : []);
   assertEquals(flushes.length, 2);
@@ -152,24 +150,14 @@ Deno.test("parisc32: an 8 KiB pgd, 4 KiB PTE tables, no split ptlocks", () => {
 Deno.test("parisc by version: pgd and pmd counted from 6.14", () => {
   // 6.14: __pgd_alloc(mm, PGD_TABLE_ORDER) + pagetable_pgd_ctor; the pmd from pagetable_alloc
   // + pagetable_pmd_ctor, an order-1 folio counting 2 (asm/pgalloc.h, include/linux/mm.h)
-  const want: Record<string, [number, number]> = {
-    "6.1": [1, 1],
-    "6.6": [1, 1],
-    "6.12": [1, 1],
-    "6.18": [1 + 2 + 1, 2 + 1],
-  };
-  for (const [kernel, [nr64, nr32]] of Object.entries(want)) {
-    const s = new Sim("parisc64-4k-3level", { kernel }).mm("a").map("a", A, P).touch("a", A);
-    assertEquals(s.sys.nr_page_table_pages, nr64, kernel);
-    assertEquals(s.fig("a").vmpte, 12288, kernel);
-    const t = new Sim("parisc32", { kernel }).mm("a").map("a", B, P).touch("a", B);
-    assertEquals(t.sys.nr_page_table_pages, nr32, kernel);
-    assertEquals(t.fig("a").vmpte, 4096, kernel);
-    for (const x of [s, t]) {
-      x.exit("a");
-      assertEquals(x.sys.nr_page_table_pages, 0, kernel);
-      assertEquals(x.sys.leaks, 0, kernel);
-      assertEquals(x.violations, [], kernel);
-    }
-  }
+  assertEquals(byVersion("parisc64-4k-3level", L64), {
+    nrPagetable: { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 1 + 2 + 1 },
+    vmpte: everyKernel(12288),
+    exit: everyKernel(CLEAN),
+  });
+  assertEquals(byVersion("parisc32", { page: P, addr: B }), {
+    nrPagetable: { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 + 1 },
+    vmpte: everyKernel(4096),
+    exit: everyKernel(CLEAN),
+  });
 });

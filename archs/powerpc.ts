@@ -37,7 +37,6 @@ import {
   GFP_KERNEL_ACCOUNT,
   GFP_PGTABLE_KERNEL,
   GFP_PGTABLE_USER,
-  installPgd,
   type Machine,
   type Mem,
   memFrame,
@@ -45,18 +44,20 @@ import {
   memSlot,
   type Mm,
   type MmuGather,
-  pagetableAlloc,
-  pagetableDtor,
-  pagetableFree,
-  pagetablePmdCtor,
-  pagetablePteCtor,
   PG,
   setPageActive,
   tlbRemoveTable,
   Use,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { genericBackend } from "./generic.ts";
+import {
+  ctorSpelling,
+  dtorSpelling,
+  genericBackend,
+  pgdFrom,
+  tableAlloc,
+  tableFree,
+} from "./generic.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Variants
@@ -204,20 +205,15 @@ function pteFragmentAlloc(k: Machine, mm: Mm): Mem {
     }
   }
   // __alloc_for_ptecache
-  const f = pagetableAlloc(k, PGALLOC_GFP | GFP.ACCOUNT, 0);
+  const f = tableAlloc(k, PGALLOC_GFP | GFP.ACCOUNT, 0, "pte");
   if (f < 0) return -1;
-  if (!pagetablePteCtor(k, f)) {
-    pagetableFree(k, f);
-    return -1;
-  }
   cacheFreshPage(k, mm, f, "pteFrag", v.pteFragNr);
   return memOf(f, 0);
 }
 
 /** pte_free_now: pagetable_pte_dtor (6.14: pagetable_dtor) + pagetable_free (pgtable-frag.c). */
 function pteFreeNow(k: Machine, frame: number): void {
-  pagetableDtor(k, frame, 4);
-  pagetableFree(k, frame);
+  tableFree(k, frame, 4);
 }
 
 /**
@@ -292,12 +288,8 @@ function pmdFragmentAlloc(k: Machine, mm: Mm): Mem {
     }
   }
   // __alloc_for_pmdcache
-  const f = pagetableAlloc(k, GFP_KERNEL_ACCOUNT | GFP.ZERO, 0);
+  const f = tableAlloc(k, GFP_KERNEL_ACCOUNT | GFP.ZERO, 0, "pmd");
   if (f < 0) return -1;
-  if (!pagetablePmdCtor(k, f)) {
-    pagetableFree(k, f);
-    return -1;
-  }
   cacheFreshPage(k, mm, f, "pmdFrag", v.pmdFragNr);
   return memOf(f, 0);
 }
@@ -314,8 +306,7 @@ function pmdFragmentFree(k: Machine, mem: Mem): void {
     return;
   }
   if (--fr[f] > 0) return;
-  pagetableDtor(k, f, 3);
-  pagetableFree(k, f);
+  tableFree(k, f, 3);
 }
 
 /** pmd_frag_destroy: drop the PMD_FRAG_NR - index unused references (book3s64/mmu_context.c). */
@@ -324,10 +315,7 @@ function pmdFragDestroy(k: Machine, frag: Mem): void {
   const drop = variant(k).pmdFragNr - memSlot(frag);
   if (k.trace) k.call("pmd_frag_destroy", `frame ${f}: ${drop} unused fragment(s)`);
   k.frames.fragRefcount[f] -= drop;
-  if (k.frames.fragRefcount[f] === 0) {
-    pagetableDtor(k, f, 3);
-    pagetableFree(k, f);
-  }
+  if (k.frames.fragRefcount[f] === 0) tableFree(k, f, 3);
 }
 
 /**
@@ -362,44 +350,39 @@ function ppcCachedFrames(_k: Machine, mm: Mm): number[] {
  * pgd_alloc: Radix alloc_pages(PGALLOC_GFP | __GFP_RETRY_MAYFAIL, 4) with 4K pages and
  * __get_free_page with 64K (book3s/64/pgalloc.h radix__pgd_alloc); hash, 603/604 and 8xx a
  * PGT_CACHE(PGD_INDEX_SIZE) object, pgtable_gfp_flags(GFP_KERNEL) (book3s/64, book3s/32 and
- * nohash pgalloc.h). Never a ptdesc, never counted: powerpc never moved to __pgd_alloc.
+ * nohash pgalloc.h). Never a ptdesc, never counted: powerpc never moved to __pgd_alloc. pgd_free:
+ * free_pages / kmem_cache_free.
  */
-function ppcPgdAlloc(k: Machine, mm: Mm): boolean {
-  const v = variant(k);
-  if (k.trace) k.call("pgd_alloc", mm.name);
-  let mem: Mem;
-  if ("pages" in v.pgd) {
-    const f = k.getFreePages(GFP_PGTABLE_USER | GFP.RETRY_MAYFAIL, v.pgd.pages, Use.Table);
-    mem = f < 0 ? -1 : memOf(f);
-  } else {
+const ppcPgd = pgdFrom({
+  alloc(k: Machine): Mem {
+    const v = variant(k);
+    if ("pages" in v.pgd) {
+      const f = k.getFreePages(GFP_PGTABLE_USER | GFP.RETRY_MAYFAIL, v.pgd.pages, Use.Table);
+      return f < 0 ? -1 : memOf(f);
+    }
     // pgtable_gfp_flags(mm, GFP_KERNEL): __GFP_ACCOUNT for a user mm (asm/pgalloc.h)
-    mem = k.kmemCacheAlloc(pgtCache(k, v.pgd.cache), GFP_KERNEL_ACCOUNT);
-  }
-  if (mem < 0) return false;
-  installPgd(k, mm, mem);
-  return true;
-}
+    return k.kmemCacheAlloc(pgtCache(k, v.pgd.cache), GFP_KERNEL_ACCOUNT);
+  },
+  free(k: Machine, _mm: Mm, mem: Mem): void {
+    const v = variant(k);
+    if ("pages" in v.pgd) k.freePages(memFrame(mem), v.pgd.pages);
+    else k.kmemCacheFree(pgtCache(k, v.pgd.cache), mem);
+  },
+});
 
 /**
  * __mmdrop (kernel/fork.c) as far as powerpc is concerned: cleanup_lazy_tlbs
  * (MMU_LAZY_TLB_SHOOTDOWN, Book3S-64 from 6.4: an IPI to every other CPU still in mm_cpumask),
- * then pgd_free: free_pages / kmem_cache_free. (A pgd_alloc that failed half way has no
- * fragment cached yet; exit_mmap's arch_exit_mmap emptied them otherwise.)
+ * then pgd_free. (A pgd_alloc that failed half way has no fragment cached yet; exit_mmap's
+ * arch_exit_mmap emptied them otherwise.)
  */
 function ppcPgdFree(k: Machine, mm: Mm): void {
-  const v = variant(k);
-  if (isBook3s64(v) && k.kv >= 606) {
+  if (isBook3s64(variant(k)) && k.kv >= 606) {
     // cleanup_lazy_tlbs: on_each_cpu_mask(mm_cpumask(mm), do_shoot_lazy_tlb) (kernel/fork.c)
     const n = k.flushIpis(mm, true);
     if (k.trace) k.call("cleanup_lazy_tlbs", `${mm.name}: ${n} IPI(s)`);
   }
-  if (k.trace) k.call("pgd_free", mm.name);
-  const mem = k.pool.mem[mm.pgd];
-  k.pool.destroy(mm.pgd);
-  mm.tables[0]--;
-  mm.pgd = 0;
-  if ("pages" in v.pgd) k.freePages(memFrame(mem), v.pgd.pages);
-  else k.kmemCacheFree(pgtCache(k, v.pgd.cache), mem);
+  ppcPgd.pgdFree(k, mm);
 }
 
 /**
@@ -609,7 +592,7 @@ export const powerpcBackend: Backend = {
   archExitMmap: destroyPagetableCache,
   flushTlbMm: ppcFlushTlbMm,
   flushPmdTlbRange: (k, mm) => ppcFlushTlbMm(k, mm),
-  pgdAlloc: ppcPgdAlloc,
+  pgdAlloc: ppcPgd.pgdAlloc,
   pgdFree: ppcPgdFree,
   pudAllocOne: ppcPudAllocOne,
   pmdAllocOne: (k, mm) => variant(k).pmdFragNr ? ppcPmdAllocOne(k, mm) : noPmd(k, mm),
@@ -636,9 +619,8 @@ function ppcStory(cfg: ArchConfig, kv: number): ConfigStory {
   const L = cfg.levels;
   const b64 = isBook3s64(v);
   const ptePer = v.pteFragNr === 1 ? "one table a page" : `${v.pteFragNr} tables a page`;
-  const dtor = (lvl: string) =>
-    kv >= 614 ? "pagetable_dtor" : kv >= 606 ? `pagetable_${lvl}_dtor` : `pgtable_${lvl}_page_dtor`;
-  const ctor = (lvl: string) => kv >= 606 ? `pagetable_${lvl}_ctor` : `pgtable_${lvl}_page_ctor`;
+  const dtor = (lvl: string) => dtorSpelling(kv, lvl);
+  const ctor = (lvl: string) => ctorSpelling(kv, lvl);
   const alloc = kv >= 606 ? "pagetable_alloc" : "alloc_page";
   const free = kv >= 606 ? "pagetable_free" : "__free_page";
   const viaBatch = "pgtable_free_tlb(tlb, table, " +

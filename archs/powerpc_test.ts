@@ -1,11 +1,9 @@
 // Exact figures of the powerpc configurations, each worked out from the kernel rule cited.
 // Kernel files are under arch/powerpc/ unless named otherwise.
 import { assertEquals } from "../testing/assert.ts";
-import { G, K, M, Sim } from "./_testing.ts";
+import { assertClean, G, K, M, Sim, traced } from "./_testing.ts";
 import { detachTable, memFrame, memOf, mmIncNr, PG } from "../engine/api.ts";
 import { doMunmap } from "../engine/memory.ts";
-import { Run } from "../engine/run.ts";
-import type { Op } from "../engine/types.ts";
 import { pteFreeDefer } from "./powerpc.ts";
 import { configFor, findConfig } from "./registry.ts";
 
@@ -16,15 +14,6 @@ const KERNELS = ["6.1", "6.6", "6.12", "6.18"] as const;
 /** PAGE_SIZE of a configuration. */
 function pageOf(name: string): bigint {
   return 1n << BigInt(configFor(name).pageShift);
-}
-
-/** Every process exited: no violation, nothing leaked, NR_PAGETABLE back to 0. */
-function clean(s: Sim): void {
-  assertEquals(s.violations, []);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.ptlocks, 0);
 }
 
 /** The frame of the mm's only PTE table (a node of level 4 in the table pool). */
@@ -61,7 +50,7 @@ Deno.test("one page in a fresh region: PUD, PMD and PTE, counted per table and p
     assertEquals(s.sys.pagetable_frames, frames, name);
     assertEquals(s.sys.ptlocks, 2, name); // SPLIT_PTE and SPLIT_PMD (PPC_BOOK3S_64) ptlocks
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -80,7 +69,7 @@ Deno.test("32-bit: one 4 KiB PTE table, one pgd slab object", () => {
     assertEquals(s.sys.pagetable_frames, 2, name);
     assertEquals(s.sys.ptlocks, locks, name);
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -104,7 +93,7 @@ Deno.test("a region the size of one PTE table fills exactly one table", () => {
     s.touch("a", base, size, page); // already present: nothing more
     assertEquals(s.fig("a").vmpte, vmpte, name);
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -130,7 +119,7 @@ Deno.test("radix-64k: 512 PTE tables are 2 pages; munmap returns the bytes, the 
   // 514 tables fit one table batch (MAX_TABLE_BATCH 8189 with 64K pages): one flush
   assertEquals(s.sys.tlb_flushes, 1);
   s.exit("a"); // arch_exit_mmap -> pmd_frag_destroy drops the 15 unused references
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("radix-4k and hash-4k: 1 GiB at one page per 2 MiB; tlb_needs_table_invalidate", () => {
@@ -157,8 +146,8 @@ Deno.test("radix-4k and hash-4k: 1 GiB at one page per 2 MiB; tlb_needs_table_in
   assertEquals(h.fig("a").vmpte, 0);
   r.exit("a");
   h.exit("a");
-  clean(r);
-  clean(h);
+  assertClean(r);
+  assertClean(h);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -196,7 +185,7 @@ Deno.test("ACCEPTANCE: fragments return VmPTE at once, nr_page_table_pages only 
   assertEquals(s.sys.nr_page_table_pages, 2);
   assertEquals(s.fig("a").vmpte, 4096 + 4096 + 256);
   s.exit("a"); // arch_exit_mmap: pte_frag_destroy drops 256 - 9, pmd_frag_destroy 16 - 1
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("hash-4k: a full page of PMD fragments is freed with its last fragment", () => {
@@ -216,7 +205,7 @@ Deno.test("hash-4k: a full page of PMD fragments is freed with its last fragment
   assertEquals(s.fig("a").vmpte, 0);
   assertEquals(s.sys.nr_page_table_pages, 0);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("munmap of every other one-page region of a sequence inside one PTE table frees nothing", () => {
@@ -235,7 +224,7 @@ Deno.test("munmap of every other one-page region of a sequence inside one PTE ta
     assertEquals(s.fig("a").tables.pte, 1, name);
     assertEquals(s.fig("a").rss, 4 * Number(page), name);
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -253,7 +242,7 @@ Deno.test("8xx 16K: four PTE tables a page; the cached tail goes at exit", () =>
   assertEquals(s.sys.nr_page_table_pages, 1);
   assertEquals(s.sys.leaks, 0);
   s.exit("a"); // arch_exit_mmap (mm/mmu_context.c, !PPC_BOOK3S_64): pte_frag_destroy
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("603/604: munmap of every other region, one table each, frees a page each", () => {
@@ -266,7 +255,7 @@ Deno.test("603/604: munmap of every other region, one table each, frees a page e
   assertEquals(s.fig("a").vmpte, 4 * 4096);
   assertEquals(s.sys.nr_page_table_pages, 4);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -290,7 +279,7 @@ Deno.test("fork: the child has fragment caches of its own", () => {
   assertEquals(s.sys.nr_page_table_pages, 2);
   assertEquals(s.sys.leaks, 0);
   s.exit("b");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("fork copies every table of the parent's anonymous VMAs (hash-64k)", () => {
@@ -304,7 +293,7 @@ Deno.test("fork copies every table of the parent's anonymous VMAs (hash-64k)", (
   assertEquals(s.fig("b").rss, 2 * 64 * 1024);
   assertEquals(s.sys.nr_page_table_pages, 4); // 3 PTE fragments of one page per mm
   s.exit("b").exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("a page in the next pgd slot: a whole new chain, and on radix-64k no new page", () => {
@@ -332,19 +321,12 @@ Deno.test("a page in the next pgd slot: a whole new chain, and on radix-64k no n
   assertEquals(h.sys.nr_page_table_pages, 3); // 2 PTE pages, 2 PMD fragments of one page
   for (const x of [s, t, h]) {
     x.exit("a");
-    clean(x);
+    assertClean(x);
   }
 });
 
 // ---------------------------------------------------------------------------------------------
 // The free path: index tags, RCU, dtor at the real free
-
-/** A traced run of `ops` (the Sim harness runs untraced). */
-function traced(name: string, options: Record<string, string>, ops: Record<string, unknown>[]) {
-  const run = new Run(configFor(name, options), findConfig(name)!.backend, 4, { trace: true });
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
-  return run;
-}
 
 Deno.test("every level goes through pgtable_free_tlb with its index and comes back tagged", () => {
   // __pte/__pmd/__pud_free_tlb -> pgtable_free_tlb(tlb, table, PTE_INDEX 0 / PMD_INDEX 1 /
@@ -400,7 +382,7 @@ Deno.test("the dtor runs at the real free, after the RCU grace period; VmPTE dro
   assertEquals(k.nrPagetable, 0);
   assertEquals(k.rcuFrames, 0);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("pte_free_defer (6.6+): the last fragment's page goes through call_rcu", () => {
@@ -423,7 +405,7 @@ Deno.test("pte_free_defer (6.6+): the last fragment's page goes through call_rcu
     assertEquals(k.nrPagetable, 1, kernel);
     assertEquals(k.frames.flags[memFrame(mem)] & PG.active, 0, kernel);
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -452,7 +434,7 @@ Deno.test("THP on hash-64k: the deposit is a PTE fragment, counted in VmPTE", ()
   assertEquals(s.fig("a").vmpte, 8192 + 8192 + 2048);
   assertEquals(s.sys.nr_page_table_pages, 4);
   s.exit("a").exit("b");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("THP on radix-64k: a 2 MiB huge pmd; hash-4k has no THP", () => {
@@ -465,7 +447,7 @@ Deno.test("THP on radix-64k: a 2 MiB huge pmd; hash-4k has no THP", () => {
   assertEquals(s.fig("a").rss, 2 * 1024 * 1024 - 64 * 1024);
   assertEquals(s.fig("a").vmpte, 8448);
   s.exit("a");
-  clean(s);
+  assertClean(s);
   // hash__has_transparent_hugepage: PMD_SHIFT must be 24 (16M) (book3s64/hash_pgtable.c)
   assertEquals(findConfig("ppc64-hash-4k")!.thpAvailable, false);
 });
@@ -488,7 +470,7 @@ Deno.test("radix flushes: tlbie for threads, IPIs only to trim mm_cpumask", () =
   assertEquals([s.sys.tlb_flushes, s.sys.ipis], [3, 2]);
   s.exit("a");
   assertEquals(s.sys.ipis, 2);
-  clean(s);
+  assertClean(s);
   // hash never IPIs for a flush: hash__tlb_flush drains the hash batch (book3s64/hash_tlb.c)
   const h = new Sim("ppc64-hash-4k", {}, 4).mm("a").on("a", 0, 1, 2);
   h.map("a", A, 8n * M).touch("a", A, 8n * M).on("a", 0).unmap("a", A, 2n * M);
@@ -517,7 +499,7 @@ Deno.test("exit IPIs by version: 6.6 shoots the lazy CPUs, 6.1 does not", () => 
     assertEquals(s.sys.ipis, 0);
     s.exit("a");
     assertEquals(s.sys.ipis, ipis, `${name} ${kernel}`);
-    clean(s);
+    assertClean(s);
   }
 });
 
@@ -534,7 +516,7 @@ Deno.test("kernel versions: the same figures; pgd and PUD never counted, even in
       const s = new Sim(name, { kernel }).mm("a").map("a", A, 2n * M).touch("a", A, 2n * M, 2n * M);
       assertEquals(s.sys.nr_page_table_pages, 2, `${name} ${kernel}`);
       s.exit("a");
-      clean(s);
+      assertClean(s);
     }
   }
 });
@@ -567,13 +549,13 @@ Deno.test("failure of a fresh fragment page: VM_FAULT_OOM, nothing leaked", () =
   // __alloc_for_ptecache: pagetable_alloc fails -> NULL -> __pte_alloc returns -ENOMEM
   const P = 64n * K;
   const s = new Sim("ppc64-radix-64k").mm("a").map("a", A, P);
-  s.run.k.inject.push({ site: "pagetable_alloc", mode: "at", n: 2 }); // the PTE page
+  s.run.k.addInject("pagetable_alloc", "at", 2); // the PTE page
   s.touch("a", A, P, P);
   assertEquals(s.sys.ooms, 1);
   assertEquals(s.fig("a").tables.pte, 0);
   assertEquals(s.sys.nr_page_table_pages, 1); // the PMD page
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("MMU_GATHER_MERGE_VMAS: one flush for a munmap over several VMAs", () => {
@@ -585,7 +567,7 @@ Deno.test("MMU_GATHER_MERGE_VMAS: one flush for a munmap over several VMAs", () 
   assertEquals(s.sys.tlb_flushes, 1);
   assertEquals(s.fig("a").vmpte, 0);
   s.exit("a");
-  clean(s);
+  assertClean(s);
 });
 
 Deno.test("no table batch page: tlb_remove_table_one, invalidating first only on radix", () => {
@@ -599,13 +581,13 @@ Deno.test("no table batch page: tlb_remove_table_one, invalidating first only on
     const [name, flushes, left] of [["ppc64-radix-4k", 3, 0], ["ppc64-hash-4k", 1, 1]] as const
   ) {
     const s = new Sim(name, {}, 4).mm("a").map("a", A, 4n * K).touch("a", A);
-    s.run.k.inject.push({ site: "tlb_table_batch", mode: "after", n: 0 });
+    s.run.k.addInject("tlb_remove_table", "after", 0);
     const k = s.run.k;
     doMunmap(k, k.mms.get("a")!, Number(A >> 12n), Number(A >> 12n) + 1);
     assertEquals(k.nrPagetable, left, name); // freed now, not after RCU
     assertEquals(k.rcuFrames, 0, name);
     assertEquals([s.sys.tlb_flushes, s.sys.ipis], [flushes, 3 * 3], name);
     s.exit("a");
-    clean(s);
+    assertClean(s);
   }
 });

@@ -33,14 +33,13 @@ import {
   type Machine,
   type Mem,
   memFrame,
-  memOf,
   type Mm,
   type MmuGather,
+  P4D,
   pagetableDtor,
   tlbRemovePagePtdesc,
   tlbRemovePtdesc,
   tlbUnmapStride,
-  Use,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory, FreeVia, LevelStory, OptionSpec } from "./config.ts";
 import {
@@ -49,6 +48,7 @@ import {
   genericTlbRemoveTable,
   p4dAllocOne as genericP4dAllocOne,
   p4dFree as genericP4dFree,
+  pagesUntil,
   pgdFromPages,
 } from "./generic.ts";
 
@@ -63,20 +63,12 @@ function rfence(k: Machine): Rfence {
  * p4d_alloc_one (arch/riscv/include/asm/pgalloc.h): get_zeroed_page(GFP_PGTABLE_USER) while
  * pgtable_l5_enabled, no ctor, until 6.13; the generic __p4d_alloc_one with pagetable_p4d_ctor
  * from 6.14 (include/asm-generic/pgalloc.h). Only called when the p4d level exists (Sv57).
+ * p4d_free: __p4d_free = free_page until 6.13, the generic one (with its dtor) from 6.14.
  */
-function riscvP4dAllocOne(k: Machine, mm: Mm): Mem {
-  if (k.kv >= 614) return genericP4dAllocOne(k, mm);
-  if (k.trace) k.call("p4d_alloc_one");
-  const f = k.getFreePages(GFP_PGTABLE_USER, 0, Use.Table);
-  return f < 0 ? -1 : memOf(f);
-}
-
-/** p4d_free: __p4d_free = free_page until 6.13, the generic one (with its dtor) from 6.14. */
-function riscvP4dFree(k: Machine, mm: Mm, mem: Mem): void {
-  if (k.kv >= 614) return genericP4dFree(k, mm, mem);
-  if (k.trace) k.call("p4d_free");
-  k.freePages(memFrame(mem), 0);
-}
+const riscvP4d = pagesUntil(614, P4D, {
+  gfp: GFP_PGTABLE_USER,
+  then: { alloc: genericP4dAllocOne, free: genericP4dFree },
+});
 
 /**
  * __pte_free_tlb / __pmd_free_tlb / __pud_free_tlb / __p4d_free_tlb for one level
@@ -163,8 +155,8 @@ export const riscvBackend: Backend = {
   // sync_kernel_mappings; never counted until __pgd_alloc(mm, 0) in 6.14
   // (arch/riscv/include/asm/pgalloc.h)
   ...pgdFromPages({ order: 0, gfp: GFP.KERNEL, pgdAllocSince: 614 }),
-  p4dAllocOne: riscvP4dAllocOne,
-  p4dFree: riscvP4dFree,
+  p4dAllocOne: riscvP4d.alloc,
+  p4dFree: riscvP4d.free,
   p4dFreeTlb: riscvFreeTlb(1),
   pudFreeTlb: riscvFreeTlb(2),
   pmdFreeTlb: riscvFreeTlb(3),

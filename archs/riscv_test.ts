@@ -1,26 +1,12 @@
 // Exact figures of the riscv configurations, each worked out from the kernel rule cited.
 import { assert, assertEquals } from "../testing/assert.ts";
-import { Run } from "../engine/run.ts";
-import type { Op, TraceEvent } from "../engine/types.ts";
-import { G, K, M, Sim } from "./_testing.ts";
+import { byVersion, CLEAN, everyKernel, G, K, M, onePage, Sim, traceOf } from "./_testing.ts";
 import { configFor, findConfig } from "./registry.ts";
 
 const A39 = 0x20_0000_0000n; // 128 GiB: a 1 GiB pgd slot of Sv39 (PGDIR_SHIFT 30)
 const A48 = 0x1000_0000_0000n; // 16 TiB: a 512 GiB pgd slot of Sv48 (PGDIR_SHIFT 39)
 const A57 = 0x10_0000_0000_0000n; // 4 PiB: a 256 TiB pgd slot of Sv57 (PGDIR_SHIFT 48)
 const A32 = 0x1000_0000n; // 256 MiB: a 4 MiB pgd slot of Sv32
-
-/** Runs `ops` with tracing on and returns the trace of the last operation. */
-function traceOf(
-  name: string,
-  options: Record<string, string>,
-  ops: Record<string, unknown>[],
-  cpus = 4,
-): TraceEvent[] {
-  const run = new Run(configFor(name, options), findConfig(name)!.backend, cpus, { trace: true });
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
-  return run.k.trace!.filter((e) => e.line === ops.length);
-}
 
 const onePageUnmap = (a: bigint) => [
   { op: "mm", name: "a" },
@@ -30,34 +16,26 @@ const onePageUnmap = (a: bigint) => [
 ];
 
 Deno.test("riscv64-sv39 6.6: one page costs a PTE and a PMD table, the pud and p4d fold", () => {
-  // pgd_alloc: __get_free_page(GFP_KERNEL), not counted (arch/riscv/include/asm/pgalloc.h)
-  const s = new Sim("riscv64-sv39").mm("a").map("a", A39, 2n * M);
-  assertEquals(s.sys.pagetable_frames, 1);
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  s.touch("a", A39);
-  // p4d_none/pud_none read 0 with pgtable_l4/l5_enabled false: no table is allocated there, and
-  // mm_pud_folded skips mm_inc_nr_puds (arch/riscv/include/asm/pgtable-64.h); __pmd_alloc and
-  // __pte_alloc add PTRS_PER_PMD/PTE * 8 = 4096 each (include/linux/mm.h)
-  assertEquals(s.fig("a"), {
-    vmpte: 8192,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 1 },
-    rss: 4096,
+  assertEquals(onePage("riscv64-sv39", { page: 4n * K, slot: 2n * M, addr: A39 }), {
+    // pgd_alloc: __get_free_page(GFP_KERNEL), not counted (arch/riscv/include/asm/pgalloc.h)
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 },
+    // p4d_none/pud_none read 0 with pgtable_l4/l5_enabled false: no table is allocated there, and
+    // mm_pud_folded skips mm_inc_nr_puds (arch/riscv/include/asm/pgtable-64.h); __pmd_alloc and
+    // __pte_alloc add PTRS_PER_PMD/PTE * 8 = 4096 each (include/linux/mm.h)
+    first: {
+      vmpte: 8192,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 1 },
+      rss: 4096,
+      // pagetable_pte_ctor + pagetable_pmd_ctor; split PTE and PMD ptlocks
+      // (ARCH_ENABLE_SPLIT_PMD_PTLOCK if PGTABLE_LEVELS > 2, arch/riscv/Kconfig)
+      nrPagetable: 2,
+      pagetableFrames: 3,
+      ptlocks: 2,
+    },
+    // the other 511 pages of the 2 MiB slot use the same PTE table
+    slot: { vmpte: 8192, rss: 2 * 1024 * 1024 },
+    exit: CLEAN,
   });
-  // pagetable_pte_ctor + pagetable_pmd_ctor; split PTE and PMD ptlocks
-  // (ARCH_ENABLE_SPLIT_PMD_PTLOCK if PGTABLE_LEVELS > 2, arch/riscv/Kconfig)
-  assertEquals(s.sys.nr_page_table_pages, 2);
-  assertEquals(s.sys.pagetable_frames, 3);
-  assertEquals(s.sys.ptlocks, 2);
-  // the other 511 pages of the 2 MiB slot use the same PTE table
-  s.touch("a", A39, 2n * M);
-  assertEquals(s.fig("a").vmpte, 8192);
-  assertEquals(s.fig("a").rss, 2 * 1024 * 1024);
-  s.exit("a");
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.ptlocks, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.violations, []);
 });
 
 Deno.test("riscv64-sv39: 1 GiB at one page per 2 MiB fills one PMD table; the next GiB is a pgd slot", () => {
@@ -158,23 +136,16 @@ Deno.test("riscv32-sv32: one 4 KiB PTE table of 1024 entries per 4 MiB", () => {
 Deno.test("kernel versions: what one page costs in NR_PAGETABLE on riscv", () => {
   // 6.1/6.6: pte + pmd ctors; 6.7 adds pagetable_pud_ctor; 6.14 pagetable_p4d_ctor (generic
   // __p4d_alloc_one) and pagetable_pgd_ctor (__pgd_alloc); VmPTE never changed
-  // [address, NR_PAGETABLE in 6.1, 6.6, 6.12, 6.18, VmPTE]
-  const want: [string, bigint, number[], number][] = [
-    ["riscv64-sv39", A39, [2, 2, 2, 3], 8192],
-    ["riscv64-sv48", A48, [2, 2, 3, 4], 12288],
-    ["riscv64-sv57", A57, [2, 2, 3, 5], 12288],
-    ["riscv32-sv32", A32, [1, 1, 1, 2], 4096],
+  // [configuration, address, NR_PAGETABLE by version, VmPTE]
+  const want: [string, bigint, Record<string, number>, number][] = [
+    ["riscv64-sv39", A39, { "6.1": 2, "6.6": 2, "6.12": 2, "6.18": 3 }, 8192],
+    ["riscv64-sv48", A48, { "6.1": 2, "6.6": 2, "6.12": 3, "6.18": 4 }, 12288],
+    ["riscv64-sv57", A57, { "6.1": 2, "6.6": 2, "6.12": 3, "6.18": 5 }, 12288],
+    ["riscv32-sv32", A32, { "6.1": 1, "6.6": 1, "6.12": 1, "6.18": 2 }, 4096],
   ];
-  for (const [name, a, nrs, vmpte] of want) {
-    ["6.1", "6.6", "6.12", "6.18"].forEach((kernel, i) => {
-      const s = new Sim(name, { kernel }).mm("a").map("a", a, 4n * K).touch("a", a);
-      assertEquals(s.sys.nr_page_table_pages, nrs[i], `${name} ${kernel}`);
-      assertEquals(s.fig("a").vmpte, vmpte, `${name} ${kernel}`);
-      s.exit("a");
-      assertEquals(s.sys.nr_page_table_pages, 0, `${name} ${kernel}`);
-      assertEquals(s.sys.leaks, 0, `${name} ${kernel}`);
-      assertEquals(s.violations, [], `${name} ${kernel}`);
-    });
+  for (const [name, addr, nrPagetable, vmpte] of want) {
+    const r = byVersion(name, { page: 4n * K, addr });
+    assertEquals(r, { nrPagetable, vmpte: everyKernel(vmpte), exit: everyKernel(CLEAN) }, name);
   }
 });
 
@@ -302,7 +273,7 @@ Deno.test("riscv 6.12: a table batch page that cannot be allocated costs an IPI 
   // tlb_remove_table_sync_one, smp_call_function to all other online CPUs (mm/mmu_gather.c)
   const s = new Sim("riscv64-sv39", { kernel: "6.12" }, 4).mm("a").map("a", A39, 2n * M);
   s.touch("a", A39);
-  s.run.k.inject.push({ site: "tlb_table_batch", mode: "every", n: 1 });
+  s.run.k.addInject("tlb_remove_table", "every", 1);
   s.unmap("a", A39, 2n * M);
   // two tables (pte, pmd), each: 3 IPIs; the mm ran on one hart, so the flushes send none
   assertEquals(s.sys.ipis, 6);

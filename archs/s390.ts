@@ -28,7 +28,6 @@ import {
   type Backend,
   GFP,
   GFP_KERNEL_ACCOUNT,
-  installPgd,
   type Machine,
   type Mem,
   memFrame,
@@ -58,7 +57,7 @@ import {
   tlbRemoveTable,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory, LevelStory, OptionSpec } from "./config.ts";
-import { genericBackend, genericTlbRemoveTable } from "./generic.ts";
+import { genericBackend, genericTlbRemoveTable, pgdFrom } from "./generic.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Limits and per-mm state
@@ -196,6 +195,24 @@ function crstDtor(k: Machine, frame: number, level: number): void {
   if (level === PMD || k.kv >= 614) pagetableDtor(k, frame, level);
 }
 
+/** A CRST table of `level` freed at once: its dtor (crstDtor), then crst_table_free. */
+function crstRelease(k: Machine, frame: number, level: number): void {
+  crstDtor(k, frame, level);
+  crstTableFree(k, frame);
+}
+
+/**
+ * crst_table_alloc and, from 6.14, the ctor of a region table (pagetable_pgd_ctor,
+ * pagetable_p4d_ctor, pagetable_pud_ctor): s390's own pgd_alloc, p4d_alloc_one, pud_alloc_one
+ * and crst_table_upgrade have none before, its pud_alloc_one not even in 6.7-6.13 when the
+ * generic one had it (arch/s390/include/asm/pgalloc.h, arch/s390/mm/pgalloc.c). The frame or -1.
+ */
+function crstRegionAlloc(k: Machine, level: number): number {
+  const f = crstTableAlloc(k);
+  if (f >= 0 && k.kv >= 614) [pagetablePgdCtor, pagetableP4dCtor, pagetablePudCtor][level](k, f);
+  return f;
+}
+
 /** init_new_context (arch/s390/include/asm/mmu_context.h); dup_mm copies the parent's limit. */
 function s390InitNewContext(k: Machine, mm: Mm, parent: Mm | null): void {
   // exec: asce_limit 0 -> 3 levels; a fork keeps its parent's depth (forked 3/4/5-level task)
@@ -204,44 +221,32 @@ function s390InitNewContext(k: Machine, mm: Mm, parent: Mm | null): void {
   lists.set(mm, new PgtableList()); // INIT_LIST_HEAD(&mm->context.pgtable_list)
 }
 
-/** pgd_alloc: crst_table_alloc, + pagetable_pgd_ctor from 6.14 (arch/s390/include/asm/pgalloc.h). */
-function s390PgdAlloc(k: Machine, mm: Mm): boolean {
-  if (k.trace) k.call("pgd_alloc", mm.name);
-  const f = crstTableAlloc(k);
-  if (f < 0) return false;
-  if (k.kv >= 614) pagetablePgdCtor(k, f);
-  // init_new_context: the top table's type follows asce_limit (region-3, -2 or -1)
-  installPgd(k, mm, memOf(f), rootLevel(asceLimit(mm)));
-  return true;
-}
-
-/** pgd_free: (6.14+ pagetable_dtor +) crst_table_free of the top table only (asm/pgalloc.h). */
-function s390PgdFree(k: Machine, mm: Mm): void {
-  if (k.trace) k.call("pgd_free", mm.name);
-  const f = memFrame(k.pool.mem[mm.pgd]);
-  k.pool.destroy(mm.pgd);
-  mm.tables[mm.top]--;
-  if (k.kv >= 614) pagetableDtor(k, f, mm.top);
-  crstTableFree(k, f);
-}
+/**
+ * pgd_alloc: crst_table_alloc, + pagetable_pgd_ctor from 6.14; the top table's type follows
+ * asce_limit (region-3, -2 or -1, init_new_context). pgd_free: (6.14+ pagetable_dtor +)
+ * crst_table_free of the top table only (arch/s390/include/asm/pgalloc.h).
+ */
+const s390Pgd = pgdFrom({
+  alloc(k: Machine): Mem {
+    const f = crstRegionAlloc(k, PGD);
+    return f < 0 ? -1 : memOf(f);
+  },
+  free: (k: Machine, mm: Mm, mem: Mem) => crstRelease(k, memFrame(mem), mm.top),
+  level: (_k: Machine, mm: Mm) => rootLevel(asceLimit(mm)),
+});
 
 /** p4d_alloc_one: crst_table_alloc, + pagetable_p4d_ctor from 6.14 (asm/pgalloc.h). */
 function s390P4dAllocOne(k: Machine): Mem {
   if (k.trace) k.call("p4d_alloc_one");
-  const f = crstTableAlloc(k);
-  if (f < 0) return -1;
-  if (k.kv >= 614) pagetableP4dCtor(k, f);
-  return memOf(f);
+  const f = crstRegionAlloc(k, P4D);
+  return f < 0 ? -1 : memOf(f);
 }
 
 /** pud_alloc_one: crst_table_alloc, + pagetable_pud_ctor from 6.14 only (asm/pgalloc.h). */
 function s390PudAllocOne(k: Machine): Mem {
   if (k.trace) k.call("pud_alloc_one");
-  const f = crstTableAlloc(k);
-  if (f < 0) return -1;
-  // s390's own pud_alloc_one: no ctor in 6.7-6.13 although the generic one has had it since 6.7
-  if (k.kv >= 614) pagetablePudCtor(k, f);
-  return memOf(f);
+  const f = crstRegionAlloc(k, PUD);
+  return f < 0 ? -1 : memOf(f);
 }
 
 /** pmd_alloc_one: crst_table_alloc + pagetable_pmd_ctor, freed if the ctor fails (asm/pgalloc.h). */
@@ -260,9 +265,7 @@ function s390PmdAllocOne(k: Machine): Mem {
 function crstFreeOne(level: number, name: string) {
   return (k: Machine, _mm: Mm, mem: Mem): void => {
     if (k.trace) k.call(name);
-    const f = memFrame(mem);
-    crstDtor(k, f, level);
-    crstTableFree(k, f);
+    crstRelease(k, memFrame(mem), level);
   };
 }
 
@@ -540,20 +543,15 @@ function crstTableUpgrade(k: Machine, mm: Mm, end: number): boolean {
   if (k.trace) k.call("crst_table_upgrade", `${mm.name} to ${end > REGION1_PAGES ? 5 : 4} levels`);
   let p4d = -1, pgd = -1;
   if (limit === REGION2_PAGES) {
-    p4d = crstTableAlloc(k);
+    p4d = crstRegionAlloc(k, P4D);
     if (p4d < 0) return false;
-    if (k.kv >= 614) pagetableP4dCtor(k, p4d);
   }
   if (end > REGION1_PAGES) {
-    pgd = crstTableAlloc(k);
+    pgd = crstRegionAlloc(k, PGD);
     if (pgd < 0) {
-      if (p4d >= 0) {
-        if (k.kv >= 614) pagetableDtor(k, p4d, P4D);
-        crstTableFree(k, p4d);
-      }
+      if (p4d >= 0) crstRelease(k, p4d, P4D);
       return false;
     }
-    if (k.kv >= 614) pagetablePgdCtor(k, pgd);
   }
   if (p4d >= 0) {
     // p4d_populate(mm, p4d, old pgd); asce_limit = _REGION1_SIZE; mm_inc_nr_puds(mm)
@@ -589,8 +587,7 @@ export const s390Backend: Backend = {
   ...genericBackend,
   name: "s390",
   initNewContext: s390InitNewContext,
-  pgdAlloc: s390PgdAlloc,
-  pgdFree: s390PgdFree,
+  ...s390Pgd,
   archMmap: s390ArchMmap,
   p4dAllocOne: s390P4dAllocOne,
   pudAllocOne: s390PudAllocOne,

@@ -17,22 +17,12 @@ import {
   pteFreeTlb,
   tlbFlushMmu,
 } from "../engine/api.ts";
-import { G, K, M, Sim, T } from "./_testing.ts";
+import { assertClean, G, K, M, Sim, T } from "./_testing.ts";
 import { configFor, findConfig } from "./registry.ts";
 import { fragmentBits, pgtableListFrames, s390Backend } from "./s390.ts";
 
 const P = 1024n * T;
 const A = 0x100_0000_0000n; // 1 TiB: below the 4 TiB of a 3-level mm, 1 MiB and 2 GiB aligned
-
-/** Every process exited: nothing left, nothing broken. */
-function assertClean(s: Sim): void {
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.ptlocks, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.sys.rcu_pending, 0);
-  assertEquals(s.violations, []);
-}
 
 function mmOf(s: Sim, name: string): [Machine, Mm] {
   const k = s.run.k;
@@ -328,15 +318,15 @@ Deno.test("s390-4level and s390-5level: an mm that starts deeper", () => {
 
 Deno.test("a failed upgrade fails the mmap; a failed region-1 table gives the region-2 back", () => {
   // crst_table_upgrade returns -ENOMEM, check_asce_limit returns it as the address
-  // Machine.shouldFail counts the calls of a site from the first rule on
+  // an injection rule counts the calls of its site from the moment it is added
   const s = new Sim("s390-3level").mm("a");
-  s.run.k.inject.push({ site: "pagetable_alloc", mode: "at", n: 1 });
+  s.run.k.addInject("pagetable_alloc", "at", 1);
   s.map("a", 5n * T, 4n * K);
   assertEquals(s.run.k.mms.get("a")!.vmas, []);
   assertEquals(s.fig("a").tables.p4d, 0);
   assertEquals(s.sys.ipis, 0);
-  // 3 -> 5: the region-2 table (call 2) is allocated, the region-1 table (call 3) fails
-  s.run.k.inject.push({ site: "pagetable_alloc", mode: "at", n: 3 });
+  // 3 -> 5: the region-2 table (call 1 of this rule) is allocated, the region-1 table fails
+  s.run.k.addInject("pagetable_alloc", "at", 2);
   s.map("a", 16n * P, 4n * K);
   assertEquals(s.run.k.mms.get("a")!.vmas, []);
   assertEquals(s.fig("a").tables, { pgd: 0, p4d: 0, pud: 1, pmd: 0, pte: 0 });

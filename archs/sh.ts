@@ -15,14 +15,20 @@ import {
   type ArchConfig,
   type Backend,
   GFP,
-  installPgd,
   type Machine,
   type Mem,
   type Mm,
   type MmuGather,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { freeTlbDirect, genericBackend } from "./generic.ts";
+import {
+  freeTlbDirect,
+  genericBackend,
+  genericTlbFlushBy,
+  NO_MERGE_VMAS_NOTE,
+  pgdFromCache,
+  pteStory,
+} from "./generic.ts";
 
 /**
  * Bytes a slab object takes with SLAB alignment `align`: kmem_cache_create(..., size, align)
@@ -30,35 +36,29 @@ import { freeTlbDirect, genericBackend } from "./generic.ts";
  */
 const aligned = (size: number, align: number) => Math.ceil(size / align) * align;
 
-/** pgd_cache: PTRS_PER_PGD * (1 << PTE_MAGNITUDE) bytes, align PAGE_SIZE (arch/sh/mm/pgtable.c). */
-function pgdCache(k: Machine) {
-  const g = k.cfg.levels[0];
-  return k.cache("pgd_cache", aligned(g.entries * g.entryBytes, 2 ** k.cfg.pageShift));
+/**
+ * The object size of pgd_cache / pmd_cache: PTRS_PER_PGD / PTRS_PER_PMD * (1 << PTE_MAGNITUDE)
+ * bytes, align PAGE_SIZE (arch/sh/mm/pgtable.c).
+ */
+function cacheBytes(k: Machine, level: number): number {
+  const g = k.cfg.levels[level];
+  return aligned(g.entries * g.entryBytes, 2 ** k.cfg.pageShift);
 }
 
-/** pmd_cache: PTRS_PER_PMD * (1 << PTE_MAGNITUDE) bytes, align PAGE_SIZE (arch/sh/mm/pgtable.c). */
+/** pmd_cache (arch/sh/mm/pgtable.c). */
 function pmdCache(k: Machine) {
-  const g = k.cfg.levels[3];
-  return k.cache("pmd_cache", aligned(g.entries * g.entryBytes, 2 ** k.cfg.pageShift));
+  return k.cache("pmd_cache", cacheBytes(k, 3));
 }
 
-/** pgd_alloc: kmem_cache_alloc(pgd_cachep, GFP_KERNEL), pgd_ctor copies the kernel part. */
-function shPgdAlloc(k: Machine, mm: Mm): boolean {
-  if (k.trace) k.call("pgd_alloc", mm.name);
-  const mem = k.kmemCacheAlloc(pgdCache(k), GFP.KERNEL);
-  if (mem < 0) return false;
-  installPgd(k, mm, mem);
-  return true;
-}
-
-/** pgd_free: kmem_cache_free(pgd_cachep, pgd) (arch/sh/mm/pgtable.c, __HAVE_ARCH_PGD_FREE). */
-function shPgdFree(k: Machine, mm: Mm): void {
-  if (k.trace) k.call("pgd_free", mm.name);
-  const mem = k.pool.mem[mm.pgd];
-  k.pool.destroy(mm.pgd);
-  mm.tables[0]--;
-  k.kmemCacheFree(pgdCache(k), mem);
-}
+/**
+ * pgd_alloc: kmem_cache_alloc(pgd_cachep, GFP_KERNEL), pgd_ctor copies the kernel part; pgd_free:
+ * kmem_cache_free(pgd_cachep, pgd) (__HAVE_ARCH_PGD_FREE) (arch/sh/mm/pgtable.c).
+ */
+const shPgd = pgdFromCache({
+  cache: "pgd_cache",
+  size: (k) => cacheBytes(k, 0),
+  gfp: GFP.KERNEL,
+});
 
 /** pmd_alloc_one: kmem_cache_alloc(pmd_cachep, GFP_KERNEL | __GFP_ZERO): no ctor, no memcg. */
 function shPmdAllocOne(k: Machine, _mm: Mm): Mem {
@@ -77,21 +77,17 @@ function shPmdFree(k: Machine, _mm: Mm, mem: Mem): void {
  * (arch/sh/kernel/smp.c) run smp_call_function to every other online CPU unless the mm has one
  * user and is current's; at exit_mmap current->mm is already NULL (kernel/exit.c exit_mm).
  */
-function shTlbFlush(k: Machine, tlb: MmuGather): void {
-  const all = tlb.fullmm || tlb.needFlushAll;
-  if (!all && tlb.end === 0) return;
-  const fn = all ? "flush_tlb_mm" : "flush_tlb_range";
-  k.tlbFlushed(tlb.mm, fn, all ? "all" : `${tlb.end - tlb.start} page(s)`, false, true);
+const shTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather, { fn, what }) => {
+  k.tlbFlushed(tlb.mm, fn, what, false, true);
   // mm_users != 1 (threads on other CPUs) || current->mm != mm (exit)
   if (tlb.fullmm || tlb.mm.cpus.length > 1) k.ipiAllOthers(fn);
-}
+});
 
 /** The sh backend. */
 export const shBackend: Backend = {
   ...genericBackend,
   name: "sh",
-  pgdAlloc: shPgdAlloc,
-  pgdFree: shPgdFree,
+  ...shPgd,
   pmdAllocOne: shPmdAllocOne,
   pmdFree: shPmdFree,
   // #define __pmd_free_tlb(tlb, pmdp, addr) pmd_free((tlb)->mm, (pmdp)) (asm/pgalloc.h)
@@ -105,7 +101,6 @@ export const shBackend: Backend = {
 function shStory(cfg: ArchConfig, kv: number): ConfigStory {
   const three = cfg.levels[3].entries > 1;
   const pgdBytes = cfg.levels[0].entries * cfg.levels[0].entryBytes;
-  const pte = cfg.levels[4].entries * cfg.levels[4].entryBytes;
   const story: ConfigStory = {
     levels: {
       pgd: {
@@ -115,23 +110,20 @@ function shStory(cfg: ArchConfig, kv: number): ConfigStory {
         free: "pgd_free: kmem_cache_free at __mmdrop (arch/sh/mm/pgtable.c)",
         via: "pgd_free",
       },
-      pte: {
-        alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor " +
-          "(include/asm-generic/pgalloc.h)",
-        counted: `VmPTE +${pte} (mm_inc_nr_ptes); NR_PAGETABLE +1`,
+      pte: pteStory(cfg, {
         free: kv >= 615
           ? "__pte_free_tlb: tlb_remove_ptdesc -> tlb_remove_table (pagetable_dtor, then the " +
             "page batch) (arch/sh/include/asm/pgalloc.h, asm-generic/tlb.h)"
           : "__pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc, the page batch " +
             "(arch/sh/include/asm/pgalloc.h)",
         via: "page-batch",
-      },
+      }),
     },
     notes: [
       "generic tlb_flush; flush_tlb_mm/flush_tlb_range IPI every other online CPU " +
       "(smp_call_function) unless mm_users == 1 and current->mm == mm, so always at exit " +
       "(arch/sh/kernel/smp.c)",
-      "no MMU_GATHER_MERGE_VMAS: tlb_end_vma flushes at each VMA (asm-generic/tlb.h)",
+      NO_MERGE_VMAS_NOTE,
     ],
   };
   if (three) {

@@ -1,49 +1,46 @@
 // Exact figures of the sh configurations, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { Run } from "../engine/run.ts";
-import type { Op } from "../engine/types.ts";
-import { G, K, M, Sim } from "./_testing.ts";
-import { configFor, findConfig } from "./registry.ts";
+import {
+  byVersion,
+  CLEAN,
+  everyKernel,
+  everyOther,
+  G,
+  K,
+  M,
+  onePage,
+  Sim,
+  traced,
+} from "./_testing.ts";
 
 const A = 0x1000_0000n; // 256 MiB: a 4 MiB (2-level) and 1 GiB (3-level) slot of its own
 const P = 4n * K;
-
-/** A run with the trace on, stepped by hand. */
-function traced(name: string, ops: Record<string, unknown>[]): Run {
-  const run = new Run(configFor(name), findConfig(name)!.backend, 4, { trace: true });
-  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
-  return run;
-}
+// PGDIR_SHIFT = PAGE_SHIFT + (PAGE_SHIFT - PTE_MAGNITUDE) = 22 (asm/pgtable-2level.h)
+const L2 = { page: P, slot: 4n * M, addr: A };
 
 Deno.test("sh-2level: one page costs one 4 KiB PTE table; the pgd is a page-aligned slab object", () => {
-  // __pte_alloc -> __pte_alloc_one + pagetable_pte_ctor: VmPTE += PTRS_PER_PTE * 4 = 4096,
-  // NR_PAGETABLE +1 (include/asm-generic/pgalloc.h, mm/memory.c); the pgd comes from
-  // kmem_cache "pgd_cache" (4096-byte objects, align PAGE_SIZE): one slab page, never counted
-  // (arch/sh/mm/pgtable.c)
-  const s = new Sim("sh-2level").mm("a").map("a", A, P);
-  assertEquals(s.fig("a").vmpte, 0);
-  assertEquals(s.sys.pagetable_frames, 1);
-  s.touch("a", A);
-  assertEquals(s.fig("a"), {
-    vmpte: 4096,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
-    rss: 4096,
+  assertEquals(onePage("sh-2level", L2), {
+    // the pgd comes from kmem_cache "pgd_cache" (4096-byte objects, align PAGE_SIZE): one slab
+    // page, never counted (arch/sh/mm/pgtable.c)
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 },
+    // __pte_alloc -> __pte_alloc_one + pagetable_pte_ctor: VmPTE += PTRS_PER_PTE * 4 = 4096,
+    // NR_PAGETABLE +1 (include/asm-generic/pgalloc.h, mm/memory.c)
+    first: {
+      vmpte: 4096,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 0, pte: 1 },
+      rss: 4096,
+      nrPagetable: 1,
+      pagetableFrames: 2,
+      ptlocks: 1, // split PTE lock (SMP, NR_CPUS >= 4); no PMD level
+    },
+    slot: { vmpte: 4096, rss: 4 * 2 ** 20 }, // one PTE table maps 4 MiB
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 1);
-  assertEquals(s.sys.pagetable_frames, 2);
-  assertEquals(s.sys.ptlocks, 1); // split PTE lock (SMP, NR_CPUS >= 4); no PMD level
-  s.exit("a");
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.violations, []);
 });
 
 Deno.test("sh-2level: one PTE table maps 4 MiB; 64 MiB at one page per 4 MiB is 16 tables", () => {
-  // PGDIR_SHIFT = PAGE_SHIFT + (PAGE_SHIFT - PTE_MAGNITUDE) = 22 (asm/pgtable-2level.h)
+  // one PTE table maps 4 MiB: the one-page case's `slot`, in one table
   const s = new Sim("sh-2level").mm("a").map("a", A, 4n * M).touch("a", A, 4n * M);
-  assertEquals(s.fig("a").vmpte, 4096);
-  assertEquals(s.fig("a").rss, 4 * 2 ** 20);
   assertEquals(s.fig("a").tables.pte, 1);
   const t = new Sim("sh-2level").mm("a").map("a", A, 64n * M).touch("a", A, 64n * M, 4n * M);
   assertEquals(t.fig("a").vmpte, 16 * 4096);
@@ -55,27 +52,23 @@ Deno.test("sh-2level: one PTE table maps 4 MiB; 64 MiB at one page per 4 MiB is 
 });
 
 Deno.test("sh-2level: munmap of every other one-page region", () => {
-  // eight one-page VMAs two pages apart share one PTE table: unmapping every other one only
-  // clears PTEs, the neighbours' floor/ceiling fall in the same 4 MiB slot (mm/memory.c
-  // free_pgd_range)
-  const s = new Sim("sh-2level").mm("a");
-  for (let i = 0n; i < 8n; i++) s.map("a", A + 2n * i * P, P).touch("a", A + 2n * i * P);
-  assertEquals(s.fig("a").vmpte, 4096);
-  for (let i = 1n; i < 8n; i += 2n) s.unmap("a", A + 2n * i * P, P);
-  assertEquals(s.fig("a").vmpte, 4096);
-  assertEquals(s.fig("a").rss, 4 * 4096);
-  // one page per 4 MiB slot: each unmapped VMA's slot lies between floor and ceiling, so its
-  // PTE table is freed (4 of 8)
-  const t = new Sim("sh-2level").mm("a");
-  for (let i = 0n; i < 8n; i++) t.map("a", A + i * 4n * M, P).touch("a", A + i * 4n * M);
-  assertEquals(t.sys.nr_page_table_pages, 8);
-  for (let i = 1n; i < 8n; i += 2n) t.unmap("a", A + i * 4n * M, P);
-  assertEquals(t.fig("a").vmpte, 4 * 4096);
-  assertEquals(t.sys.nr_page_table_pages, 4);
-  t.exit("a");
-  assertEquals(t.sys.nr_page_table_pages, 0);
-  assertEquals(t.sys.leaks, 0);
-  assertEquals(t.violations, []);
+  assertEquals(everyOther("sh-2level", L2), {
+    // one page per 4 MiB slot: each unmapped VMA's slot lies between floor and ceiling, so its
+    // PTE table is freed (4 of 8)
+    perSlot: {
+      before: { vmpte: 8 * 4096, nrPagetable: 8 },
+      after: { vmpte: 4 * 4096, nrPagetable: 4, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+    // eight one-page VMAs two pages apart share one PTE table: unmapping every other one only
+    // clears PTEs, the neighbours' floor/ceiling fall in the same 4 MiB slot (mm/memory.c
+    // free_pgd_range)
+    inSlot: {
+      before: { vmpte: 4096, nrPagetable: 1 },
+      after: { vmpte: 4096, nrPagetable: 1, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+  });
 });
 
 Deno.test("sh-2level: fork copies the PTE tables; each pgd takes its own slab page", () => {
@@ -133,7 +126,7 @@ Deno.test("sh-3level-x2tlb: __pmd_free_tlb frees the PMD at once, before the flu
   // #define __pmd_free_tlb(tlb, pmdp, addr) pmd_free((tlb)->mm, (pmdp)) (asm/pgalloc.h): the
   // kmem_cache_free runs inside free_pgtables; the PTE page waits in the page batch until
   // tlb_finish_mmu has flushed (asm-generic/tlb.h)
-  const run = traced("sh-3level-x2tlb", [
+  const run = traced("sh-3level-x2tlb", {}, [
     { op: "mm", name: "a" },
     { op: "map", mm: "a", addr: A, size: P },
     { op: "map", mm: "a", addr: 0x4000_0000n, size: P },
@@ -174,13 +167,9 @@ Deno.test("sh: flushes IPI every other CPU unless the mm has one user and is cur
 Deno.test("sh: every kernel version counts the same (no __pgd_alloc, no pmd ctor)", () => {
   // the pgd and the X2TLB pmd stay kmem_cache objects through 6.18 (arch/sh/mm/pgtable.c;
   // sh is not among the __pgd_alloc conversions of 6.14); only the PTE ctor counts
-  for (const kernel of ["6.1", "6.6", "6.12", "6.18"]) {
-    const s = new Sim("sh-3level-x2tlb", { kernel }).mm("a").map("a", A, P).touch("a", A);
-    assertEquals(s.sys.nr_page_table_pages, 1, kernel);
-    assertEquals(s.fig("a").vmpte, 8192, kernel);
-    s.exit("a");
-    assertEquals(s.sys.nr_page_table_pages, 0, kernel);
-    assertEquals(s.sys.leaks, 0, kernel);
-    assertEquals(s.violations, [], kernel);
-  }
+  assertEquals(byVersion("sh-3level-x2tlb", { page: P, addr: A }), {
+    nrPagetable: everyKernel(1),
+    vmpte: everyKernel(8192),
+    exit: everyKernel(CLEAN),
+  });
 });

@@ -28,7 +28,6 @@ import {
   type ArchConfig,
   type Backend,
   GFP,
-  installPgd,
   type Machine,
   type Mem,
   memFrame,
@@ -36,16 +35,22 @@ import {
   memSlot,
   type Mm,
   type MmuGather,
-  pagetableAlloc,
   pagetableDtor,
-  pagetableFree,
   pagetablePteCtor,
   PG,
   tlbRemoveTable,
   Use,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory, OptionSpec } from "./config.ts";
-import { genericBackend, pgdFromCache } from "./generic.ts";
+import {
+  ctorSpelling,
+  dtorSpelling,
+  genericBackend,
+  pgdFrom,
+  pgdFromCache,
+  tableAlloc,
+  tableFree,
+} from "./generic.ts";
 
 // ---------------------------------------------------------------------------------------------
 // sparc32: the SRMMU nocache pool
@@ -228,23 +233,16 @@ function srmmuFreeNocache(k: Machine, mem: Mem, size: number): void {
   if (t.live[page!] === 0) poolPageHolds(k, f, false);
 }
 
-/** get_pgd_fast: 1 KiB aligned to 1 KiB, the kernel entries copied in (arch/sparc/mm/srmmu.c). */
-function sparc32PgdAlloc(k: Machine, mm: Mm): boolean {
-  if (k.trace) k.call("get_pgd_fast", mm.name);
-  const mem = srmmuGetNocache(k, PGD_TABLE_SIZE, PGD_TABLE_SIZE);
-  if (mem < 0) return false;
-  installPgd(k, mm, mem);
-  return true;
-}
-
-/** pgd_free = free_pgd_fast: srmmu_free_nocache(pgd, SRMMU_PGD_TABLE_SIZE) (pgalloc_32.h). */
-function sparc32PgdFree(k: Machine, mm: Mm): void {
-  if (k.trace) k.call("free_pgd_fast", mm.name);
-  const mem = k.pool.mem[mm.pgd];
-  k.pool.destroy(mm.pgd);
-  mm.tables[0]--;
-  srmmuFreeNocache(k, mem, PGD_TABLE_SIZE);
-}
+/**
+ * pgd_alloc = get_pgd_fast: 1 KiB aligned to 1 KiB, the kernel entries copied in
+ * (arch/sparc/mm/srmmu.c); pgd_free = free_pgd_fast: srmmu_free_nocache(pgd,
+ * SRMMU_PGD_TABLE_SIZE) (pgalloc_32.h).
+ */
+const sparc32Pgd = pgdFrom({
+  alloc: (k: Machine) => srmmuGetNocache(k, PGD_TABLE_SIZE, PGD_TABLE_SIZE),
+  free: (k: Machine, _mm: Mm, mem: Mem) => srmmuFreeNocache(k, mem, PGD_TABLE_SIZE),
+  calls: ["get_pgd_fast", "free_pgd_fast"],
+});
 
 /**
  * pte_alloc_one (arch/sparc/mm/srmmu.c): pte_alloc_one_kernel's 256 bytes from the pool, then,
@@ -320,8 +318,7 @@ function smpFlushTlbMm(k: Machine, mm: Mm): void {
 export const sparc32Backend: Backend = {
   ...genericBackend,
   name: "sparc",
-  pgdAlloc: sparc32PgdAlloc,
-  pgdFree: sparc32PgdFree,
+  ...sparc32Pgd,
   // pmd_alloc_one: srmmu_get_nocache(SRMMU_PMD_TABLE_SIZE, SRMMU_PMD_TABLE_SIZE)
   pmdAllocOne(k: Machine): Mem {
     return srmmuGetNocache(k, PMD_TABLE_SIZE, PMD_TABLE_SIZE);
@@ -340,12 +337,8 @@ export const sparc32Backend: Backend = {
 
 function sparc32Story(cfg: ArchConfig, kv: number): ConfigStory {
   const pages = nocachePages(cfg.ramBytes);
-  const ctor = kv >= 606 ? "pagetable_pte_ctor" : "pgtable_pte_page_ctor";
-  const dtor = kv >= 614
-    ? "pagetable_dtor"
-    : kv >= 606
-    ? "pagetable_pte_dtor"
-    : "pgtable_pte_page_dtor";
+  const ctor = ctorSpelling(kv, "pte");
+  const dtor = dtorSpelling(kv, "pte");
   return {
     levels: {
       pgd: {
@@ -412,19 +405,13 @@ function sparc64CacheFree(k: Machine, mem: Mem): void {
  * alloc_page), not memcg-accounted, then the pte ctor; the page goes back if it fails.
  */
 function sparc64PteAllocOne(k: Machine): Mem {
-  const f = pagetableAlloc(k, GFP.KERNEL | GFP.ZERO, 0);
-  if (f < 0) return -1;
-  if (!pagetablePteCtor(k, f)) {
-    pagetableFree(k, f);
-    return -1;
-  }
-  return memOf(f);
+  const f = tableAlloc(k, GFP.KERNEL | GFP.ZERO, 0, "pte");
+  return f < 0 ? -1 : memOf(f);
 }
 
 /** __pte_free (arch/sparc/mm/init_64.c): the pte dtor, then pagetable_free. */
 function sparc64PteFreeNow(k: Machine, mem: Mem): void {
-  pagetableDtor(k, memFrame(mem), 4);
-  pagetableFree(k, memFrame(mem));
+  tableFree(k, memFrame(mem), 4);
 }
 
 /** pgtable_free (arch/sparc/mm/init_64.c): __pte_free for a page, else kmem_cache_free. */
@@ -546,12 +533,8 @@ function sparc64Adjust(cfg: ArchConfig): void {
 
 function sparc64Story(cfg: ArchConfig, kv: number): ConfigStory {
   const up = cfg.options.smp === "off";
-  const ctor = kv >= 606 ? "pagetable_pte_ctor" : "pgtable_pte_page_ctor";
-  const dtor = kv >= 614
-    ? "pagetable_dtor"
-    : kv >= 606
-    ? "pagetable_pte_dtor"
-    : "pgtable_pte_page_dtor";
+  const ctor = ctorSpelling(kv, "pte");
+  const dtor = dtorSpelling(kv, "pte");
   const via = up ? "direct" : "table-batch";
   const path = (what: string) =>
     up

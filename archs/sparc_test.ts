@@ -1,16 +1,7 @@
 // Exact figures of the sparc configurations, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { G, K, M, Sim, T } from "./_testing.ts";
+import { assertClean, G, K, M, Sim, T } from "./_testing.ts";
 import { bitMapStringGet, nocachePages } from "./sparc.ts";
-
-/** Every process exited: nothing left, nothing leaked, no rule broken. */
-function assertClean(s: Sim): void {
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.sys.ptlocks, 0);
-  assertEquals(s.violations, []);
-}
 
 // ---------------------------------------------------------------------------------------------
 // sparc32-srmmu: the nocache pool (arch/sparc/mm/srmmu.c, arch/sparc/lib/bitext.c)
@@ -308,7 +299,7 @@ Deno.test("sparc64: no table-batch page: tlb_remove_table_sync_one IPIs all, fre
   // tlb_remove_table_one: smp_call_function to every other online CPU, then __tlb_remove_table
   // (mm/mmu_gather.c); the next table gets a batch page
   const s = new Sim("sparc64", {}, 4).mm("a").map("a", B, 8n * K).touch("a", B, 8n * K, 8n * K);
-  s.run.k.inject.push({ site: "tlb_table_batch", mode: "at", n: 1 });
+  s.run.k.addInject("tlb_remove_table", "at", 1);
   s.unmap("a", B, 8n * K);
   assertEquals(s.sys.ipis, 3);
   assertEquals(s.sys.nr_page_table_pages, 0);

@@ -18,7 +18,7 @@
 
 import type { ArchConfig, Backend } from "../engine/api.ts";
 import { type ConfigSpec, type ConfigStory, resolveConfig } from "./config.ts";
-import { genericBackend } from "./generic.ts";
+import { GENERIC_PMD_ALLOC, genericBackend, NO_MERGE_VMAS_NOTE, pteStory } from "./generic.ts";
 
 /**
  * The um backend: pgd_alloc = __get_free_page(GFP_KERNEL) + copy of the kernel part
@@ -157,26 +157,19 @@ function umStory(cfg: ArchConfig, kv: number): ConfigStory {
   }
   if (g[3].folded === "none") {
     levels.pmd = {
-      alloc: "pmd_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pmd_ctor " +
-        "(include/asm-generic/pgalloc.h)",
+      alloc: GENERIC_PMD_ALLOC,
       counted: `VmPTE +${g[3].pgtablesBytes} (mm_inc_nr_pmds); NR_PAGETABLE +1`,
       free: batch("pmd"),
       via: "page-batch",
     };
   }
-  levels.pte = {
-    alloc: "__pte_alloc_one: pagetable_alloc(GFP_PGTABLE_USER, 0) + pagetable_pte_ctor " +
-      "(include/asm-generic/pgalloc.h)",
-    counted: `VmPTE +${g[4].pgtablesBytes} (mm_inc_nr_ptes); NR_PAGETABLE +1`,
-    free: batch("pte"),
-    via: "page-batch",
-  };
+  levels.pte = pteStory(cfg, { free: batch("pte"), via: "page-batch" });
   return {
     levels,
     notes: [
       "UP only through 6.18 (NR_CPUS 1): no split ptlocks, no IPIs; flush_tlb_* mark the host " +
       "mappings for a later sync (arch/um/kernel/tlb.c)",
-      "no MMU_GATHER_MERGE_VMAS: tlb_end_vma flushes at each VMA (asm-generic/tlb.h)",
+      NO_MERGE_VMAS_NOTE,
     ],
   };
 }

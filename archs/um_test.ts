@@ -1,38 +1,35 @@
 // Exact figures of the um configurations, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { G, K, M, Sim } from "./_testing.ts";
+import { byVersion, CLEAN, everyKernel, everyOther, G, K, M, onePage, Sim } from "./_testing.ts";
 import { configFor } from "./registry.ts";
 
 const A = 0x10_0000_0000n; // 64 GiB: a 1 GiB pgd slot (3-level) of its own
 const P = 4n * K;
+// PMD_SHIFT 21, PGDIR_SHIFT 30 (arch/um/include/asm/pgtable-3level.h): a PTE table maps 2 MiB
+const L = { page: P, slot: 2n * M, addr: A };
 
 Deno.test("um-x86_64 6.6: one page costs a PMD and a PTE table; the pgd is not counted", () => {
-  // __pmd_alloc / __pte_alloc: pmd_alloc_one + pagetable_pmd_ctor, __pte_alloc_one +
-  // pagetable_pte_ctor, each VmPTE += 512 * 8 (include/asm-generic/pgalloc.h, mm/memory.c);
-  // pgd_alloc = __get_free_page(GFP_KERNEL) (arch/um/kernel/mem.c): a page, no ctor
-  const s = new Sim("um-x86_64").mm("a").map("a", A, P);
-  assertEquals(s.sys.pagetable_frames, 1);
-  s.touch("a", A);
-  assertEquals(s.fig("a"), {
-    vmpte: 8192,
-    tables: { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 1 },
-    rss: 4096,
+  assertEquals(onePage("um-x86_64", L), {
+    // pgd_alloc = __get_free_page(GFP_KERNEL) (arch/um/kernel/mem.c): a page, no ctor
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 1 },
+    // __pmd_alloc / __pte_alloc: pmd_alloc_one + pagetable_pmd_ctor, __pte_alloc_one +
+    // pagetable_pte_ctor, each VmPTE += 512 * 8 (include/asm-generic/pgalloc.h, mm/memory.c)
+    first: {
+      vmpte: 8192,
+      tables: { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 1 },
+      rss: 4096,
+      nrPagetable: 2,
+      pagetableFrames: 3,
+      ptlocks: 0, // NR_CPUS is 1 (arch/um/Kconfig): no split ptlocks
+    },
+    slot: { vmpte: 8192, rss: 2 * 2 ** 20 }, // 2 MiB per PTE table
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 2);
-  assertEquals(s.sys.pagetable_frames, 3);
-  assertEquals(s.sys.ptlocks, 0); // NR_CPUS is 1 (arch/um/Kconfig): no split ptlocks
-  s.exit("a");
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.sys.leaks, 0);
-  assertEquals(s.violations, []);
 });
 
 Deno.test("um-x86_64: 2 MiB per PTE table, 1 GiB per PMD table", () => {
-  // PMD_SHIFT 21, PGDIR_SHIFT 30 (arch/um/include/asm/pgtable-3level.h)
-  const s = new Sim("um-x86_64").mm("a").map("a", A, 2n * M).touch("a", A, 2n * M);
-  assertEquals(s.fig("a").vmpte, 8192);
-  assertEquals(s.fig("a").rss, 2 * 2 ** 20);
+  // 2 MiB per PTE table: the one-page case's `slot`; 1 GiB at one page per 2 MiB is 512 PTE
+  // tables under one PMD table
   const t = new Sim("um-x86_64").mm("a").map("a", A, G).touch("a", A, G, 2n * M);
   assertEquals(t.fig("a").tables, { pgd: 1, p4d: 0, pud: 0, pmd: 1, pte: 512 });
   assertEquals(t.fig("a").vmpte, (512 + 1) * 4096);
@@ -48,24 +45,21 @@ Deno.test("um-x86_64: 2 MiB per PTE table, 1 GiB per PMD table", () => {
 });
 
 Deno.test("um-x86_64: munmap of every other one-page region", () => {
-  // one page per 2 MiB slot: each unmapped VMA's PTE table lies between floor (prev->vm_end)
-  // and ceiling (next->vm_start) and is freed; the PMD table stays (mm/memory.c)
-  const s = new Sim("um-x86_64").mm("a");
-  for (let i = 0n; i < 8n; i++) s.map("a", A + i * 2n * M, P).touch("a", A + i * 2n * M);
-  assertEquals(s.fig("a").vmpte, (8 + 1) * 4096);
-  for (let i = 1n; i < 8n; i += 2n) s.unmap("a", A + i * 2n * M, P);
-  assertEquals(s.fig("a").vmpte, (4 + 1) * 4096);
-  assertEquals(s.sys.nr_page_table_pages, 5);
-  // two pages apart in one 2 MiB slot: nothing is freed
-  const t = new Sim("um-x86_64").mm("a");
-  for (let i = 0n; i < 8n; i++) t.map("a", A + 2n * i * P, P).touch("a", A + 2n * i * P);
-  for (let i = 1n; i < 8n; i += 2n) t.unmap("a", A + 2n * i * P, P);
-  assertEquals(t.fig("a").vmpte, 8192);
-  assertEquals(t.fig("a").rss, 4 * 4096);
-  s.exit("a");
-  t.exit("a");
-  assertEquals(s.sys.leaks + t.sys.leaks, 0);
-  assertEquals([...s.violations, ...t.violations], []);
+  assertEquals(everyOther("um-x86_64", L), {
+    // one page per 2 MiB slot: each unmapped VMA's PTE table lies between floor (prev->vm_end)
+    // and ceiling (next->vm_start) and is freed; the PMD table stays (mm/memory.c)
+    perSlot: {
+      before: { vmpte: (8 + 1) * 4096, nrPagetable: 9 },
+      after: { vmpte: (4 + 1) * 4096, nrPagetable: 5, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+    // two pages apart in one 2 MiB slot: nothing is freed
+    inSlot: {
+      before: { vmpte: 8192, nrPagetable: 2 },
+      after: { vmpte: 8192, nrPagetable: 2, rss: 4 * 4096 },
+      exit: CLEAN,
+    },
+  });
 });
 
 Deno.test("um-x86_64: fork copies the PMD and PTE tables", () => {
@@ -83,20 +77,11 @@ Deno.test("um-x86_64: fork copies the PMD and PTE tables", () => {
 Deno.test("um-x86_64 by version: 4 levels from 6.13, a counted pgd from 6.14", () => {
   // 6.1: +1 per table; 6.6/6.12: pmd + pte; 6.18: 4 levels (6.13) so a PUD too, with
   // pagetable_pud_ctor (6.7), and __pgd_alloc + pagetable_pgd_ctor (6.14)
-  const want = {
-    "6.1": [8192, 2],
-    "6.6": [8192, 2],
-    "6.12": [8192, 2],
-    "6.18": [12288, 4],
-  } as const;
-  for (const [kernel, [vmpte, nr]] of Object.entries(want)) {
-    const s = new Sim("um-x86_64", { kernel }).mm("a").map("a", A, P).touch("a", A);
-    assertEquals(s.fig("a").vmpte, vmpte, kernel);
-    assertEquals(s.sys.nr_page_table_pages, nr, kernel);
-    s.exit("a");
-    assertEquals(s.sys.nr_page_table_pages, 0, kernel);
-    assertEquals(s.violations, [], kernel);
-  }
+  assertEquals(byVersion("um-x86_64", L), {
+    nrPagetable: { "6.1": 2, "6.6": 2, "6.12": 2, "6.18": 4 },
+    vmpte: { "6.1": 8192, "6.6": 8192, "6.12": 8192, "6.18": 12288 },
+    exit: everyKernel(CLEAN),
+  });
   // TASK_SIZE: 0x7fc0000000 (6.1), 0x7f80000000 (6.12); limited to the 4-level table and
   // PGDIR-aligned from 6.13: 0x7f8000000000 on a 47-bit host (arch/um/kernel/um_arch.c)
   assertEquals(configFor("um-x86_64", { kernel: "6.1" }).taskSize, 0x7f_c000_0000n);

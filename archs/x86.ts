@@ -33,27 +33,27 @@ import {
   type Mm,
   mmIncNr,
   type MmuGather,
-  pagetableAlloc,
+  P4D,
   pagetableDtor,
   pagetableDtorFree,
-  pagetableFree,
-  pagetablePmdCtor,
   tlbRemovePage,
   tlbRemovePtdesc,
   tlbRemoveTable,
   tlbUnmapStride,
-  Use,
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory, OptionSpec } from "./config.ts";
 import {
-  __pgdAlloc,
-  __pgdFree,
   __pteAllocOne,
   genericBackend,
   genericTlbRemoveTable,
   p4dAllocOne as genericP4dAllocOne,
   p4dFree as genericP4dFree,
+  pagesUntil,
+  pgdCache,
+  pgdPages,
   pmdFree,
+  releasePgd,
+  tableAlloc,
 } from "./generic.ts";
 
 /** x86 geometry variants. */
@@ -94,14 +94,8 @@ function preallocatePmds(k: Machine, mm: Mm, count: number): number[] | null {
   const pmds: number[] = [];
   let failed = false;
   for (let i = 0; i < count; i++) {
-    const f = pagetableAlloc(k, GFP_PGTABLE_USER & ~GFP.HIGHMEM, 0);
+    const f = tableAlloc(k, GFP_PGTABLE_USER & ~GFP.HIGHMEM, 0, "pmd");
     if (f < 0) {
-      failed = true;
-      pmds.push(-1);
-      continue;
-    }
-    if (!pagetablePmdCtor(k, f)) {
-      pagetableFree(k, f);
       failed = true;
       pmds.push(-1);
       continue;
@@ -125,24 +119,21 @@ function freePmds(k: Machine, mm: Mm, pmds: number[]): void {
   }
 }
 
+/**
+ * _pgd_alloc / _pgd_free (arch/x86/mm/pgtable.c): __get_free_pages(GFP_PGTABLE_USER,
+ * PGD_ALLOCATION_ORDER), __pgd_alloc from 6.14; PAE with a shared kernel PMD: a 32-byte object
+ * of kmem_cache "pgd_cache".
+ */
+const pagesPgd = pgdPages({ order: pgdOrder, gfp: GFP_PGTABLE_USER });
+const slabPgd = pgdCache({ cache: "pgd_cache", size: 32, gfp: GFP_PGTABLE_USER });
+const x86PgdTable = (k: Machine) => sharedKernelPmd(k) ? slabPgd : pagesPgd;
+
 /** pgd_alloc (arch/x86/mm/pgtable.c). */
 function x86PgdAlloc(k: Machine, mm: Mm): boolean {
   if (k.trace) k.call("pgd_alloc", mm.name);
-  // _pgd_alloc
-  let pgd: Mem;
-  let frame: number;
-  if (k.kv >= 614 && !sharedKernelPmd(k)) {
-    frame = __pgdAlloc(k, mm, pgdOrder(k));
-    pgd = memOf(frame);
-  } else if (sharedKernelPmd(k)) {
-    // PAE with a shared kernel PMD: a 32-byte object of kmem_cache "pgd_cache"
-    pgd = k.kmemCacheAlloc(k.cache("pgd_cache", 32), GFP_PGTABLE_USER);
-    frame = pgd < 0 ? -1 : memFrame(pgd);
-  } else {
-    frame = k.getFreePages(GFP_PGTABLE_USER, pgdOrder(k), Use.Table);
-    pgd = memOf(frame);
-  }
-  if (frame < 0) return false;
+  const pgd = x86PgdTable(k).alloc(k, mm);
+  if (pgd < 0) return false;
+  const frame = memFrame(pgd);
   installPgd(k, mm, pgd);
   const [kernelSide, userSide] = preallocatedPmds(k);
   const pmds = preallocatePmds(k, mm, kernelSide);
@@ -168,14 +159,7 @@ function x86PgdAlloc(k: Machine, mm: Mm): boolean {
 
 /** _pgd_free: the slab object, the pages, or __pgd_free (6.14+). */
 function freePgdMem(k: Machine, mm: Mm): void {
-  const mem = k.pool.mem[mm.pgd];
-  const frame = memFrame(mem);
-  k.pool.destroy(mm.pgd);
-  mm.tables[0]--;
-  mm.pgd = 0;
-  if (k.kv >= 614 && !sharedKernelPmd(k)) __pgdFree(k, frame);
-  else if (sharedKernelPmd(k)) k.kmemCacheFree(k.cache("pgd_cache", 32), mem);
-  else k.freePages(frame, pgdOrder(k));
+  x86PgdTable(k).free(k, mm, releasePgd(k, mm));
 }
 
 /** pgd_free: pgd_mop_up_pmds, pgd_dtor, _pgd_free (arch/x86/mm/pgtable.c). */
@@ -216,20 +200,14 @@ function x86PteAllocOne(k: Machine, mm: Mm): Mem {
   return __pteAllocOne(k, mm, GFP_PGTABLE_USER | high);
 }
 
-/** p4d_alloc_one: get_zeroed_page(GFP_KERNEL_ACCOUNT) before 6.14, the generic one after. */
-function x86P4dAllocOne(k: Machine, mm: Mm): Mem {
-  if (k.kv >= 614) return genericP4dAllocOne(k, mm);
-  if (k.trace) k.call("p4d_alloc_one");
-  const f = k.getFreePages(GFP_KERNEL_ACCOUNT | GFP.ZERO, 0, Use.Table);
-  return f < 0 ? -1 : memOf(f);
-}
-
-/** p4d_free: free_page before 6.14 (only with 5 levels enabled), the generic one after. */
-function x86P4dFree(k: Machine, mm: Mm, mem: Mem): void {
-  if (k.kv >= 614) return genericP4dFree(k, mm, mem);
-  if (k.trace) k.call("p4d_free");
-  k.freePages(memFrame(mem), 0);
-}
+/**
+ * p4d_alloc_one: get_zeroed_page(GFP_KERNEL_ACCOUNT) before 6.14, the generic one after; p4d_free:
+ * free_page before 6.14 (only with 5 levels enabled), the generic one after (asm/pgalloc.h).
+ */
+const x86P4d = pagesUntil(614, P4D, {
+  gfp: GFP_KERNEL_ACCOUNT | GFP.ZERO,
+  then: { alloc: genericP4dAllocOne, free: genericP4dFree },
+});
 
 /**
  * paravirt_tlb_remove_table (up to 6.14): tlb_remove_page natively, tlb_remove_table (the RCU
@@ -290,8 +268,8 @@ export const x86Backend: Backend = {
   pgdAlloc: x86PgdAlloc,
   pgdFree: x86PgdFree,
   pteAllocOne: x86PteAllocOne,
-  p4dAllocOne: x86P4dAllocOne,
-  p4dFree: x86P4dFree,
+  p4dAllocOne: x86P4d.alloc,
+  p4dFree: x86P4d.free,
   p4dFreeTlb: x86FreeTlb(1),
   pudFreeTlb: x86FreeTlb(2),
   pmdFreeTlb: x86FreeTlb(3),

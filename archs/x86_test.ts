@@ -1,45 +1,39 @@
 // Exact figures of the x86 configurations, each worked out from the kernel rule cited.
 import { assertEquals } from "../testing/assert.ts";
-import { G, K, M, Sim, T } from "./_testing.ts";
+import { byVersion, CLEAN, everyKernel, G, K, M, onePage, Sim, T } from "./_testing.ts";
 
 const A = 0x1000_0000_0000n; // 16 TiB: a 512 GiB pgd slot of its own
 
 Deno.test("x86_64 6.6: one page costs one PTE, one PMD and one PUD table", () => {
-  // __pud_alloc/__pmd_alloc/__pte_alloc each add PTRS_PER_X * 8 = 4096 to pgtables_bytes
-  // (mm_inc_nr_puds/pmds/ptes, include/linux/mm.h); in 6.6 only the pte and pmd ctors count
-  // in NR_PAGETABLE (no pagetable_pud_ctor before 6.7); the pgd is order 1 with PTI built in
-  // (PGD_ALLOCATION_ORDER, arch/x86/include/asm/pgalloc.h), 2 frames, not counted.
-  const s = new Sim("x86_64-4level").mm("a").map("a", A, 2n * M);
-  assertEquals(s.fig("a").vmpte, 0); // mmap allocates no table
-  assertEquals(s.sys.pagetable_frames, 2);
-  s.touch("a", A);
-  assertEquals(s.fig("a"), {
-    vmpte: 12288,
-    tables: { pgd: 1, p4d: 0, pud: 1, pmd: 1, pte: 1 },
-    rss: 4096,
+  assertEquals(onePage("x86_64-4level", { page: 4n * K, slot: 2n * M, addr: A }), {
+    // mmap allocates no table; the pgd is order 1 with PTI built in (PGD_ALLOCATION_ORDER,
+    // arch/x86/include/asm/pgalloc.h), 2 frames, not counted
+    mapped: { vmpte: 0, nrPagetable: 0, pagetableFrames: 2 },
+    // __pud_alloc/__pmd_alloc/__pte_alloc each add PTRS_PER_X * 8 = 4096 to pgtables_bytes
+    // (mm_inc_nr_puds/pmds/ptes, include/linux/mm.h); in 6.6 only the pte and pmd ctors count
+    // in NR_PAGETABLE (no pagetable_pud_ctor before 6.7)
+    first: {
+      vmpte: 12288,
+      tables: { pgd: 1, p4d: 0, pud: 1, pmd: 1, pte: 1 },
+      rss: 4096,
+      nrPagetable: 2,
+      pagetableFrames: 5,
+      // split PTE and PMD ptlocks (USE_SPLIT_PTE_PTLOCKS, ARCH_ENABLE_SPLIT_PMD_PTLOCK on x86_64)
+      ptlocks: 2,
+    },
+    slot: { vmpte: 12288, rss: 2 * 1024 * 1024 }, // the other 511 pages of the same PTE table
+    exit: CLEAN,
   });
-  assertEquals(s.sys.nr_page_table_pages, 2);
-  assertEquals(s.sys.pagetable_frames, 5);
-  // split PTE and PMD ptlocks (USE_SPLIT_PTE_PTLOCKS, ARCH_ENABLE_SPLIT_PMD_PTLOCK on x86_64)
-  assertEquals(s.sys.ptlocks, 2);
-  s.touch("a", A, 2n * M); // the other 511 pages of the same PTE table
-  assertEquals(s.fig("a").vmpte, 12288);
-  assertEquals(s.fig("a").rss, 2 * 1024 * 1024);
-  s.exit("a");
-  assertEquals(s.sys.nr_page_table_pages, 0);
-  assertEquals(s.sys.pagetable_frames, 0);
-  assertEquals(s.violations, []);
 });
 
 Deno.test("kernel versions: what one page costs in NR_PAGETABLE on x86_64", () => {
   // 6.1/6.6: pte + pmd; 6.12: + pud (pagetable_pud_ctor, 6.7); 6.18: + pgd (__pgd_alloc with
   // pagetable_pgd_ctor, 6.14; order 0 without PTI running, pgd_allocation_order() 6.15)
-  const want: Record<string, number> = { "6.1": 2, "6.6": 2, "6.12": 3, "6.18": 4 };
-  for (const [kernel, nr] of Object.entries(want)) {
-    const s = new Sim("x86_64-4level", { kernel }).mm("a").map("a", A, 4n * K).touch("a", A);
-    assertEquals(s.sys.nr_page_table_pages, nr, kernel);
-    assertEquals(s.fig("a").vmpte, 12288, kernel); // the counters never changed
-  }
+  assertEquals(byVersion("x86_64-4level", { page: 4n * K, addr: A }), {
+    nrPagetable: { "6.1": 2, "6.6": 2, "6.12": 3, "6.18": 4 },
+    vmpte: everyKernel(12288), // the counters never changed
+    exit: everyKernel(CLEAN),
+  });
   // with PTI running the 6.18 pgd is order 1: two pages counted
   const s = new Sim("x86_64-4level", { kernel: "6.18", pti: "on" }).mm("a");
   assertEquals(s.sys.nr_page_table_pages, 2);

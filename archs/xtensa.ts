@@ -13,19 +13,24 @@
 
 import type { ArchConfig, Backend, Machine, MmuGather } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
-import { freeTlbDirect, genericBackend } from "./generic.ts";
+import {
+  directFreeStory,
+  freeTlbDirect,
+  genericBackend,
+  genericTlbFlushBy,
+  NO_MERGE_VMAS_NOTE,
+  pagePgdStory,
+  pteStory,
+} from "./generic.ts";
 
 /**
  * The generic tlb_flush (asm-generic/tlb.h); flush_tlb_mm / flush_tlb_range run on_each_cpu:
  * every online CPU, whoever runs the mm (arch/xtensa/kernel/smp.c).
  */
-function xtensaTlbFlush(k: Machine, tlb: MmuGather): void {
-  const all = tlb.fullmm || tlb.needFlushAll;
-  if (!all && tlb.end === 0) return;
-  const fn = all ? "flush_tlb_mm" : "flush_tlb_range";
-  k.tlbFlushed(tlb.mm, fn, all ? "all" : `${tlb.end - tlb.start} page(s)`, false, true);
+const xtensaTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather, { fn, what }) => {
+  k.tlbFlushed(tlb.mm, fn, what, false, true);
   k.ipiAllOthers(`on_each_cpu(ipi_${fn})`);
-}
+});
 
 /** The xtensa backend. */
 export const xtensaBackend: Backend = {
@@ -37,30 +42,25 @@ export const xtensaBackend: Backend = {
 };
 
 /** How xtensa allocates, counts and frees each level in kernel `kv` (`ptlab explain`). */
-function xtensaStory(_cfg: ArchConfig, kv: number): ConfigStory {
+function xtensaStory(cfg: ArchConfig, kv: number): ConfigStory {
   return {
     levels: {
-      pgd: {
-        alloc: kv >= 614
-          ? "__pgd_alloc(mm, 0) (arch/xtensa/include/asm/pgalloc.h)"
-          : "__get_free_page(GFP_KERNEL | __GFP_ZERO) (arch/xtensa/include/asm/pgalloc.h)",
-        counted: kv >= 614 ? "NR_PAGETABLE +1 (pagetable_pgd_ctor, 6.14+); never VmPTE" : "never",
-        free: "pgd_free at __mmdrop (include/asm-generic/pgalloc.h)",
-        via: "pgd_free",
-      },
-      pte: {
-        alloc: "pte_alloc_one: __pte_alloc_one(mm, GFP_PGTABLE_USER) (pagetable_alloc + " +
+      pgd: pagePgdStory(
+        kv,
+        "__get_free_page(GFP_KERNEL | __GFP_ZERO)",
+        " (arch/xtensa/include/asm/pgalloc.h)",
+      ),
+      pte: pteStory(
+        cfg,
+        directFreeStory("pte", "arch/xtensa/include/asm/tlb.h"),
+        "pte_alloc_one: __pte_alloc_one(mm, GFP_PGTABLE_USER) (pagetable_alloc + " +
           "pagetable_pte_ctor) + ptes_clear (arch/xtensa/include/asm/pgalloc.h)",
-        counted: "VmPTE +4096 (mm_inc_nr_ptes); NR_PAGETABLE +1",
-        free: "__pte_free_tlb = pte_free: the dtor and pagetable_free inside free_pgtables, " +
-          "before the flush (arch/xtensa/include/asm/tlb.h)",
-        via: "direct",
-      },
+      ),
     },
     notes: [
       "generic tlb_flush; flush_tlb_mm/flush_tlb_range run on_each_cpu, an IPI to every other " +
       "online CPU (arch/xtensa/kernel/smp.c)",
-      "no MMU_GATHER_MERGE_VMAS: tlb_end_vma flushes at each VMA (asm-generic/tlb.h)",
+      NO_MERGE_VMAS_NOTE,
     ],
   };
 }
