@@ -449,6 +449,8 @@ export const armConfigs: ConfigSpec[] = [
     firstUserAddress: 8192n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    // the ARMv7 walker caches intermediate entries (flush_tlb_range also invalidates them)
+    walkerCaches: true,
     gather: armGather,
     lowmemBytes: 768 * 2 ** 20,
     ramBytes: 2 * 2 ** 30,
@@ -478,6 +480,8 @@ export const armConfigs: ConfigSpec[] = [
     userPgtablesCeiling: TASK_SIZE,
     thpAvailable: true,
     splitPmdPtlockArch: false,
+    // the ARMv7 walker caches intermediate entries (flush_tlb_range also invalidates them)
+    walkerCaches: true,
     gather: armGather,
     lowmemBytes: 768 * 2 ** 20,
     ramBytes: 4 * 2 ** 30,

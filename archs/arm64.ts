@@ -257,6 +257,8 @@ function arm64Config(pageShift: number, vaBits: number, nlevels: number): Config
     thpAvailable: true, // arm64 selects HAVE_ARCH_TRANSPARENT_HUGEPAGE; 2-level: block mappings at the pgd
     // select ARCH_ENABLE_SPLIT_PMD_PTLOCK if PGTABLE_LEVELS > 2 (arch/arm64/Kconfig)
     splitPmdPtlockArch: nlevels > 2,
+    // walk caches hold upper-level entries until a TLBI (tlb_flush: last_level = !freed_tables)
+    walkerCaches: true,
     gather: {
       // select MMU_GATHER_RCU_TABLE_FREE (arch/arm64/Kconfig)
       tableFree: true,

@@ -161,6 +161,7 @@ function pointerTablePage(k: Machine, type: number): number {
  */
 export function getPointerTable(k: Machine, type: number): Mem {
   if (k.trace) k.call("get_pointer_table", TYPE_NAMES[type]);
+  if (k.shouldFail("get_pointer_table")) return -1;
   const s = pools(k);
   const list = s.lists[poolOf(k.kv, type)];
   const dp = list[0];
@@ -224,6 +225,7 @@ export function freePointerTable(k: Machine, mem: Mem, type: number): number {
 
 /** The motorola backend (arch/m68k/include/asm/motorola_pgalloc.h). */
 export const motorolaBackend: Backend = {
+  injectSites: ["get_pointer_table"],
   ...genericBackend,
   name: "m68k",
   // pgd_alloc = get_pointer_table(TABLE_PGD): the user root is empty (user and kernel have

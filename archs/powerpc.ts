@@ -196,6 +196,7 @@ function cacheFreshPage(k: Machine, mm: Mm, frame: number, key: "pteFrag" | "pmd
 function pteFragmentAlloc(k: Machine, mm: Mm): Mem {
   const v = variant(k);
   if (k.trace) k.call("pte_fragment_alloc", mm.name);
+  if (k.shouldFail("pte_fragment_alloc")) return -1;
   // get_pte_from_cache: nothing to take when PTE_FRAG_NR == 1
   if (v.pteFragNr > 1) {
     const ret = fragFromCache(mm, "pteFrag", v.pteFragNr);
@@ -280,6 +281,7 @@ export function pteFreeDefer(k: Machine, _mm: Mm, mem: Mem): void {
 function pmdFragmentAlloc(k: Machine, mm: Mm): Mem {
   const v = variant(k);
   if (k.trace) k.call("pmd_fragment_alloc", mm.name);
+  if (k.shouldFail("pmd_fragment_alloc")) return -1;
   if (v.pmdFragNr > 1) {
     const ret = fragFromCache(mm, "pmdFrag", v.pmdFragNr);
     if (ret >= 0) {
@@ -586,6 +588,7 @@ function noPmd(k: Machine, _mm: Mm): Mem {
 
 /** The powerpc backend. */
 export const powerpcBackend: Backend = {
+  injectSites: ["pte_fragment_alloc", "pmd_fragment_alloc"],
   ...genericBackend,
   name: "powerpc",
   initNewContext: ppcInitNewContext,
@@ -771,6 +774,8 @@ export const powerpcConfigs: ConfigSpec[] = [
     taskSize: 1n << 46n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // radix: the page-walk cache holds upper entries until a tlbie with PWC invalidation
+    walkerCaches: true,
     gather: ppcGather(true),
     ramBytes: 64 * GiB,
     archData: { variant: "radix-4k" },
@@ -796,6 +801,8 @@ export const powerpcConfigs: ConfigSpec[] = [
     taskSize: 1n << 52n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // radix: the page-walk cache holds upper entries until a tlbie with PWC invalidation
+    walkerCaches: true,
     gather: ppcGather(true),
     ramBytes: 64 * GiB,
     archData: { variant: "radix-64k" },

@@ -347,6 +347,8 @@ function rv64(name: string, levels: 3 | 4 | 5, description: string): ConfigSpec 
     thpAvailable: true,
     // select ARCH_ENABLE_SPLIT_PMD_PTLOCK if PGTABLE_LEVELS > 2 (arch/riscv/Kconfig)
     splitPmdPtlockArch: true,
+    // the Privileged Spec lets a hart cache non-leaf PTEs until sfence.vma (the 6.8 fix)
+    walkerCaches: true,
     gather: riscvGather,
     ramBytes: 16 * 2 ** 30,
     options: riscvOptions,
@@ -390,6 +392,8 @@ export const riscvConfigs: ConfigSpec[] = [
     // HAVE_ARCH_TRANSPARENT_HUGEPAGE needs 64BIT; no split PMD locks with 2 levels
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    // the Privileged Spec lets a hart cache non-leaf PTEs until sfence.vma (the 6.8 fix)
+    walkerCaches: true,
     gather: riscvGather,
     ramBytes: 512 * 2 ** 20,
     options: riscvOptions,

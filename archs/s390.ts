@@ -180,6 +180,7 @@ function pgtGfp(k: Machine): number {
 /** crst_table_alloc: pagetable_alloc(gfp, CRST_ALLOC_ORDER), 16 KiB (arch/s390/mm/pgalloc.c). */
 function crstTableAlloc(k: Machine): number {
   if (k.trace) k.call("crst_table_alloc");
+  if (k.shouldFail("crst_table_alloc")) return -1;
   return pagetableAlloc(k, pgtGfp(k), CRST_ALLOC_ORDER);
 }
 
@@ -388,6 +389,7 @@ function pageTableFreeRcu(k: Machine, tlb: MmuGather, mem: Mem): void {
 
 /** pte_alloc_one = page_table_alloc (arch/s390/include/asm/pgalloc.h, arch/s390/mm/pgalloc.c). */
 function s390PteAllocOne(k: Machine, mm: Mm): Mem {
+  if (k.shouldFail("page_table_alloc")) return -1;
   if (fragments(k)) return pageTableAllocFragment(k, mm);
   // 6.7+: a whole page per table, 256 PTEs (+ 256 PGSTEs for KVM) (pgalloc.c)
   if (k.trace) k.call("page_table_alloc", mm.name);
@@ -584,6 +586,7 @@ function s390ArchMmap(k: Machine, mm: Mm, _start: number, end: number): boolean 
 
 /** The s390 backend. */
 export const s390Backend: Backend = {
+  injectSites: ["crst_table_alloc", "page_table_alloc"],
   ...genericBackend,
   name: "s390",
   initNewContext: s390InitNewContext,
@@ -766,6 +769,8 @@ function s390Config(start: 3 | 4 | 5): ConfigSpec {
     taskSize: (1n << 64n) - 4096n, // TASK_SIZE_MAX = -PAGE_SIZE (asm/processor.h)
     thpAvailable: true, // HAVE_ARCH_TRANSPARENT_HUGEPAGE (arch/s390/Kconfig), 1 MiB segments
     splitPmdPtlockArch: true, // ARCH_ENABLE_SPLIT_PMD_PTLOCK if PGTABLE_LEVELS > 2
+    // the TLB holds region and segment (CRST) entries until IDTE/IPTE
+    walkerCaches: true,
     gather: s390Gather, // MMU_GATHER_RCU_TABLE_FREE, _NO_GATHER, _MERGE_VMAS (arch/s390/Kconfig)
     ramBytes: 64 * 2 ** 30,
     options: s390Options,

@@ -185,6 +185,7 @@ function poolPageHolds(k: Machine, frame: number, holds: boolean): void {
  * first time a table lands in it (the kernel reserved the whole pool at boot).
  */
 function srmmuGetNocache(k: Machine, size: number, align: number): Mem {
+  if (k.shouldFail("__srmmu_get_nocache")) return -1;
   const t = nocache(k);
   const off = bitMapStringGet(t, size / UNIT, align / UNIT);
   if (off < 0) {
@@ -316,6 +317,7 @@ function smpFlushTlbMm(k: Machine, mm: Mm): void {
 
 /** The sparc32 SRMMU backend (arch/sparc/include/asm/pgalloc_32.h, arch/sparc/mm/srmmu.c). */
 export const sparc32Backend: Backend = {
+  injectSites: ["__srmmu_get_nocache"],
   ...genericBackend,
   name: "sparc",
   ...sparc32Pgd,
