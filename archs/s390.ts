@@ -292,13 +292,12 @@ function pteFreeNow(k: Machine, frame: number): void {
  */
 function releasePtePage(k: Machine, frame: number, half: number, mask: number): void {
   if (mask !== 0) {
-    // page_table_release_check (CONFIG_DEBUG_VM): dump_page
+    // page_table_release_check (CONFIG_DEBUG_VM): dump_page, and the free goes on regardless
     k.violate(
       "s390-pgtable-release",
       `Invalid pgtable release half 0x${half.toString(16)} mask 0x${mask.toString(16)}`,
       { frame },
     );
-    return;
   }
   if (k.kv >= 606 && k.frames.flags[frame] & PG.active) {
     k.frames.flags[frame] &= ~PG.active; // folio_test_clear_active
