@@ -70,6 +70,32 @@ Deno.test("--arch runs once per configuration; table, ndjson and csv formats", (
   assertMatch(c.stdout, /\nx86_64-4level,6\.6,touched,4,a,12288,1,0,1,1,1,2097152,2,/);
 });
 
+Deno.test("injected failures show in every format: columns, events, ndjson lines", () => {
+  // the PUD comes (pagetable_alloc in __pud_alloc_one, 6.6), the PMD does not: pmd_alloc_one
+  // returns NULL and the fault VM_FAULT_OOM; VmPTE keeps the PUD
+  const src = GOOD.replace("touch a", "inject fail pagetable_alloc at 2\ntouch a")
+    .replace("expect a.vmpte == 12K", "expect ooms == 1\nexpect a.vmpte == 4K");
+  const files = read({ "s.ptlab": src });
+  const t = cli(["run", "s.ptlab", "--format", "table"], { read: files });
+  assertEquals(t.code, 0, t.stdout);
+  assertMatch(t.stdout, /IPIs\s+injected\s+OOMs\s+leaks/); // ENOMEM stays out: it is 0
+  assertMatch(t.stdout, /\nevents: 2\n {2}line 4: injected-failure pagetable_alloc\n/);
+  assertMatch(t.stdout, /\n {2}line 4: VM_FAULT_OOM a fault at 0x7f0000000000/);
+  const doc = parseReportDocument(
+    JSON.parse(cli(["run", "s.ptlab", "--format", "json"], { read: files }).stdout),
+  );
+  assertEquals(doc.runs[0].events.map((e) => [e.line, e.kind]), [
+    [4, "injected-failure"],
+    [4, "VM_FAULT_OOM"],
+  ]);
+  const n = cli(["run", "s.ptlab", "--format", "ndjson"], { read: files }).stdout.trim()
+    .split("\n").map((l) => JSON.parse(l)).filter((l) => l.type === "event");
+  assertEquals(n.map((e) => e.kind), ["injected-failure", "VM_FAULT_OOM"]);
+  // a run without failures has neither the columns nor the list
+  const clean = cli(["run", "s.ptlab", "--format", "table"], { read: read({ "s.ptlab": GOOD }) });
+  assert(!/OOMs|events:/.test(clean.stdout), clean.stdout);
+});
+
 Deno.test("the launcher runs the quickstart and its JSON parses (./ptlab ... | jq .)", async () => {
   const root = new URL(".", import.meta.url).pathname;
   const out = await new Deno.Command(`${root}ptlab`, {

@@ -70,6 +70,11 @@ for (const spec of CONFIGS) {
           const m = r.final.metrics;
           assertEquals(m.injected, 1, where);
           assert(m.ooms + m.enomems > 0 || ABSORBED.has(site), `${where}: no OOM nor -ENOMEM`);
+          // and each shows as an event of the run, where the output lists it
+          const kinds = r.events.map((e) => e.kind);
+          assertEquals(kinds.filter((k) => k === "injected-failure").length, 1, where);
+          assertEquals(kinds.filter((k) => k === "VM_FAULT_OOM").length, m.ooms, where);
+          assertEquals(kinds.filter((k) => k === "ENOMEM").length, m.enomems, where);
           assertEquals([m.nr_page_table_pages, m.leaks, m.ptlocks], [0, 0, 0], where);
           exercised++;
         }

@@ -11,7 +11,7 @@ import { MmuGather } from "./gather.ts";
 import { Frames, GFP, Use } from "./frames.ts";
 import { Mm } from "./mm.ts";
 import { type Mem, memFrame, memOf, TablePool } from "./tables.ts";
-import type { ArchConfig, Level, TraceEvent, Violation } from "./types.ts";
+import type { ArchConfig, Level, RunEvent, TraceEvent, Violation } from "./types.ts";
 import { spell } from "./spelling.ts";
 
 /**
@@ -43,14 +43,10 @@ export const ENGINE_INJECT_SITES: readonly string[] = [
 ];
 
 /** A recorded event the scenario can count (an injected failure, an OOM ...). */
-export interface MachineEvent {
-  /** Event kind. */
-  kind: string;
-  /** Scenario line. */
-  line: number;
-  /** Detail. */
-  detail: string;
-}
+export type MachineEvent = RunEvent;
+
+/** Events a run lists; more are counted (an `inject fail ... every 1` over a huge unmap). */
+export const MAX_EVENTS = 1000;
 
 /** A kmem_cache for page-table objects smaller than a page (or page-sized with a ctor). */
 export class KmemCache {
@@ -125,6 +121,8 @@ export class Machine {
   readonly violations: Violation[] = [];
   /** Events a scenario can count. */
   readonly events: MachineEvent[] = [];
+  /** Events past MAX_EVENTS. */
+  eventsDropped = 0;
   /** Trace, when asked for. */
   readonly trace: TraceEvent[] | null;
   /** Scenario line of the operation running. */
@@ -226,7 +224,8 @@ export class Machine {
 
   /** Records an event a scenario can count. */
   event(kind: string, detail: string): void {
-    this.events.push({ kind, line: this.line, detail });
+    if (this.events.length < MAX_EVENTS) this.events.push({ kind, line: this.line, detail });
+    else this.eventsDropped++;
     this.call(kind, detail);
   }
 

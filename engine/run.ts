@@ -495,6 +495,8 @@ export class Run {
       snapshots: this.snapshots,
       expectations: this.expectations,
       violations: [...k.violations],
+      events: [...k.events],
+      ...(k.eventsDropped ? { eventsDropped: k.eventsDropped } : {}),
       final: snapshot(k, "final", lastLine),
       ...(k.trace ? { trace: k.trace } : {}),
     };

@@ -276,6 +276,20 @@ export interface Violation {
   mm?: string;
 }
 
+/**
+ * Something the scenario can see happen: an injected failure (`injected-failure`), a fault that
+ * returned VM_FAULT_OOM (`VM_FAULT_OOM`), a process, fork or mmap that failed with -ENOMEM
+ * (`ENOMEM`), an operation on a process whose creation failed (`skipped`).
+ */
+export interface RunEvent {
+  /** Event kind. */
+  kind: string;
+  /** Scenario line of the operation. */
+  line: number;
+  /** What happened, and to what. */
+  detail: string;
+}
+
 /** One traced kernel call or event. */
 export interface TraceEvent {
   /** Scenario line of the operation. */
@@ -300,6 +314,10 @@ export interface RunResult {
   expectations: ExpectationResult[];
   /** Kernel-rule violations. */
   violations: Violation[];
+  /** Injected failures and what they caused, in order (at most MAX_EVENTS, then a count). */
+  events: RunEvent[];
+  /** Events past MAX_EVENTS, counted but not listed. */
+  eventsDropped?: number;
   /** Figures after the last operation. */
   final: Snapshot;
   /** Kernel calls, when tracing was asked for. */

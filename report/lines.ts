@@ -7,8 +7,8 @@
 import { LEVELS, type RunResult, SYSTEM_METRICS } from "../engine/types.ts";
 
 /**
- * NDJSON: for each run a `run` line, then its `snapshot`, `expectation`, `violation` and (with
- * tracing) `call` events, each carrying `arch` and `kernel`.
+ * NDJSON: for each run a `run` line, then its `snapshot`, `expectation`, `violation`, `event`
+ * (injected failures, OOMs) and (with tracing) `call` lines, each carrying `arch` and `kernel`.
  */
 export function ndjson(runs: readonly RunResult[]): string {
   const out: string[] = [];
@@ -21,6 +21,7 @@ export function ndjson(runs: readonly RunResult[]): string {
       out.push(JSON.stringify({ type: "expectation", ...base, ...e }));
     }
     for (const v of r.violations) out.push(JSON.stringify({ type: "violation", ...base, ...v }));
+    for (const e of r.events) out.push(JSON.stringify({ type: "event", ...base, ...e }));
     out.push(JSON.stringify({ type: "final", ...base, ...r.final }));
   }
   return out.join("\n") + (out.length ? "\n" : "");

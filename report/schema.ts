@@ -62,6 +62,12 @@ const violationSchema = z.object({
   mm: z.string().optional(),
 });
 
+const eventSchema = z.object({
+  kind: z.string().describe("injected-failure, VM_FAULT_OOM, ENOMEM, skipped"),
+  line: z.number().int(),
+  detail: z.string(),
+});
+
 const traceSchema = z.object({
   line: z.number().int(),
   fn: z.string(),
@@ -75,6 +81,8 @@ const runSchema = z.object({
   snapshots: z.array(snapshotSchema),
   expectations: z.array(expectationSchema),
   violations: z.array(violationSchema),
+  events: z.array(eventSchema),
+  eventsDropped: z.number().int().optional(),
   final: snapshotSchema,
   trace: z.array(traceSchema).optional(),
 });

@@ -59,6 +59,8 @@ export function runTable(r: RunResult): string {
   const head = `${r.arch} · kernel ${r.kernel}${opts ? ` · ${opts}` : ""}`;
   const snaps = [...r.snapshots, r.final];
   const names = mmNames(snaps);
+  // columns for injected failures and their outcome, when the run had any
+  const failures = FAILURE_COLUMNS.filter(([key]) => snaps.some((s) => s.metrics[key] !== 0));
   const header = [
     "snapshot",
     "line",
@@ -68,6 +70,7 @@ export function runTable(r: RunResult): string {
     "ptlocks",
     "flushes",
     "IPIs",
+    ...failures.map(([, title]) => title),
     "leaks",
     "violations",
   ];
@@ -83,12 +86,13 @@ export function runTable(r: RunResult): string {
     String(s.metrics.ptlocks),
     String(s.metrics.tlb_flushes),
     String(s.metrics.ipis),
+    ...failures.map(([key]) => String(s.metrics[key])),
     String(s.metrics.leaks),
     String(s.metrics.violations),
   ]);
   const out = [head, alignTable([header, ...rows], (i) => i > 0)];
   if (names.length) out.push(`(tables: pgd/p4d/pud/pmd/pte)`);
-  out.push(expectationLines(r), violationLines(r));
+  out.push(expectationLines(r), violationLines(r), eventLines(r));
   return out.filter((s) => s !== "").join("\n");
 }
 
@@ -104,6 +108,27 @@ function expectationLines(r: RunResult): string {
     );
   }
   return lines.join("\n");
+}
+
+/** Metrics shown as columns only when a snapshot has them non-zero, with their titles. */
+const FAILURE_COLUMNS: readonly (readonly ["injected" | "ooms" | "enomems", string])[] = [
+  ["injected", "injected"],
+  ["ooms", "OOMs"],
+  ["enomems", "ENOMEM"],
+];
+
+/** Events listed under a table; the JSON has them all. */
+const TABLE_EVENTS = 20;
+
+function eventLines(r: RunResult): string {
+  const n = r.events.length + (r.eventsDropped ?? 0);
+  if (n === 0) return "";
+  const shown = r.events.slice(0, TABLE_EVENTS);
+  return [
+    `events: ${n}`,
+    ...shown.map((e) => `  line ${e.line}: ${e.kind} ${e.detail}`),
+    ...(n > shown.length ? [`  ... ${n - shown.length} more (see --format json)`] : []),
+  ].join("\n");
 }
 
 function violationLines(r: RunResult): string {
