@@ -49,6 +49,7 @@ export type {
   Op,
   OpSource,
   Program,
+  RunEvent,
   RunResult,
   Snapshot,
   SystemFigures,
