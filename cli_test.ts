@@ -96,6 +96,23 @@ Deno.test("injected failures show in every format: columns, events, ndjson lines
   assert(!/OOMs|events:/.test(clean.stdout), clean.stdout);
 });
 
+Deno.test("an arch's own allocation site: the other configurations are skipped, with the reason", () => {
+  // crst_table_alloc is s390's (arch/s390/mm/pgalloc.c): the first one the touch needs is the
+  // segment (PMD) table, so the fault fails on every s390 configuration
+  const src = "mm a\nmap a 0x1000_0000 size 4K\ninject fail crst_table_alloc at 1\n" +
+    "touch a 0x1000_0000\nexpect ooms == 1\n";
+  const r = cli(["run", "s.ptlab", "--arch", "s390-3level,x86_64-4level", "--format", "json"], {
+    read: read({ "s.ptlab": src }),
+  });
+  assertEquals(r.code, 0, r.stderr);
+  const doc = parseReportDocument(JSON.parse(r.stdout));
+  assertEquals(doc.runs.map((x) => x.arch), ["s390-3level"]);
+  assertEquals(doc.skipped, [{
+    arch: "x86_64-4level",
+    reason: 'line 3: "crst_table_alloc" is an allocation site of s390, not of x86_64-4level',
+  }]);
+});
+
 Deno.test("the launcher runs the quickstart and its JSON parses (./ptlab ... | jq .)", async () => {
   const root = new URL(".", import.meta.url).pathname;
   const out = await new Deno.Command(`${root}ptlab`, {

@@ -21,7 +21,7 @@
  */
 
 import { checkOptions, resolveConfig } from "./archs/config.ts";
-import { configNames, findConfig, selectConfigs } from "./archs/registry.ts";
+import { configNames, CONFIGS, findConfig, selectConfigs } from "./archs/registry.ts";
 import {
   compileScenario,
   type ConfigCatalog,
@@ -120,6 +120,11 @@ export const catalog: ConfigCatalog = {
   injectSites: (name) => [
     ...ENGINE_INJECT_SITES,
     ...(findConfig(name)?.backend.injectSites ?? []),
+  ],
+  injectSiteOwners: (site) => [
+    ...new Set(
+      CONFIGS.filter((c) => c.backend.injectSites?.includes(site)).map((c) => c.backend.name),
+    ),
   ],
 };
 

@@ -24,6 +24,11 @@ export interface ConfigCatalog {
   resolve(name: string, options: Readonly<Record<string, string>>): ArchConfig;
   /** Allocation sites `inject fail` may name on this configuration (kernel functions). */
   injectSites(name: string): readonly string[];
+  /**
+   * The arch families whose own allocators include `site` (s390 for crst_table_alloc), so a
+   * scenario naming it is a misfit on the other configurations rather than misspelt.
+   */
+  injectSiteOwners?(site: string): readonly string[];
 }
 
 /** Options of {@link compileScenario}. */
@@ -126,6 +131,8 @@ class Compiler {
   configName = "";
   /** Allocation sites of the configuration, for `inject fail`. */
   injectSites: readonly string[] = [];
+  /** The arch families that own an allocation site this configuration lacks. */
+  injectSiteOwners: (site: string) => readonly string[] = () => [];
   /** Kind of the page-size alignment diagnostics ("fit" for a configuration chosen outside). */
   alignKind: Diagnostic["kind"] = "semantic";
 
@@ -506,6 +513,17 @@ class Compiler {
           return;
         }
         const sites = this.injectSites;
+        const owners = sites.includes(st.site.name) ? [] : this.injectSiteOwners(st.site.name);
+        if (owners.length) {
+          this.report(
+            st.site.span,
+            `"${st.site.name}" is an allocation site of ${
+              owners.join(", ")
+            }, not of ${this.configName}`,
+            "fit",
+          );
+          return;
+        }
         if (!sites.includes(st.site.name)) {
           this.report(
             st.site.span,
@@ -810,6 +828,7 @@ export function compileScenario(
         c.taskSize = resolved.taskSize;
         c.configName = resolved.name;
         c.injectSites = catalog.injectSites(configName);
+        if (catalog.injectSiteOwners) c.injectSiteOwners = (s) => catalog.injectSiteOwners!(s);
         if (checked.ok) config = resolved;
       } catch (e) {
         c.diags.push({
