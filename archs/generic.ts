@@ -531,8 +531,8 @@ export function pageBatchFreeStory(kv: number, header: string): Pick<LevelStory,
  */
 export function directFreeStory(lvl: string, header: string): Pick<LevelStory, "free" | "via"> {
   return {
-    free: `__${lvl}_free_tlb = ${lvl}_free: the dtor and pagetable_free inside free_pgtables, ` +
-      `before the flush (${header})`,
+    free: `__${lvl}_free_tlb = ${lvl}_free: freed at once inside free_pgtables, before the TLB ` +
+      `flush (${header})`,
     via: "direct",
   };
 }

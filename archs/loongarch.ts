@@ -30,9 +30,11 @@ import {
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory } from "./config.ts";
 import {
+  directFreeStory,
   freeTlbDirect,
   freeTlbPageBatch,
   genericBackend,
+  pageBatchFreeStory,
   pagesUntil,
   pgdFromPages,
   pudFree as genericPudFree,
@@ -157,9 +159,7 @@ function loongarchStory(cfg: ArchConfig, kv: number): ConfigStory {
         ", pud_init (arch/loongarch/include/asm/pgalloc.h)",
       counted: `VmPTE +${l[2].pgtablesBytes} (mm_inc_nr_puds)` +
         (kv >= 607 ? "; NR_PAGETABLE +1 (6.7+)" : "; not in NR_PAGETABLE (no ctor before 6.7)"),
-      free: "__pud_free_tlb = pud_free: freed at once inside free_pgtables, before the TLB flush " +
-        "(arch/loongarch/include/asm/pgalloc.h)",
-      via: "direct",
+      ...directFreeStory("pud", "arch/loongarch/include/asm/pgalloc.h"),
     };
   }
   if (l[3].folded === "none") {
@@ -167,21 +167,14 @@ function loongarchStory(cfg: ArchConfig, kv: number): ConfigStory {
       alloc: "pmd_alloc_one: pagetable_alloc(GFP_KERNEL_ACCOUNT, 0) + pagetable_pmd_ctor (no " +
         "ptlock: no ARCH_ENABLE_SPLIT_PMD_PTLOCK), pmd_init (arch/loongarch/include/asm/pgalloc.h)",
       counted: `VmPTE +${l[3].pgtablesBytes} (mm_inc_nr_pmds); NR_PAGETABLE +1`,
-      free: "__pmd_free_tlb = pmd_free (pagetable_pmd_dtor + pagetable_free): freed at once " +
-        "inside free_pgtables, before the TLB flush (arch/loongarch/include/asm/pgalloc.h)",
-      via: "direct",
+      ...directFreeStory("pmd", "arch/loongarch/include/asm/pgalloc.h"),
     };
   }
   levels.pte = {
     alloc: "pte_alloc_one -> __pte_alloc_one(mm, GFP_PGTABLE_USER) + pagetable_pte_ctor " +
       "(include/asm-generic/pgalloc.h)",
     counted: `VmPTE +${l[4].pgtablesBytes} (mm_inc_nr_ptes); NR_PAGETABLE +1`,
-    free: kv >= 615
-      ? "__pte_free_tlb = tlb_remove_ptdesc -> tlb_remove_table: pagetable_dtor + the page batch " +
-        "(arch/loongarch/include/asm/pgalloc.h, asm-generic/tlb.h)"
-      : "__pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc, the page batch " +
-        "(arch/loongarch/include/asm/pgalloc.h)",
-    via: "page-batch",
+    ...pageBatchFreeStory(kv, "arch/loongarch/include/asm/pgalloc.h"),
   };
   const notes = [
     `every table is one ${page / 1024} KiB page of PAGE_SIZE / 8 entries; user space is the ` +

@@ -35,9 +35,11 @@ import {
 } from "../engine/api.ts";
 import type { ConfigSpec, ConfigStory, LevelSpec, OptionSpec } from "./config.ts";
 import {
+  directFreeStory,
   freeTlbDirect,
   freeTlbPageBatch,
   genericBackend,
+  pageBatchFreeStory,
   pagesUntil,
   pgdFromPages,
   pudFree as genericPudFree,
@@ -166,9 +168,7 @@ function mipsStory(cfg: ArchConfig, kv: number): ConfigStory {
         ", pud_init (arch/mips/include/asm/pgalloc.h)",
       counted: `VmPTE +${l[2].pgtablesBytes} (mm_inc_nr_puds)` +
         (kv >= 607 ? "; NR_PAGETABLE +1 (6.7+)" : "; not in NR_PAGETABLE (no ctor before 6.7)"),
-      free: "__pud_free_tlb = pud_free: freed at once inside free_pgtables, before the TLB flush " +
-        "(arch/mips/include/asm/pgalloc.h)",
-      via: "direct",
+      ...directFreeStory("pud", "arch/mips/include/asm/pgalloc.h"),
     };
   }
   if (l[3].folded === "none") {
@@ -177,9 +177,7 @@ function mipsStory(cfg: ArchConfig, kv: number): ConfigStory {
         "pagetable_pmd_ctor (no ptlock: no ARCH_ENABLE_SPLIT_PMD_PTLOCK), pmd_init " +
         "(arch/mips/include/asm/pgalloc.h)",
       counted: `VmPTE +${l[3].pgtablesBytes} (mm_inc_nr_pmds); NR_PAGETABLE +1`,
-      free: "__pmd_free_tlb = pmd_free (pagetable_pmd_dtor + pagetable_free): freed at once " +
-        "inside free_pgtables, before the TLB flush (arch/mips/include/asm/pgalloc.h)",
-      via: "direct",
+      ...directFreeStory("pmd", "arch/mips/include/asm/pgalloc.h"),
     };
   }
   const half = l[4].tableBytes !== l[4].entries * l[4].entryBytes;
@@ -189,12 +187,7 @@ function mipsStory(cfg: ArchConfig, kv: number): ConfigStory {
       (half ? "; PTRS_PER_PTE = PAGE_SIZE / sizeof(pte_t) / 2 uses half of it (pgtable-32.h)" : ""),
     counted: `VmPTE +${l[4].pgtablesBytes} (PTRS_PER_PTE * sizeof(pte_t), mm_inc_nr_ptes)` +
       "; NR_PAGETABLE +1",
-    free: kv >= 615
-      ? "__pte_free_tlb = tlb_remove_ptdesc -> tlb_remove_table: pagetable_dtor + the page batch " +
-        "(arch/mips/include/asm/pgalloc.h, asm-generic/tlb.h)"
-      : "__pte_free_tlb: pagetable_pte_dtor + tlb_remove_page_ptdesc, the page batch " +
-        "(arch/mips/include/asm/pgalloc.h)",
-    via: "page-batch",
+    ...pageBatchFreeStory(kv, "arch/mips/include/asm/pgalloc.h"),
   };
   const notes = [
     "tlb_flush is the asm-generic one: flush_tlb_mm for fullmm (a no-op at exit_mmap: mm_users is " +
