@@ -1,5 +1,5 @@
 // The rules checks_test.ts does not reach through a broken backend of its own: fragment
-// refcounts and s390 fragment bits gone wrong (on the real powerpc and s390 code, with one hook
+// refcounts and s390 fragment bits gone wrong on the real powerpc and s390 code (one hook
 // broken), the BUG()s of powerpc's pgtable_free and of a folded level, the ptlock checks, and
 // the THP deposit rules the engine itself must keep. Each broken case has its clean twin, and a
 // last test makes sure every rule id the checker can raise is asserted by some test.
@@ -10,19 +10,10 @@ import { s390Backend } from "../archs/s390.ts";
 import { assert, assertEquals } from "../testing/assert.ts";
 import type { Backend } from "./backend.ts";
 import { tlbFinishMmu, tlbGatherMmu, tlbRemoveTable } from "./gather.ts";
-import type { Machine } from "./machine.ts";
 import { freePgtables, walkAllocToPmd, withdrawPgtable } from "./memory.ts";
-import type { Mm } from "./mm.ts";
-import {
-  pagetableAlloc,
-  pagetableFree,
-  pagetablePmdDtor,
-  pagetablePteCtor,
-  pagetablePteDtor,
-} from "./ptdesc.ts";
+import { pagetablePmdDtor, pagetablePteCtor, pagetablePteDtor } from "./ptdesc.ts";
 import { Run } from "./run.ts";
 import { memFrame, memOf } from "./tables.ts";
-import { GFP_PGTABLE_USER } from "./frames.ts";
 import type { Op } from "./types.ts";
 
 const K = 1024n, M = 1024n * K;
@@ -42,68 +33,6 @@ function play(
 function rules(vs: readonly { rule: string }[]): string[] {
   return [...new Set(vs.map((v) => v.rule))].sort();
 }
-
-/** Two one-page regions one PTE-table span apart, both touched, the first unmapped, exit. */
-function twoTables(base: bigint, span: bigint): Record<string, unknown>[] {
-  return [
-    { op: "mm", name: "a" },
-    { op: "map", mm: "a", addr: base, size: 4n * K },
-    { op: "map", mm: "a", addr: base + span, size: 4n * K },
-    { op: "touch", mm: "a", addr: base, size: 4n * K, step: 4n * K },
-    { op: "touch", mm: "a", addr: base + span, size: 4n * K, step: 4n * K },
-    { op: "unmap", mm: "a", addr: base, size: 4n * K },
-    { op: "exit", mm: "a" },
-  ];
-}
-
-/**
- * A two-fragment PTE allocator (powerpc's pte_fragment_alloc in small). `freeAtOne` is the
- * off-by-one the other way from checks_test.ts: the last fragment frees the page without
- * dropping its own reference, so the page goes with pt_frag_refcount 1.
- */
-function fragments(freeAtOne: boolean): Backend {
-  const cache = new WeakMap<Mm, number>();
-  const free = (k: Machine, mem: number) => {
-    const f = memFrame(mem);
-    const fr = k.frames.fragRefcount;
-    const last = freeAtOne ? fr[f] === 1 : fr[f] === 0 || --fr[f] === 0;
-    if (freeAtOne && !last) fr[f]--;
-    if (last) {
-      pagetablePteDtor(k, f);
-      pagetableFree(k, f);
-    }
-  };
-  return {
-    ...genericBackend,
-    pteAllocOne: (k, mm) => {
-      const cached = cache.get(mm);
-      if (cached !== undefined) {
-        cache.delete(mm);
-        return cached;
-      }
-      const f = pagetableAlloc(k, GFP_PGTABLE_USER, 0);
-      if (f < 0 || !pagetablePteCtor(k, f)) return -1;
-      k.frames.fragRefcount[f] = 2;
-      cache.set(mm, memOf(f, 1));
-      return memOf(f, 0);
-    },
-    pteFree: (k, _mm, mem) => free(k, mem),
-    pteFreeTlb: (k, _tlb, mem) => free(k, mem),
-    cachedFrames: (_k, mm) => {
-      const c = cache.get(mm);
-      return c === undefined ? [] : [memFrame(c)];
-    },
-  };
-}
-
-Deno.test("frag-refcount: a fragment page freed with pt_frag_refcount left", () => {
-  // pte_fragment_free frees the page only when pt_frag_refcount drops to 0
-  // (arch/powerpc/mm/pgtable-frag.c); free_pages_prepare would see a page still in use
-  const ops = twoTables(0x10_0000_0000n, 2n * M);
-  const opts = { "split_ptlocks": "off" };
-  assertEquals(play("generic", fragments(false), opts, ops), []);
-  assertEquals(play("generic", fragments(true), opts, ops), ["frag-refcount"]);
-});
 
 Deno.test("frag-refcount: powerpc's pte_fragment_free BUG_ON when a fragment is freed twice", () => {
   // BUG_ON(atomic_read(&ptdesc->pt_frag_refcount) <= 0) (arch/powerpc/mm/pgtable-frag.c): the
@@ -127,6 +56,15 @@ Deno.test("frag-refcount: powerpc's pte_fragment_free BUG_ON when a fragment is 
   assertEquals(play("ppc64-radix-64k", twice, {}, ops), ["frag-refcount"]);
 });
 
+/** One page mapped, touched and unmapped, then exit: one 2 KiB PTE table on s390 6.6. */
+const ONE_PAGE: Record<string, unknown>[] = [
+  { op: "mm", name: "a" },
+  { op: "map", mm: "a", addr: 0x10_0000_0000n, size: 4n * K },
+  { op: "touch", mm: "a", addr: 0x10_0000_0000n, size: 4n * K, step: 4n * K },
+  { op: "unmap", mm: "a", addr: 0x10_0000_0000n, size: 4n * K },
+  { op: "exit", mm: "a" },
+];
+
 Deno.test("s390-frag-bits: a 2 KiB-table page freed with its AA bit still set", () => {
   // s390 6.6 keeps which 2 KiB halves are allocated (AA) and pending (PP) in _refcount's upper
   // byte (arch/s390/mm/pgalloc.c); the broken __pte_free_tlb runs the dtor and hands the page
@@ -139,13 +77,7 @@ Deno.test("s390-frag-bits: a 2 KiB-table page freed with its AA bit still set", 
       tlbRemoveTable(k, tlb, memOf(memFrame(mem)), 0);
     },
   };
-  const ops: Record<string, unknown>[] = [
-    { op: "mm", name: "a" },
-    { op: "map", mm: "a", addr: 0x10_0000_0000n, size: 4n * K },
-    { op: "touch", mm: "a", addr: 0x10_0000_0000n, size: 4n * K, step: 4n * K },
-    { op: "unmap", mm: "a", addr: 0x10_0000_0000n, size: 4n * K },
-    { op: "exit", mm: "a" },
-  ];
+  const ops = ONE_PAGE;
   const opts = { kernel: "6.6" };
   assertEquals(play("s390-4level", s390Backend, opts, ops), []);
   assertEquals(play("s390-4level", whole, opts, ops), ["s390-frag-bits"]);
@@ -158,13 +90,7 @@ Deno.test("s390-pgtable-release: a 2 KiB table tagged as a 4 KiB pgste table", (
     ...s390Backend,
     pteFreeTlb: (k, tlb, mem) => tlbRemoveTable(k, tlb, mem, 0x03),
   };
-  const ops: Record<string, unknown>[] = [
-    { op: "mm", name: "a" },
-    { op: "map", mm: "a", addr: 0x10_0000_0000n, size: 4n * K },
-    { op: "touch", mm: "a", addr: 0x10_0000_0000n, size: 4n * K, step: 4n * K },
-    { op: "unmap", mm: "a", addr: 0x10_0000_0000n, size: 4n * K },
-    { op: "exit", mm: "a" },
-  ];
+  const ops = ONE_PAGE;
   assertEquals(play("s390-4level", s390Backend, { kernel: "6.6" }, ops), []);
   // the kernel frees the page after the dump, with the bits still set: free_pages_prepare's
   // "nonzero _refcount" follows
@@ -217,7 +143,7 @@ Deno.test("ptlock-reinit: ptlock_init on a table that still has its lock", () =>
       return mem;
     },
   };
-  const ops = twoTables(0x10_0000_0000n, 2n * M);
+  const ops = ONE_PAGE;
   const opts = { "alloc_split_ptlocks": "on" };
   assertEquals(play("generic", genericBackend, opts, ops), []);
   const got = play("generic", twice, opts, ops);
