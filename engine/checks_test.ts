@@ -169,6 +169,11 @@ Deno.test("a ctor twice, a ctor on a slab page", () => {
   };
   const r = lifecycle("generic", twice, {}, 0x10_0000_0000n);
   assert(rules(r).includes("double-ctor"), rules(r).join());
+  // with ALLOC_SPLIT_PTLOCKS the second ptlock_init finds the lock of the first:
+  // VM_BUG_ON_PAGE(*(unsigned long *)&ptdesc->ptl, ...) (include/linux/mm.h)
+  assertEquals(rules(lifecycle("generic", genericBackend, { "alloc_split_ptlocks": "on" })), []);
+  const locked = lifecycle("generic", twice, { "alloc_split_ptlocks": "on" }, 0x10_0000_0000n);
+  assert(rules(locked).includes("ptlock-reinit"), rules(locked).join());
   const slab: Backend = {
     ...genericBackend,
     pteAllocOne: (k) => {

@@ -1,6 +1,6 @@
 // The rules checks_test.ts does not reach through a broken backend of its own: fragment
 // refcounts and s390 fragment bits gone wrong on the real powerpc and s390 code (one hook
-// broken), the BUG()s of powerpc's pgtable_free and of a folded level, the ptlock checks, and
+// broken), the BUG()s of powerpc's pgtable_free and of a folded level, ptlock_free's check, and
 // the THP deposit rules the engine itself must keep. Each broken case has its clean twin, and a
 // last test makes sure every rule id the checker can raise is asserted by some test.
 import { genericBackend } from "../archs/generic.ts";
@@ -11,7 +11,7 @@ import { assert, assertEquals } from "../testing/assert.ts";
 import type { Backend } from "./backend.ts";
 import { tlbFinishMmu, tlbGatherMmu, tlbRemoveTable } from "./gather.ts";
 import { freePgtables, walkAllocToPmd, withdrawPgtable } from "./memory.ts";
-import { pagetablePmdDtor, pagetablePteCtor, pagetablePteDtor } from "./ptdesc.ts";
+import { pagetablePmdDtor, pagetablePteDtor } from "./ptdesc.ts";
 import { Run } from "./run.ts";
 import { memFrame, memOf } from "./tables.ts";
 import type { Op } from "./types.ts";
@@ -130,24 +130,6 @@ Deno.test("folded-level: pmd_alloc_one on a powerpc configuration without a PMD 
   radix.step({ line: 1, col: 1, op: "mm", name: "a" } as unknown as Op);
   assert(powerpcBackend.pmdAllocOne(radix.k, radix.k.mms.get("a")!, 0) >= 0);
   assertEquals(rules(radix.k.violations), []);
-});
-
-Deno.test("ptlock-reinit: ptlock_init on a table that still has its lock", () => {
-  // VM_BUG_ON_PAGE(*(unsigned long *)&ptdesc->ptl, ...) in ptlock_init (include/linux/mm.h),
-  // with ALLOC_SPLIT_PTLOCKS: the broken pte_alloc_one runs the ctor twice
-  const twice: Backend = {
-    ...genericBackend,
-    pteAllocOne: (k, mm, vpn) => {
-      const mem = genericBackend.pteAllocOne(k, mm, vpn);
-      if (mem >= 0) pagetablePteCtor(k, memFrame(mem));
-      return mem;
-    },
-  };
-  const ops = ONE_PAGE;
-  const opts = { "alloc_split_ptlocks": "on" };
-  assertEquals(play("generic", genericBackend, opts, ops), []);
-  const got = play("generic", twice, opts, ops);
-  assert(got.includes("ptlock-reinit") && got.includes("double-ctor"), got.join());
 });
 
 Deno.test("ptlock-double-free: ptlock_free of a lock that is not allocated", () => {
