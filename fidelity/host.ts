@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Op, RunResult } from "../engine/types.ts";
+import type { Op } from "../engine/types.ts";
 
 /** What the host is, for choosing the configuration to compare with. */
 export interface HostFacts {
@@ -20,6 +20,31 @@ export interface HostFacts {
   config: string;
   /** Page-table isolation running (the `pti` CPU flag). */
   pti: boolean;
+  /** Online CPUs. */
+  cpus: number;
+  /** How the probe waits for RCU-deferred table frees (see {@link ProbeFacts}). */
+  settle: ProbeFacts["settle"];
+  /** Page-table pages can be read precisely (stat_refresh is writable). */
+  statRefresh: boolean;
+}
+
+/** The probe's `facts` reply. */
+export interface ProbeFacts {
+  /** `uname -r`. */
+  release: string;
+  /** The CPU runs 5-level paging. */
+  la57: boolean;
+  /** Page-table isolation is on. */
+  pti: boolean;
+  /** Online CPUs. */
+  cpus: number;
+  /**
+   * How the probe waits for RCU-deferred table frees: `membarrier` (two grace periods),
+   * `rcu_barrier` (its sysfs trigger, where membarrier is refused) or `sleep`.
+   */
+  settle: "membarrier" | "rcu_barrier" | "sleep";
+  /** /proc/sys/vm/stat_refresh can be written (nr_page_table_pages can be read precisely). */
+  statRefresh: boolean;
 }
 
 /** Why this host cannot be compared (not x86_64 Linux), or null. */
@@ -30,7 +55,7 @@ export function hostUnsupported(): string | null {
 }
 
 /** Maps the probe's `facts` reply to the configuration and modelled kernel to compare with. */
-export function hostFacts(probe: { release: string; la57: boolean; pti: boolean }): HostFacts {
+export function hostFacts(probe: ProbeFacts): HostFacts {
   const m = /^(\d+)\.(\d+)/.exec(probe.release);
   const v = m ? Number(m[1]) * 100 + Number(m[2]) : 0;
   if (v < 601) throw new Error(`Kernel ${probe.release} is older than 6.1, the oldest modelled`);
@@ -43,19 +68,40 @@ export function hostFacts(probe: { release: string; la57: boolean; pti: boolean 
     exact: modelled.some(([n]) => n === v),
     config: probe.la57 ? "x86_64-5level" : "x86_64-4level",
     pti: probe.pti,
+    cpus: probe.cpus,
+    settle: probe.settle,
+    statRefresh: probe.statRefresh,
   };
 }
 
+/** Runs a probe binary with commands as arguments and returns its replies after `ready`. */
+export function probeOnce(path: string, ...cmds: string[]): Record<string, unknown>[] {
+  const r = new Deno.Command(path, { args: cmds, stdin: "null", stdout: "piped" }).outputSync();
+  const lines = new TextDecoder().decode(r.stdout).split("\n").filter((l) => l);
+  return lines.slice(1).map((l) => JSON.parse(l));
+}
+
 /** Asks a probe binary for the host's facts. */
-export async function probeFacts(path: string): Promise<HostFacts> {
-  const p = new Probe(path);
-  try {
-    await p.ready();
-    const f = await p.send("facts");
-    return hostFacts(f as { release: string; la57: boolean; pti: boolean });
-  } finally {
-    await p.close();
-  }
+export function probeFacts(path: string): HostFacts {
+  return hostFacts(probeOnce(path, "facts")[0] as unknown as ProbeFacts);
+}
+
+/**
+ * How a probe counts page-table pages on this host: only its own (`bpf`: the tables its cgroup
+ * constructs, counted by a BPF program; `memcg`: its cgroup v2 memory.stat), or the whole
+ * system's nr_page_table_pages (`system`, with why it cannot count only its own).
+ */
+export interface ProbeCounting {
+  /** What it counts. */
+  counting: "bpf" | "memcg" | "system";
+  /** Why not its own tables only, when `system`. */
+  why: string;
+}
+
+/** Asks a probe binary how it can count page-table pages here. */
+export function probeCounting(path: string): ProbeCounting {
+  const r = probeOnce(path, "isolate")[0] as unknown as ProbeCounting | undefined;
+  return r ?? { counting: "system", why: "the probe did not answer" };
 }
 
 /** Finds a C compiler on PATH. */
@@ -70,12 +116,12 @@ export function findCompiler(): string | null {
   return null;
 }
 
-/** Compiles fidelity/probe.c into `dir`; returns the binary's path. */
-export async function buildProbe(cc: string, dir: string): Promise<string> {
-  const src = new URL("./probe.c", import.meta.url).pathname;
+/** Compiles fidelity/probe.c (and probe_bpf.c) into `dir`; returns the binary's path. */
+export function buildProbe(cc: string, dir: string): string {
+  const src = ["probe.c", "probe_bpf.c"].map((f) => new URL(f, import.meta.url).pathname);
   const out = `${dir}/ptlab-probe`;
-  const r = await new Deno.Command(cc, { args: ["-O1", "-o", out, src], stderr: "piped" })
-    .output();
+  const r = new Deno.Command(cc, { args: ["-O1", "-o", out, ...src], stderr: "piped" })
+    .outputSync();
   if (!r.success) {
     throw new Error(`Building the probe failed: ${new TextDecoder().decode(r.stderr)}`);
   }
@@ -83,20 +129,45 @@ export async function buildProbe(cc: string, dir: string): Promise<string> {
 }
 
 /** One `measure` reply of the probe. */
-export interface HostMeasure {
+export interface HostReading {
   /** Label. */
   label: string;
   /** The probe's VmPTE, kB. */
   vmpte: number;
-  /** nr_page_table_pages (after stat_refresh), or -1 if it cannot be read precisely. */
-  nrpt: number;
-  /** It held still for 100 ms. */
-  stable: boolean;
   /** The children's VmPTE, kB. */
   children: Record<string, number>;
+  /**
+   * Page-table pages once the probe's frees have landed: its cgroup's (memory.stat
+   * `pagetables`), or the system's nr_page_table_pages; -1 if they cannot be read.
+   */
+  nrpt: number;
+  /** How far that figure moved in a control window right after, with the probe idle. */
+  drift: number;
 }
 
-/** A running probe, driven one command at a time. */
+/** What forking the probe costs at the baseline: what fork copies of the probe alone. */
+export interface HostForkBase {
+  /** VmPTE of a child forked at the baseline, kB. */
+  vmpte: number;
+  /** Page-table pages that fork added (the child's pgd and its copies of the probe's tables). */
+  forkPages: number;
+  /** Page-table pages that child's exit moved (the same, negated, when nothing else ran). */
+  exitPages: number;
+}
+
+/** One replay of a scenario's operations after `snapshot "baseline"` in a fresh probe. */
+export interface HostReplay {
+  /** The probe's reading at the baseline. */
+  baseline: HostReading;
+  /** The cost of a fork at the baseline. */
+  forkbase: HostForkBase;
+  /** One reading per snapshot after the baseline, in order. */
+  readings: HostReading[];
+  /** How the page-table pages were counted (only the probe's own, or system-wide). */
+  counting: ProbeCounting;
+}
+
+/** A running probe, driven by commands on its stdin. */
 export class Probe {
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -138,6 +209,17 @@ export class Probe {
     return r;
   }
 
+  /**
+   * Sends operations (which reply nothing) and then one command, all at once, and returns that
+   * command's reply; throws on an error reply (an operation's failure comes in its place).
+   */
+  async sendBatch(ops: readonly string[], cmd: string): Promise<Record<string, unknown>> {
+    await this.#writer.write(new TextEncoder().encode([...ops, cmd].map((c) => c + "\n").join("")));
+    const r = await this.#line();
+    if (typeof r.error === "string") throw new Error(`Probe: ${r.error} (before: ${cmd})`);
+    return r;
+  }
+
   /** Ends the probe. */
   async close(): Promise<void> {
     try {
@@ -149,114 +231,116 @@ export class Probe {
   }
 }
 
-/** One compared figure. */
-export interface Comparison {
-  /** Snapshot label. */
-  label: string;
-  /** What was compared (`a VmPTE`, `b VmPTE`, `nr_page_table_pages`). */
-  what: string;
-  /** ptlab's delta from the baseline. */
-  model: number;
-  /** The host's delta from the baseline (null: not comparable, see `note`). */
-  host: number | null;
-  /** Why it was not compared. */
-  note?: string;
-}
-
 const hex = (v: bigint) => "0x" + v.toString(16);
 
-/**
- * Replays the operations after `snapshot "baseline"` in the probe and pairs every later
- * snapshot's figures with the model's, as deltas from the baseline. The first process of the
- * scenario is the probe itself; `fork` makes real children.
- */
-export async function compareWithHost(
-  probePath: string,
-  ops: readonly Op[],
-  model: RunResult,
-): Promise<Comparison[]> {
+/** The operations after `snapshot "baseline"`, and the process that is the probe. */
+export function replayedOps(ops: readonly Op[]): { self: string; after: readonly Op[] } {
   const start = ops.findIndex((o) => o.op === "snapshot" && o.label === "baseline");
   if (start < 0) throw new Error('The scenario has no snapshot "baseline"');
   const self = ops.find((o) => o.op === "mm");
   if (!self || self.op !== "mm") throw new Error("The scenario creates no process");
-  const snaps = new Map(model.snapshots.map((s) => [s.label, s]));
-  const base = snaps.get("baseline")!;
+  return { self: self.name, after: ops.slice(start + 1) };
+}
+
+/**
+ * The scenario's operations up to its baseline, then a fork of the probe's process and a
+ * snapshot: run through the model, what a fork at the baseline costs there.
+ */
+export function forkBaseOps(ops: readonly Op[]): Op[] {
+  const start = ops.findIndex((o) => o.op === "snapshot" && o.label === "baseline");
+  const { self } = replayedOps(ops);
+  const at = { line: ops[start].line, col: ops[start].col };
+  return [
+    ...ops.slice(0, start + 1).filter((o) => o.op !== "expect"),
+    { ...at, op: "fork", mm: self, child: "forkbase" },
+    { ...at, op: "snapshot", label: "forkbase" },
+  ];
+}
+
+/** Options of {@link replayOnHost}. */
+export interface ReplayOptions {
+  /** Count only the probe's own page-table pages where the host allows (default true). */
+  isolate?: boolean;
+}
+
+/**
+ * Replays the operations after `snapshot "baseline"` in a fresh probe: the first process of the
+ * scenario is the probe itself, `fork` makes real children. The commands between two snapshots
+ * go to the probe at once, so the window in which other processes' page tables can show is
+ * the commands' own time plus the settling.
+ */
+export async function replayOnHost(
+  probePath: string,
+  ops: readonly Op[],
+  opts: ReplayOptions = {},
+): Promise<HostReplay> {
+  const { self, after } = replayedOps(ops);
   const probe = new Probe(probePath);
-  const out: Comparison[] = [];
   try {
     await probe.ready();
-    const b = await probe.send("measure baseline") as unknown as HostMeasure;
-    const forkbase = (await probe.send("forkbase")).forkbase as number;
+    const counting: ProbeCounting = opts.isolate ?? true
+      ? await probe.send("isolate") as unknown as ProbeCounting
+      : { counting: "system", why: "not asked to count its own tables only" };
+    const baseline = await probe.send("measure baseline") as unknown as HostReading;
+    const forkbase = await probe.send("forkbase") as unknown as HostForkBase & {
+      forkbase: number;
+    };
+    // the forkbase child came and went: measure again so the first interval starts after it
+    const start = await probe.send("measure forkbase") as unknown as HostReading;
+    const readings: HostReading[] = [];
     const children = new Set<string>();
-    for (const o of ops.slice(start + 1)) {
+    let batch: string[] = [];
+    for (const o of after) {
+      if ("mm" in o && o.op !== "fork" && o.op !== "exit" && o.mm !== self) {
+        throw new Error(`Only ${self} can ${o.op} on the host (line ${o.line})`);
+      }
       switch (o.op) {
         case "map":
-          await probe.send(`map ${hex(o.addr)} ${hex(o.size)}`);
+          batch.push(`map ${hex(o.addr)} ${hex(o.size)}`);
           break;
         case "touch":
-          await probe.send(`touch ${hex(o.addr)} ${hex(o.size)} ${hex(o.step)}`);
+          batch.push(`touch ${hex(o.addr)} ${hex(o.size)} ${hex(o.step)}`);
           break;
         case "unmap":
-          await probe.send(`unmap ${hex(o.addr)} ${hex(o.size)}`);
+          batch.push(`unmap ${hex(o.addr)} ${hex(o.size)}`);
           break;
         case "madvise":
-          await probe.send(`dontneed ${hex(o.addr)} ${hex(o.size)}`);
+          batch.push(`dontneed ${hex(o.addr)} ${hex(o.size)}`);
           break;
         case "fork":
-          if (o.mm !== self.name) throw new Error(`Only ${self.name} can fork on the host`);
+          if (o.mm !== self) throw new Error(`Only ${self} can fork on the host`);
           children.add(o.child);
-          await probe.send(`fork ${o.child}`);
+          batch.push(`fork ${o.child}`);
           break;
         case "exit":
           if (!children.delete(o.mm)) throw new Error(`Only forked children can exit on the host`);
-          await probe.send(`exit ${o.mm}`);
+          batch.push(`exit ${o.mm}`);
           break;
         case "snapshot": {
-          const h = await probe.send(
-            `measure ${o.label.replaceAll(" ", "_")}`,
-          ) as unknown as HostMeasure;
-          const m = snaps.get(o.label)!;
-          const a0 = base.mms[self.name].vmpte;
-          out.push({
-            label: o.label,
-            what: `${self.name} VmPTE`,
-            model: m.mms[self.name].vmpte - a0,
-            host: (h.vmpte - b.vmpte) * 1024,
-          });
-          for (const c of Object.keys(m.mms)) {
-            if (c === self.name) continue;
-            out.push({
-              label: o.label,
-              what: `${c} VmPTE`,
-              model: m.mms[c].vmpte - a0,
-              host: c in h.children ? (h.children[c] - forkbase) * 1024 : null,
-              note: c in h.children ? undefined : "no such child on the host",
-            });
-          }
-          const nrModel = m.metrics.nr_page_table_pages - base.metrics.nr_page_table_pages;
-          let note: string | undefined;
-          if (b.nrpt < 0 || h.nrpt < 0) {
-            note = "nr_page_table_pages needs /proc/sys/vm/stat_refresh";
-          } else if (!b.stable || !h.stable) note = "nr_page_table_pages did not settle";
-          else if (children.size > 0) note = "a forked child copies the probe's own tables";
-          out.push({
-            label: o.label,
-            what: "nr_page_table_pages",
-            model: nrModel,
-            host: note ? null : h.nrpt - b.nrpt,
-            note,
-          });
+          const r = await probe.sendBatch(batch, `measure ${o.label.replaceAll(" ", "_")}`);
+          batch = [];
+          readings.push({ ...r, label: o.label } as unknown as HostReading);
           break;
         }
         case "let":
         case "expect":
           break;
         default:
-          throw new Error(`"${o.op}" cannot be replayed on the host`);
+          throw new Error(`"${o.op}" cannot be replayed on the host (line ${o.line})`);
       }
     }
+    return {
+      // the first interval is measured from the reading after the forkbase child left
+      baseline: { ...baseline, nrpt: start.nrpt, drift: start.drift },
+      forkbase: {
+        vmpte: forkbase.forkbase,
+        forkPages: forkbase.forkPages,
+        exitPages: forkbase.exitPages,
+      },
+      readings,
+      counting,
+    };
   } finally {
     await probe.close();
   }
-  return out;
 }

@@ -1,22 +1,44 @@
 /*
  * ptlab host probe: carries out scenario operations in real process memory and reports what the
  * running kernel says (VmPTE from /proc/PID/status, nr_page_table_pages from /proc/vmstat after
- * /proc/sys/vm/stat_refresh folds the per-CPU deltas).
+ * /proc/sys/vm/stat_refresh folds the per-CPU deltas, or only the probe's own share of it: see
+ * `isolate`).
  *
- * Commands, one per line on stdin (numbers in decimal or 0x hex):
+ * The probe and its children run on one CPU (the first it may use): an exiting child then hands
+ * the CPU straight to the probe, which drops the child's mm (and frees its pgd) at that switch
+ * instead of leaving it as some idle CPU's lazy active_mm.
+ *
+ * Commands, one per line on stdin, or one per argument (numbers in decimal or 0x hex):
  *   map ADDR SIZE          mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE|MAP_FIXED_NOREPLACE),
  *                          then MADV_NOHUGEPAGE (no commit charge, so 64G fits)
  *   touch ADDR SIZE STEP   write one byte at ADDR, ADDR+STEP, ... below ADDR+SIZE
  *   unmap ADDR SIZE        munmap
  *   dontneed ADDR SIZE     madvise(MADV_DONTNEED)
- *   fork NAME              fork a child that waits until `exit NAME`
+ *   fork NAME              fork a child that waits until `exit NAME` (the reply comes once the
+ *                          child runs, so the code it runs has been faulted in)
  *   exit NAME              let the child NAME exit and reap it
- *   forkbase               VmPTE of a child forked now (what fork copies of this process alone)
- *   measure LABEL          one JSON line: self VmPTE, children's VmPTE, nr_page_table_pages
- *   facts                  the kernel release and the CPU flags la57 and pti
+ *   forkbase               what a child forked now costs: its VmPTE and the page-table pages
+ *                          its fork and its exit move (what fork copies of this process alone)
+ *   isolate                count the probe's own page-table pages from now on, not the system's:
+ *                          it moves into a cgroup v2 of its own and counts the tables that
+ *                          cgroup's tasks construct by BPF (probe_bpf.c), or else reads that
+ *                          cgroup's memory.stat `pagetables`; the reply says which ("bpf",
+ *                          "memcg", or "system" with why)
+ *   measure LABEL          settle, then one JSON line: self VmPTE, children's VmPTE, the
+ *                          page-table pages (`nrpt`), and `drift`: how far they moved in a
+ *                          control window right after, with no command running
+ *   facts                  the kernel release, the CPU flags la57 and pti, online CPUs, and
+ *                          how it settles (membarrier, rcu_barrier or sleep)
  *   quit
- * Every reply is one JSON line. The probe allocates nothing after start-up, so its own page
- * tables change only through the commands.
+ * The operations (map ... exit) reply nothing; a failure is reported, as {"error": ...}, in
+ * place of the reply of the next other command. Every reply is one JSON line; several commands
+ * may be written at once. The probe allocates
+ * nothing after start-up, so its own page tables change only through the commands.
+ *
+ * Settling is bounded: table frees go through RCU (MMU_GATHER_RCU_TABLE_FREE), so after a
+ * command that can free tables the probe waits for the RCU callbacks queued so far (two grace
+ * periods by membarrier GLOBAL, which is synchronize_rcu; where that is refused, rcu_barrier
+ * through /sys/module/rcutree/parameters/do_rcu_barrier; else a sleep) and reads once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,12 +47,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "probe_bpf.h"
+
+#ifndef MEMBARRIER_CMD_GLOBAL
+#define MEMBARRIER_CMD_GLOBAL 1
+#endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -87,6 +117,8 @@ static long vmpte_of(pid_t pid)
 }
 
 static int refresh_ok = 1;
+static char cgroup_dir[700]; /* the probe's own cgroup v2, once `cgroup` made it */
+static int scratch_fd = -1;   /* a memfd written and truncated to make memcg flush its stats */
 
 static long nr_page_table_pages(void)
 {
@@ -102,34 +134,108 @@ static long nr_page_table_pages(void)
 	return read_field("/proc/vmstat", "nr_page_table_pages ");
 }
 
+/*
+ * The page-table pages charged to the probe's cgroup. memory.stat flushes the per-CPU memcg
+ * counters only once more than MEMCG_CHARGE_BATCH (64) updates per online CPU are pending
+ * (mm/memcontrol.c memcg_vmstats_needs_flush, 6.8+), else every 2 s: writing and truncating
+ * 64 pages per CPU of a memfd (page cache, no page tables) makes enough updates first.
+ */
+static long cgroup_pagetables(void)
+{
+	static char chunk[4096];
+	char path[720];
+	if (scratch_fd >= 0) {
+		long n = 64 * sysconf(_SC_NPROCESSORS_ONLN) + 64;
+		for (long i = 0; i < n; i++)
+			if (write(scratch_fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+				break;
+		if (ftruncate(scratch_fd, 0) || lseek(scratch_fd, 0, SEEK_SET) < 0)
+			return -1;
+	}
+	snprintf(path, sizeof(path), "%s/memory.stat", cgroup_dir);
+	long b = read_field(path, "pagetables ");
+	return b < 0 ? -1 : b / sysconf(_SC_PAGESIZE);
+}
+
+/* What `measure` counts: the system's nr_page_table_pages, or the probe's own tables. */
+static enum { COUNT_SYSTEM, COUNT_BPF, COUNT_MEMCG } counting;
+
+static long page_table_pages(void)
+{
+	switch (counting) {
+	case COUNT_BPF:
+		return pt_bpf_pages();
+	case COUNT_MEMCG:
+		return cgroup_pagetables();
+	default:
+		return nr_page_table_pages();
+	}
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
-/* nr_page_table_pages once it has not moved for 100 ms (RCU-deferred frees land), or -1. */
-static long settled_nrpt(int *stable)
+static int membarrier_ok = -1;
+static int rcu_barrier_ok = -1;
+
+/* membarrier(MEMBARRIER_CMD_GLOBAL) is synchronize_rcu() on SMP (kernel/sched/membarrier.c). */
+static int membarrier_global(void)
 {
-	long v = nr_page_table_pages();
-	int same = 0;
-	*stable = 0;
-	if (v < 0)
-		return -1;
-	for (int i = 0; i < 600; i++) {
-		sleep_ms(5);
-		long w = nr_page_table_pages();
-		if (w == v) {
-			if (++same >= 20) {
-				*stable = 1;
-				return v;
-			}
-		} else {
-			same = 0;
-			v = w;
-		}
+	if (membarrier_ok != 0)
+		membarrier_ok = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+				syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0;
+	return membarrier_ok;
+}
+
+/* rcu_barrier() through its sysfs trigger (kernel/rcu/tree.c do_rcu_barrier, root only). */
+static int rcu_barrier(void)
+{
+	if (rcu_barrier_ok != 0) {
+		int fd = open("/sys/module/rcutree/parameters/do_rcu_barrier", O_WRONLY);
+		rcu_barrier_ok = fd >= 0 && write(fd, "1", 1) == 1;
+		if (fd >= 0)
+			close(fd);
 	}
-	return v;
+	return rcu_barrier_ok;
+}
+
+/*
+ * Waits until the RCU callbacks queued so far have run. Counting the probe's own tables:
+ * rcu_barrier(), which returns once every queued callback has run (under load a callback can run
+ * well after its grace period). System-wide: two grace periods (the first ends the one the frees
+ * wait for, the second gives their callbacks time to run; about 25 ms). Where
+ * membarrier GLOBAL is refused (nohz_full, whose CPUs offload callbacks and may keep lazy ones
+ * for seconds, or one CPU), rcu_barrier, which also flushes lazy callbacks; else a sleep.
+ * `control`: the control window, one grace period long.
+ */
+static void rcu_settle(int control)
+{
+	/* own counting is exact: wait for the callbacks themselves, not for time to pass */
+	if (!control && counting != COUNT_SYSTEM && rcu_barrier())
+		return;
+	if (membarrier_global()) {
+		if (!control)
+			membarrier_global();
+		return;
+	}
+	if (!rcu_barrier())
+		sleep_ms(control ? 15 : 50);
+}
+
+/* Set by the commands that can free page tables (through RCU): the next measure settles. */
+static int frees_pending;
+
+/* The page-table pages once the frees of the commands since the last call have landed. */
+static long settled_pages(void)
+{
+	if (frees_pending) {
+		rcu_settle(0);
+		frees_pending = 0;
+	}
+	return page_table_pages();
 }
 
 static unsigned long num(const char *s)
@@ -170,20 +276,34 @@ static struct child *find_child(const char *name)
 	return NULL;
 }
 
+/* Forks a child that tells it runs, then waits for a byte on a pipe; 0 once it runs. */
 static pid_t spawn_waiter(int *wfd)
 {
-	int fd[2];
+	int fd[2], ready[2];
+	char c;
 	if (pipe(fd))
 		return -1;
+	if (pipe(ready)) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		char c;
 		close(fd[1]);
+		close(ready[0]);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
 		while (read(fd[0], &c, 1) < 0 && errno == EINTR)
 			;
 		_exit(0);
 	}
 	close(fd[0]);
+	close(ready[1]);
+	if (pid > 0)
+		while (read(ready[0], &c, 1) < 0 && errno == EINTR)
+			;
+	close(ready[0]);
 	*wfd = fd[1];
 	return pid;
 }
@@ -199,31 +319,240 @@ static void reap(pid_t pid, int fd)
 		;
 }
 
+static void leave_own_cgroup(void);
+
+/*
+ * Operations (map, touch, unmap, dontneed, fork, exit) reply nothing: a failure is kept and
+ * reported by the next command that replies, so a batch of operations costs the reader (whose
+ * own page tables are system-wide noise too) one line.
+ */
+static char failure[512];
+
 static void fail(const char *what, const char *arg)
 {
-	snprintf(out, sizeof(out), "{\"error\":\"%s %s: %s\"}\n", what, arg, strerror(errno));
-	emit(out);
+	if (!failure[0])
+		snprintf(failure, sizeof(failure), "%s %s: %s", what, arg, strerror(errno));
 }
 
-int main(void)
+static char cgroup_root[512]; /* the cgroup2 mount the probe's cgroup was made under */
+
+static int write_str(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, v, strlen(v));
+	close(fd);
+	return n == (ssize_t)strlen(v) ? 0 : -1;
+}
+
+static int file_has_word(const char *path, const char *word)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, fbuf, sizeof(fbuf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	fbuf[n] = 0;
+	size_t wl = strlen(word);
+	for (char *p = strstr(fbuf, word); p; p = strstr(p + 1, word))
+		if ((p == fbuf || p[-1] == ' ') && (p[wl] == ' ' || p[wl] == '\n' || !p[wl]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Makes a cgroup v2 of the probe's own (under the first cgroup2 mount, preferring one that
+ * delegates the memory controller) and moves there; NULL, or why it cannot. `memcg`: whether
+ * that cgroup's memory.stat has a page-table figure.
+ */
+static const char *join_own_cgroup(int *memcg)
+{
+	static char mi[65536];
+	char path[700], mount[512] = "";
+	*memcg = 0;
+	int fd = open("/proc/self/mountinfo", O_RDONLY);
+	if (fd < 0)
+		return "cannot read /proc/self/mountinfo";
+	ssize_t n = read(fd, mi, sizeof(mi) - 1);
+	close(fd);
+	mi[n > 0 ? n : 0] = 0;
+	for (char *l = mi; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS */
+		char root[512], mp[512], fstype[64];
+		char *dash = strstr(l, " - ");
+		if (!dash || sscanf(l, "%*s %*s %*s %511s %511s", root, mp) != 2 ||
+		    sscanf(dash + 3, "%63s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, "cgroup2") || strcmp(root, "/"))
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", mp);
+		int has_memory = file_has_word(path, "memory");
+		if (!mount[0] || (has_memory && !*memcg)) {
+			snprintf(mount, sizeof(mount), "%s", mp);
+			*memcg = has_memory;
+		}
+	}
+	if (!mount[0])
+		return "no cgroup v2 mount";
+	snprintf(cgroup_root, sizeof(cgroup_root), "%s", mount);
+	snprintf(path, sizeof(path), "%s/ptlab-probe-%d", mount, (int)getpid());
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return "cannot make a cgroup v2 (not root?)";
+	char procs[720], pid[32];
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (write_str(procs, pid)) {
+		rmdir(path);
+		return "cannot move into a cgroup v2 of its own";
+	}
+	snprintf(cgroup_dir, sizeof(cgroup_dir), "%s", path);
+	char stat[720];
+	snprintf(stat, sizeof(stat), "%s/memory.stat", path);
+	if (*memcg && read_field(stat, "pagetables ") < 0)
+		*memcg = 0;
+	return NULL;
+}
+
+/* Whether counting sees a PTE table come and go: one page at an address nothing else maps. */
+static const char *self_test(void)
+{
+	char *a = (char *)0x300000000000UL; /* 48 TiB: its own PUD, PMD and PTE tables */
+	long p0 = page_table_pages();
+	void *r = mmap(a, 1 << 21, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (r != a)
+		return "the self-test cannot map its page";
+	*(volatile char *)a = 1;
+	long p1 = page_table_pages();
+	munmap(a, 1 << 21);
+	frees_pending = 1;
+	long p2 = settled_pages();
+	if (p1 <= p0)
+		return "the self-test's page-table pages were not counted";
+	if (p2 != p0)
+		return "the self-test's tables were not all seen freed";
+	return NULL;
+}
+
+/*
+ * Chooses what `measure` counts: the probe's own tables by BPF, else its cgroup's memory.stat,
+ * else the system-wide nr_page_table_pages. Returns why it fell back, or NULL.
+ */
+static const char *isolate(void)
+{
+	static char why[700];
+	int memcg;
+	const char *no_cgroup = join_own_cgroup(&memcg);
+	if (no_cgroup)
+		return no_cgroup;
+	struct stat st;
+	const char *no_bpf = stat(cgroup_dir, &st) ? "cannot stat its cgroup"
+						    : pt_bpf_start((unsigned long long)st.st_ino);
+	if (!no_bpf) {
+		counting = COUNT_BPF;
+		no_bpf = self_test();
+		if (!no_bpf)
+			return NULL;
+		pt_bpf_stop();
+	}
+	if (memcg) {
+		counting = COUNT_MEMCG;
+		scratch_fd = memfd_create("ptlab-flush", 0);
+		const char *no_memcg = self_test();
+		if (!no_memcg)
+			return NULL;
+		snprintf(why, sizeof(why), "BPF: %s; memory.stat: %s", no_bpf, no_memcg);
+	} else {
+		snprintf(why, sizeof(why),
+			 "BPF: %s; and no cgroup v2 memory controller (the v1 memory.stat has no "
+			 "page-table figure)",
+			 no_bpf);
+	}
+	counting = COUNT_SYSTEM;
+	leave_own_cgroup();
+	return why;
+}
+
+/* Moves back to the mount's root cgroup and removes the probe's own. */
+static void leave_own_cgroup(void)
+{
+	char procs[600], pid[32];
+	if (!cgroup_dir[0])
+		return;
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup_root);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	write_str(procs, pid);
+	rmdir(cgroup_dir);
+	cgroup_dir[0] = 0;
+}
+
+/* Buffered stdin: commands often come many at a time. */
+static char inbuf[65536];
+static size_t in_len, in_pos;
+static int argv_mode; /* the commands came as arguments: no stdin */
+
+static int next_line(void)
+{
+	size_t n = 0;
+	for (;;) {
+		if (in_pos == in_len) {
+			if (argv_mode)
+				return n > 0 ? (line[n] = 0, 1) : 0;
+			ssize_t r = read(0, inbuf, sizeof(inbuf));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return 0;
+			in_len = (size_t)r;
+			in_pos = 0;
+		}
+		char c = inbuf[in_pos++];
+		if (c == '\n')
+			break;
+		if (n < sizeof(line) - 1)
+			line[n++] = c;
+	}
+	line[n] = 0;
+	return 1;
+}
+
+/* Runs on the first CPU it may use, and so do the children it forks. */
+static int pin_to_one_cpu(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		return sched_setaffinity(0, sizeof(set), &set) ? -1 : cpu;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
 {
 	char *tok[8];
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(out, sizeof(out), "{\"ready\":true,\"pid\":%d,\"vmpte\":%ld}\n", (int)getpid(),
-		 vmpte_of(getpid()));
+	for (int i = 1; i < argc; i++) { /* `ptlab-probe facts` and the like: one command per argument */
+		size_t l = strlen(argv[i]);
+		if (in_len + l + 1 >= sizeof(inbuf))
+			break;
+		memcpy(inbuf + in_len, argv[i], l);
+		in_len += l;
+		inbuf[in_len++] = '\n';
+		argv_mode = 1;
+	}
+	int cpu = pin_to_one_cpu();
+	snprintf(out, sizeof(out), "{\"ready\":true,\"pid\":%d,\"vmpte\":%ld,\"cpu\":%d}\n",
+		 (int)getpid(), vmpte_of(getpid()), cpu);
 	emit(out);
-	for (;;) {
-		size_t n = 0;
-		char c;
-		while (n < sizeof(line) - 1) {
-			ssize_t r = read(0, &c, 1);
-			if (r <= 0)
-				goto done;
-			if (c == '\n')
-				break;
-			line[n++] = c;
-		}
-		line[n] = 0;
+	while (next_line()) {
 		int nt = 0;
 		for (char *p = strtok(line, " \t"); p && nt < 8; p = strtok(NULL, " \t"))
 			tok[nt++] = p;
@@ -232,6 +561,14 @@ int main(void)
 		const char *cmd = tok[0];
 		if (!strcmp(cmd, "quit"))
 			break;
+		int quiet = !strcmp(cmd, "map") || !strcmp(cmd, "touch") || !strcmp(cmd, "unmap") ||
+			    !strcmp(cmd, "dontneed") || !strcmp(cmd, "fork") || !strcmp(cmd, "exit");
+		if (!quiet && failure[0]) {
+			snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", failure);
+			emit(out);
+			failure[0] = 0;
+			continue;
+		}
 		if (!strcmp(cmd, "map") && nt == 3) {
 			unsigned long a = num(tok[1]), s = num(tok[2]);
 			void *r = mmap((void *)a, s, PROT_READ | PROT_WRITE,
@@ -246,11 +583,13 @@ int main(void)
 			for (unsigned long x = a; x < a + s; x += st)
 				*(volatile char *)x = 1;
 		} else if (!strcmp(cmd, "unmap") && nt == 3) {
+			frees_pending = 1;
 			if (munmap((void *)num(tok[1]), num(tok[2]))) {
 				fail("munmap", tok[1]);
 				continue;
 			}
 		} else if (!strcmp(cmd, "dontneed") && nt == 3) {
+			frees_pending = 1; /* PT_RECLAIM frees the PTE tables it empties */
 			if (madvise((void *)num(tok[1]), num(tok[2]), MADV_DONTNEED)) {
 				fail("madvise", tok[1]);
 				continue;
@@ -277,37 +616,55 @@ int main(void)
 				fail("exit", tok[1]);
 				continue;
 			}
+			frees_pending = 1;
 			reap(ch->pid, ch->fd);
 			ch->pid = 0;
 		} else if (!strcmp(cmd, "forkbase")) {
 			int fd;
+			long p0 = settled_pages();
 			pid_t pid = spawn_waiter(&fd);
 			if (pid < 0) {
 				fail("fork", "forkbase");
 				continue;
 			}
 			long v = vmpte_of(pid);
+			long p1 = page_table_pages();
 			reap(pid, fd);
-			snprintf(out, sizeof(out), "{\"forkbase\":%ld}\n", v);
+			frees_pending = 1;
+			long p2 = settled_pages();
+			snprintf(out, sizeof(out),
+				 "{\"forkbase\":%ld,\"forkPages\":%ld,\"exitPages\":%ld}\n", v,
+				 p0 < 0 ? 0 : p1 - p0, p0 < 0 ? 0 : p2 - p1);
+			emit(out);
+			continue;
+		} else if (!strcmp(cmd, "isolate") && nt == 1) {
+			const char *why = isolate();
+			static const char *names[] = { "system", "bpf", "memcg" };
+			snprintf(out, sizeof(out), "{\"counting\":\"%s\",\"why\":\"%s\"}\n",
+				 names[counting], why ? why : "");
 			emit(out);
 			continue;
 		} else if (!strcmp(cmd, "facts")) {
 			struct utsname u;
 			uname(&u);
+			rcu_settle(0);
 			snprintf(out, sizeof(out),
-				 "{\"release\":\"%s\",\"machine\":\"%s\",\"la57\":%s,\"pti\":%s}\n",
+				 "{\"release\":\"%s\",\"machine\":\"%s\",\"la57\":%s,\"pti\":%s,"
+				 "\"cpus\":%ld,\"settle\":\"%s\",\"statRefresh\":%s}\n",
 				 u.release, u.machine, cpu_flag("la57") ? "true" : "false",
-				 cpu_flag("pti") ? "true" : "false");
+				 cpu_flag("pti") ? "true" : "false", sysconf(_SC_NPROCESSORS_ONLN),
+				 membarrier_ok	? "membarrier"
+				 : rcu_barrier_ok ? "rcu_barrier"
+						  : "sleep",
+				 nr_page_table_pages() >= 0 ? "true" : "false");
 			emit(out);
 			continue;
 		} else if (!strcmp(cmd, "measure") && nt == 2) {
-			int stable;
-			long nrpt = settled_nrpt(&stable);
+			long pages = settled_pages();
+			long vm = vmpte_of(getpid());
 			size_t o = (size_t)snprintf(out, sizeof(out),
-						    "{\"label\":\"%s\",\"vmpte\":%ld,\"nrpt\":%ld,"
-						    "\"stable\":%s,\"children\":{",
-						    tok[1], vmpte_of(getpid()), nrpt,
-						    stable ? "true" : "false");
+						    "{\"label\":\"%s\",\"vmpte\":%ld,\"children\":{",
+						    tok[1], vm);
 			int first = 1;
 			for (int i = 0; i < MAX_CHILDREN; i++) {
 				if (!children[i].pid)
@@ -317,7 +674,11 @@ int main(void)
 						      vmpte_of(children[i].pid));
 				first = 0;
 			}
-			snprintf(out + o, sizeof(out) - o, "}}\n");
+			/* the control window: nothing of ours running */
+			rcu_settle(1);
+			long after = page_table_pages();
+			snprintf(out + o, sizeof(out) - o, "},\"nrpt\":%ld,\"drift\":%ld}\n", pages,
+				 pages < 0 || after < 0 ? 0 : after - pages);
 			emit(out);
 			continue;
 		} else {
@@ -325,11 +686,11 @@ int main(void)
 			emit(out);
 			continue;
 		}
-		emit("{\"ok\":true}\n");
 	}
-done:
 	for (int i = 0; i < MAX_CHILDREN; i++)
 		if (children[i].pid)
 			reap(children[i].pid, children[i].fd);
+	pt_bpf_stop();
+	leave_own_cgroup();
 	return 0;
 }
