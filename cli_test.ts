@@ -1,6 +1,7 @@
 // The ptlab command: exit statuses, formats, and the launcher end to end.
 import { cli } from "./cli.ts";
-import { parseReportDocument } from "./mod.ts";
+import { KERNEL_VERSIONS, parseReportDocument } from "./mod.ts";
+import { PTLAB_VERSION } from "./report/schema.ts";
 import { assert, assertEquals, assertMatch } from "./testing/assert.ts";
 
 const read = (files: Record<string, string>) => (p: string) => {
@@ -78,7 +79,7 @@ Deno.test("injected failures show in every format: columns, events, ndjson lines
   const files = read({ "s.ptlab": src });
   const t = cli(["run", "s.ptlab", "--format", "table"], { read: files });
   assertEquals(t.code, 0, t.stdout);
-  assertMatch(t.stdout, /IPIs\s+injected\s+OOMs\s+leaks/); // ENOMEM stays out: it is 0
+  assertMatch(t.stdout, /ipis\s+injected\s+ooms\s+leaks/); // enomems stays out: it is 0
   assertMatch(t.stdout, /\nevents: 2\n {2}line 4: injected-failure pagetable_alloc\n/);
   assertMatch(t.stdout, /\n {2}line 4: VM_FAULT_OOM a fault at 0x7f0000000000/);
   const doc = parseReportDocument(
@@ -93,7 +94,7 @@ Deno.test("injected failures show in every format: columns, events, ndjson lines
   assertEquals(n.map((e) => e.kind), ["injected-failure", "VM_FAULT_OOM"]);
   // a run without failures has neither the columns nor the list
   const clean = cli(["run", "s.ptlab", "--format", "table"], { read: read({ "s.ptlab": GOOD }) });
-  assert(!/OOMs|events:/.test(clean.stdout), clean.stdout);
+  assert(!/ooms|events:/.test(clean.stdout), clean.stdout);
 });
 
 Deno.test("an arch's own allocation site: the other configurations are skipped, with the reason", () => {
@@ -140,5 +141,287 @@ Deno.test("every scenario in testdata/invalid exits 2 with its diagnostics on st
     const firstLines = r.stderr.split("\n").filter((l) => l.startsWith(`${file}:`));
     assertEquals(firstLines, expected, file);
     assert(!/\n\s+at .*:\d+:\d+/.test(r.stderr), `${file}: no stack trace`);
+  }
+});
+
+// ---- issue 8: the command line behaves like the tools its users know ----
+
+const root = new URL(".", import.meta.url).pathname;
+const ESC = String.fromCharCode(27);
+
+/** Runs a shell pipeline from the repository root; its exit statuses and standard error. */
+async function pipeline(script: string): Promise<{ statuses: string; stderr: string }> {
+  const out = await new Deno.Command("bash", {
+    args: ["-c", `${script}; echo "\${PIPESTATUS[@]}"`],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stderr: "piped",
+  }).output();
+  return {
+    statuses: new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!,
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("a closed stdout ends the run quietly, as cat does (json, table, archs json)", async () => {
+  // 3,000 snapshots: far more output than a pipe holds, so ptlab is still writing when head goes
+  const big = await Deno.makeTempFile({ suffix: ".ptlab" });
+  await Deno.writeTextFile(big, 'mm a\nrepeat i in 0..3000 {\n  snapshot "s"\n}\n');
+  try {
+    for (
+      const cmd of [
+        `./ptlab run ${big} --format json`,
+        `./ptlab run ${big} --format table`,
+        `./ptlab run ${big} --format csv`,
+        `./ptlab archs --format json`,
+      ]
+    ) {
+      const r = await pipeline(`${cmd} | head -c 100 > /dev/null`);
+      assertEquals(r.stderr, "", cmd);
+      assertEquals(r.statuses, "0 0", cmd);
+    }
+  } finally {
+    await Deno.remove(big);
+  }
+});
+
+Deno.test("--version names ptlab, Deno and the dependencies", () => {
+  const r = cli(["--version"]);
+  assertEquals(r.code, 0);
+  assertMatch(r.stdout, /^ptlab \d+\.\d+\.\d+\ndeno \d+\.\d+\.\d+ \(v8 .*typescript .*\)\n/);
+  assertMatch(r.stdout, /\nchevrotain 13\.\d+\.\d+\nzod 4\.\d+\.\d+\n$/);
+  assertEquals(cli(["version"]).stdout, r.stdout);
+});
+
+Deno.test("help COMMAND and COMMAND --help: that command's options and examples", () => {
+  const h = cli(["help", "run"]);
+  assertEquals(h.code, 0);
+  assertEquals(cli(["run", "--help"]).stdout, h.stdout);
+  assertMatch(h.stdout, /^usage: ptlab run FILE\|- \[OPTIONS\]\n/);
+  for (
+    const o of ["--arch SEL", "--kernel V", "--format F", "--metrics LIST", "--set NAME=VALUE"]
+  ) {
+    assert(h.stdout.includes(o), o);
+  }
+  assert(h.stdout.includes("examples:\n  ptlab run examples/quickstart.ptlab\n"));
+  assert(!h.stdout.includes("--seed"), "fuzz's options are not run's");
+  assertMatch(cli(["help", "fuzz"]).stdout, /--seed S/);
+  const all = cli(["help"]).stdout;
+  for (const c of ["run", "check", "archs", "explain", "fuzz", "fmt", "schema", "completions"]) {
+    assertMatch(all, new RegExp(`\\n  ${c} `));
+  }
+});
+
+Deno.test("one error style: a line, a did-you-mean, where to look; no usage dump", () => {
+  const cases: [string[], string][] = [
+    [
+      ["run", "s.ptlab", "--frmat", "json"],
+      'run: unknown option --frmat (did you mean "--format"?)',
+    ],
+    [["rn", "s.ptlab"], 'unknown command "rn" (did you mean "run"?)'],
+    [["run", "s.ptlab", "--arch", "x86_64-4levl"], '--arch: unknown configuration "x86_64-4levl"'],
+    [["run", "s.ptlab", "--kernel", "6.7"], '--kernel: unknown kernel version "6.7"'],
+    [["run", "s.ptlab", "--format", "jsn"], '--format jsn: unknown value (did you mean "json"?)'],
+    [
+      ["explain", "x86_64-4levl"],
+      'unknown configuration "x86_64-4levl" (did you mean "x86_64-4level"?)',
+    ],
+    [["run", "s.ptlab", "--seed", "3"], "run: unknown option --seed (it is an option of fuzz)"],
+    [["fuzz", "--runs", "5", "--time", "2"], "--runs and --time contradict each other: give one"],
+    [["run", "s.ptlab", "--metrics", "flushs"], '--metrics: unknown metric "flushs"'],
+    [["run", "s.ptlab", "--format", "json", "--format", "csv"], "--format is given twice"],
+    [["completions", "tcsh"], 'unknown shell "tcsh"'],
+  ];
+  for (const [args, msg] of cases) {
+    const r = cli(args, { read: read({ "s.ptlab": GOOD }) });
+    assertEquals(r.code, 2, args.join(" "));
+    const lines = r.stderr.trimEnd().split("\n");
+    assert(lines[0].startsWith(`ptlab: ${msg}`), `${args.join(" ")}: ${lines[0]}`);
+    assertEquals(lines.length, 2, r.stderr); // the error and where to look, no usage
+    assertMatch(lines[1], /^\(ptlab help( \w+)? shows the options\)$/);
+    assert(!/:0:0/.test(r.stderr), "no fake locations");
+  }
+  assertMatch(
+    cli(["run", "s.ptlab", "--arch", "x86_64-4levl"], { read: read({}) }).stderr,
+    /did you mean "x86_64-4level"/,
+  );
+});
+
+Deno.test("repeated --arch and --kernel accumulate; --kernel all", () => {
+  const files = read({ "s.ptlab": GOOD });
+  const j = (args: string[]) =>
+    parseReportDocument(
+      JSON.parse(cli(["run", "s.ptlab", "--format", "json", ...args], { read: files }).stdout),
+    );
+  const d = j([
+    "--arch",
+    "x86_64-4level",
+    "--arch",
+    "x86_64-5level",
+    "--kernel",
+    "6.1",
+    "--kernel",
+    "6.18",
+  ]);
+  assertEquals(d.runs.map((r) => `${r.arch} ${r.kernel}`), [
+    "x86_64-4level 6.1",
+    "x86_64-4level 6.18",
+    "x86_64-5level 6.1",
+    "x86_64-5level 6.18",
+  ]);
+  assertEquals(j(["--kernel", "all"]).runs.map((r) => r.kernel), [...KERNEL_VERSIONS]);
+});
+
+Deno.test("run - reads standard input; /dev/stdin too, without a permission prompt", async () => {
+  const r = cli(["run", "-", "--format", "json"], { stdin: () => GOOD });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(parseReportDocument(JSON.parse(r.stdout)).file, "<stdin>");
+  const bad = cli(["run", "-"], { stdin: () => "mm a\ntouch b 0x1000\n" });
+  assertMatch(bad.stderr, /^<stdin>:2:7: /);
+  for (const f of ["-", "/dev/stdin"]) {
+    const p = await pipeline(`printf '%s' '${GOOD}' | ./ptlab run ${f} --format csv > /dev/null`);
+    assertEquals([p.statuses, p.stderr], ["0 0", ""], f);
+  }
+});
+
+Deno.test("a directory, a missing file: one line saying so, exit 2", () => {
+  const dir = cli(["run", "examples"]);
+  assertEquals([dir.code, dir.stderr], [2, "ptlab: cannot read examples: is a directory\n"]);
+  const none = cli(["run", "nope.ptlab"]);
+  assertEquals([none.code, none.stderr], [2, "ptlab: cannot read nope.ptlab: no such file\n"]);
+});
+
+Deno.test("JSON carries schemaVersion and the ptlab version", () => {
+  const r = cli(["run", "s.ptlab", "--format", "json"], { read: read({ "s.ptlab": GOOD }) });
+  const doc = JSON.parse(r.stdout);
+  assertEquals([doc.schemaVersion, doc.ptlab], [1, PTLAB_VERSION]);
+  parseReportDocument(doc);
+});
+
+Deno.test("--format junit: a testcase per expectation and per run's kernel rules", () => {
+  const src = GOOD.replace("expect a.vmpte == 12K", "expect a.vmpte == 12K\nexpect a.rss == 4K");
+  const r = cli(["run", "s.ptlab", "--format", "junit", "--arch", "x86_64-4level,x86_64-5level"], {
+    read: read({ "s.ptlab": src }),
+  });
+  assertEquals(r.code, 1);
+  assertMatch(
+    r.stdout,
+    /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="ptlab s\.ptlab" tests="6" failures="2" errors="0" skipped="0">/,
+  );
+  assertEquals(r.stdout.match(/<testsuite /g)?.length, 2);
+  assertEquals(r.stdout.match(/<testcase /g)?.length, 6);
+  assertMatch(
+    r.stdout,
+    /name="line 6: expect a\.rss == 4K">\n\s+<failure message="left is 2097152, right is 4096">/,
+  );
+  assertMatch(
+    r.stdout,
+    /<testcase classname="s\.ptlab\.x86_64-5level 6\.6" name="kernel rules"\/>/,
+  );
+});
+
+Deno.test("--format tap: TAP 13, a test point per check, YAML under a failure", () => {
+  const src = GOOD.replace("12K", "8K");
+  const r = cli(["run", "s.ptlab", "--format", "tap"], { read: read({ "s.ptlab": src }) });
+  assertEquals(r.code, 1);
+  assertEquals(r.stdout.split("\n").slice(0, 6), [
+    "TAP version 13",
+    "1..2",
+    "not ok 1 - x86_64-4level 6.6: line 5: expect a.vmpte == 8K",
+    "  ---",
+    '  message: "left is 12288, right is 8192"',
+    '  detail: "expect a.vmpte == 8K: left is 12288, right is 8192"',
+  ]);
+  assertMatch(r.stdout, /\nok 2 - x86_64-4level 6\.6: kernel rules\n$/);
+});
+
+Deno.test("colour on a terminal, off with NO_COLOR or when piped", () => {
+  const src = GOOD.replace("12K", "8K");
+  const files = read({ "s.ptlab": src });
+  const tty = cli(["run", "s.ptlab"], { read: files, isTerminal: true });
+  assert(tty.stdout.includes(`${ESC}[31m  FAILED line 5`), tty.stdout);
+  assert(
+    !cli(["run", "s.ptlab"], { read: files, isTerminal: true, noColor: true }).stdout.includes(
+      "\x1b[",
+    ),
+  );
+  assert(!cli(["run", "s.ptlab", "--format", "table"], { read: files }).stdout.includes(ESC));
+});
+
+Deno.test("--metrics chooses the comparison columns, --exact the exact bytes, width wraps", () => {
+  const files = read({ "s.ptlab": GOOD });
+  const args = ["run", "s.ptlab", "--format", "table", "--arch", "x86_64-4level,x86_64-5level"];
+  const t = cli([...args, "--metrics", "vmpte,flushes,ipis"], { read: files }).stdout;
+  const head = t.split("\n")[0];
+  assertMatch(head, /touched: a\.vmpte\s+touched: tlb_flushes\s+touched: ipis/);
+  assert(!head.includes("nr_page_table_pages"), head);
+  assertMatch(
+    cli([...args, "--exact"], { read: files }).stdout,
+    /\nx86_64-5level\s+6\.6\s+12288\s+2\s+ok/,
+  );
+  const narrow = cli([...args, "--metrics", "vmpte,pages,flushes,ipis,rss"], {
+    read: files,
+    isTerminal: true,
+    noColor: true,
+    columns: 80,
+  }).stdout;
+  const lines = narrow.trimEnd().split("\n");
+  assert(lines.every((l) => l.length <= 80), narrow);
+  // every block repeats the row keys
+  assertEquals(lines.filter((l) => l.startsWith("configuration")).length > 1, true);
+  assertEquals(
+    lines.filter((l) => l.startsWith("x86_64-5level")).length,
+    lines.filter((l) => l.startsWith("configuration")).length,
+  );
+});
+
+Deno.test("--format svg draws the comparison", () => {
+  const r = cli(["run", "s.ptlab", "--format", "svg", "--arch", "x86_64-4level,x86_64-5level"], {
+    read: read({ "s.ptlab": GOOD }),
+  });
+  assertEquals(r.code, 0);
+  assertMatch(r.stdout, /<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+});
+
+Deno.test("CSV: text cells a spreadsheet would run as a formula are escaped", () => {
+  const src = GOOD.replace('snapshot "touched"', 'snapshot "=HYPERLINK(1)"');
+  const c = cli(["run", "s.ptlab", "--format", "csv"], { read: read({ "s.ptlab": src }) }).stdout;
+  assertMatch(c, /\nx86_64-4level,6\.6,'=HYPERLINK\(1\),4,a,12288,/);
+});
+
+Deno.test("completions: bash (syntax-checked and asked), zsh and fish scripts", async () => {
+  const bash = cli(["completions", "bash"]).stdout;
+  const ask = async (line: string) => {
+    const words = line.split(" ");
+    const script = `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); ` +
+      `COMP_CWORD=${words.length - 1}; _ptlab; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const out = await new Deno.Command("bash", { args: ["-c", script], cwd: root }).output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim().split("\n").sort();
+  };
+  assertEquals(await ask("ptlab ru"), ["run"]);
+  assertEquals(await ask("ptlab run --for"), ["--format"]);
+  assertEquals(await ask("ptlab run x.ptlab --format j"), ["json", "junit"]);
+  assertEquals(await ask("ptlab explain x86_64-4"), ["x86_64-4level"]);
+  assertEquals(await ask("ptlab fuzz --se"), ["--seed"]);
+  assertEquals(await ask("ptlab run examples/quicks"), ["examples/quickstart.ptlab"]);
+  const zsh = cli(["completions", "zsh"]).stdout;
+  assertMatch(zsh, /^#compdef ptlab\n/);
+  assertMatch(
+    zsh,
+    /\n {4}run\) _arguments -s .*'--format=\[[^\]]*\]:F:\(table json ndjson csv junit tap svg\)'/,
+  );
+  const fish = cli(["completions", "fish"]).stdout;
+  assertMatch(
+    fish,
+    /\ncomplete -c ptlab -n '__fish_seen_subcommand_from run' -l format -r -a 'table json ndjson csv junit tap svg'/,
+  );
+  for (const sh of ["zsh", "fish"]) {
+    // the shells themselves check the scripts where they are installed
+    const which = await new Deno.Command("sh", { args: ["-c", `command -v ${sh}`] }).output();
+    if (which.code !== 0) continue;
+    const check = sh === "zsh" ? ["-n", "-c", zsh] : ["-n", "-c", fish];
+    const out = await new Deno.Command(sh, { args: check }).output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   }
 });

@@ -16,7 +16,7 @@ Deno.test("units: bytes in binary units, pages", () => {
 
 Deno.test("the JSON Schema names the contract's fields", () => {
   const s = reportJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-  assertEquals(s.required.sort(), ["ok", "runs"]);
+  assertEquals(s.required.sort(), ["ok", "ptlab", "runs", "schemaVersion"]);
   const text = JSON.stringify(s);
   for (const f of ["vmpte", "tables", "rss", "expectations", "violations", "final", "actual"]) {
     assert(text.includes(`"${f}"`), f);

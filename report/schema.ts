@@ -7,6 +7,16 @@
 
 import { z } from "zod";
 import type { RunResult } from "../engine/types.ts";
+import project from "../deno.json" with { type: "json" };
+
+/** ptlab's version (deno.json's `version`). */
+export const PTLAB_VERSION: string = project.version;
+
+/**
+ * The JSON document's schema version: it goes up when a field changes meaning or goes away (a
+ * field added keeps it).
+ */
+export const SCHEMA_VERSION = 1;
 
 const levelCounts = z.object({
   pgd: z.number().int(),
@@ -88,6 +98,8 @@ const runSchema = z.object({
 });
 
 const documentSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION).describe("the version of this schema"),
+  ptlab: z.string().describe("the ptlab version that wrote the document"),
   ok: z.boolean().describe("every expectation held and nothing was violated"),
   file: z.string().optional(),
   runs: z.array(runSchema),
@@ -97,6 +109,10 @@ const documentSchema = z.object({
 
 /** The JSON document ptlab prints with `--format json`. */
 export interface ReportDocument {
+  /** {@link SCHEMA_VERSION}. */
+  schemaVersion: typeof SCHEMA_VERSION;
+  /** The ptlab version that wrote it. */
+  ptlab: string;
   /** Every expectation held and nothing was violated, in every run. */
   ok: boolean;
   /** The scenario file. */
@@ -120,13 +136,15 @@ export function runsOk(runs: readonly RunResult[]): boolean {
 
 /** Builds the JSON document for a set of runs. */
 export function reportDocument(
-  runs: RunResult[],
+  runs: readonly RunResult[],
   extra: { file?: string; skipped?: { arch: string; reason: string }[] } = {},
 ): ReportDocument {
   return {
+    schemaVersion: SCHEMA_VERSION,
+    ptlab: PTLAB_VERSION,
     ok: runsOk(runs),
     ...(extra.file !== undefined ? { file: extra.file } : {}),
-    runs,
+    runs: [...runs],
     ...(extra.skipped?.length ? { skipped: extra.skipped } : {}),
   };
 }

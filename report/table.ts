@@ -5,7 +5,7 @@
  * @module
  */
 
-import { LEVELS, type RunResult, type Snapshot } from "../engine/types.ts";
+import { LEVELS, type RunResult, type Snapshot, SYSTEM_METRICS } from "../engine/types.ts";
 
 /** Formats bytes with binary units: `0 B`, `512 B`, `12 KiB`, `2 MiB`, `1.5 GiB`. */
 export function bytes(n: number): string {
@@ -31,14 +31,62 @@ export function pages(n: number): string {
   return `${n} ${Math.abs(n) === 1 ? "page" : "pages"}`;
 }
 
+/** How a table is drawn: colour, exact figures, columns, width. */
+export interface TableStyle {
+  /** ANSI colour for failed expectations, violations and results (a terminal without NO_COLOR). */
+  color?: boolean;
+  /** Byte figures as exact numbers (`12288`) instead of binary units (`12 KiB`). */
+  exact?: boolean;
+  /** Comparison-table metrics, by name or short alias (see {@link COMPARISON_METRICS}). */
+  metrics?: readonly string[];
+  /** Terminal width: a comparison table wider than this is wrapped into blocks. */
+  width?: number;
+}
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+/** A cell's width on a terminal (colour codes take no room). */
+export function visibleLength(s: string): number {
+  return s.replace(ANSI, "").length;
+}
+
+/** Wraps text in an ANSI colour when `on`. */
+export function paint(text: string, color: "red" | "green" | "bold", on: boolean | undefined) {
+  if (!on) return text;
+  const code = { red: "31", green: "32", bold: "1" }[color];
+  return `\x1b[${code}m${text}\x1b[0m`;
+}
+
+function pad(c: string, w: number, right: boolean): string {
+  const n = Math.max(0, w - visibleLength(c));
+  return right ? " ".repeat(n) + c : c + " ".repeat(n);
+}
+
+/** Aligned lines, one per row; numbers-like cells right-aligned. */
+export function* alignedLines(
+  rows: Iterable<string[]>,
+  widths: readonly number[],
+  rightAlign: (col: number) => boolean,
+): Generator<string> {
+  for (const r of rows) {
+    yield r.map((c, i) => pad(c, widths[i], rightAlign(i))).join("  ").trimEnd();
+  }
+}
+
+function columnWidths(rows: readonly string[][]): number[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => widths[i] = Math.max(widths[i] ?? 0, visibleLength(c)));
+  return widths;
+}
+
 /** Pads cells into aligned columns; numbers-like cells right-aligned. */
 export function alignTable(rows: string[][], rightAlign: (col: number) => boolean): string {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => widths[i] = Math.max(widths[i] ?? 0, c.length));
-  return rows.map((r) =>
-    r.map((c, i) => rightAlign(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])).join("  ")
-      .trimEnd()
-  ).join("\n");
+  return [...alignedLines(rows, columnWidths(rows), rightAlign)].join("\n");
+}
+
+/** The swept parameters a run was made with (`--set`), if any. */
+function paramsOf(r: RunResult): Record<string, string> | undefined {
+  return (r as RunResult & { params?: Record<string, string> }).params;
 }
 
 function tablesCell(t: Record<string, number>): string {
@@ -53,68 +101,98 @@ function mmNames(snaps: readonly Snapshot[]): string[] {
 }
 
 /** One run as a table: a row per snapshot (and the final state), then expectations and violations. */
-export function runTable(r: RunResult): string {
+export function runTable(r: RunResult, style: TableStyle = {}): string {
+  return [...runTableLines(r, style)].join("\n");
+}
+
+/**
+ * {@link runTable} line by line, so that a run of a million snapshots is written without one
+ * giant string. Column titles are the metric names a scenario's `expect` uses.
+ */
+export function* runTableLines(r: RunResult, style: TableStyle = {}): Generator<string> {
   const opts = Object.entries(r.options).filter(([k]) => k !== "kernel" && k !== "ram")
     .map(([k, v]) => `${k} ${v}`).join(" · ");
-  const head = `${r.arch} · kernel ${r.kernel}${opts ? ` · ${opts}` : ""}`;
+  const params = paramsOf(r)
+    ? Object.entries(paramsOf(r)!).map(([k, v]) => `${k}=${v}`).join(" ")
+    : "";
+  yield paint(
+    `${r.arch} · kernel ${r.kernel}${opts ? ` · ${opts}` : ""}${params ? ` · ${params}` : ""}`,
+    "bold",
+    style.color,
+  );
   const snaps = [...r.snapshots, r.final];
   const names = mmNames(snaps);
+  const size = style.exact ? String : bytes;
   // columns for injected failures and their outcome, when the run had any
-  const failures = FAILURE_COLUMNS.filter(([key]) => snaps.some((s) => s.metrics[key] !== 0));
+  const failures = FAILURE_COLUMNS.filter((key) => snaps.some((s) => s.metrics[key] !== 0));
   const header = [
     "snapshot",
     "line",
-    ...names.flatMap((n) => [`${n} VmPTE`, `${n} tables`, `${n} RSS`]),
-    "NR_PAGETABLE",
-    "pt frames",
+    ...names.flatMap((n) => [`${n}.vmpte`, `${n}.tables`, `${n}.rss`]),
+    "nr_page_table_pages",
+    "pagetable_frames",
     "ptlocks",
-    "flushes",
-    "IPIs",
-    ...failures.map(([, title]) => title),
+    "tlb_flushes",
+    "ipis",
+    ...failures,
     "leaks",
     "violations",
   ];
-  const rows = snaps.map((s) => [
+  const row = (s: Snapshot) => [
     s.label,
     String(s.line),
     ...names.flatMap((n) => {
       const m = s.mms[n];
-      return m ? [bytes(m.vmpte), tablesCell(m.tables), bytes(m.rss)] : ["-", "-", "-"];
+      return m ? [size(m.vmpte), tablesCell(m.tables), size(m.rss)] : ["-", "-", "-"];
     }),
-    pages(s.metrics.nr_page_table_pages),
+    style.exact ? String(s.metrics.nr_page_table_pages) : pages(s.metrics.nr_page_table_pages),
     String(s.metrics.pagetable_frames),
     String(s.metrics.ptlocks),
     String(s.metrics.tlb_flushes),
     String(s.metrics.ipis),
-    ...failures.map(([key]) => String(s.metrics[key])),
+    ...failures.map((key) => String(s.metrics[key])),
     String(s.metrics.leaks),
-    String(s.metrics.violations),
-  ]);
-  const out = [head, alignTable([header, ...rows], (i) => i > 0)];
-  if (names.length) out.push(`(tables: pgd/p4d/pud/pmd/pte)`);
-  out.push(expectationLines(r), violationLines(r), eventLines(r));
-  return out.filter((s) => s !== "").join("\n");
+    s.metrics.violations ? paint(String(s.metrics.violations), "red", style.color) : "0",
+  ];
+  // two passes over the snapshots (widths, then lines), never all rows at once
+  const widths = header.map((h) => h.length);
+  for (const s of snaps) {
+    row(s).forEach((c, i) => widths[i] = Math.max(widths[i], visibleLength(c)));
+  }
+  const right = (i: number) => i > 0;
+  yield* alignedLines([header], widths, right);
+  for (const s of snaps) yield* alignedLines([row(s)], widths, right);
+  if (names.length) yield `(tables: pgd/p4d/pud/pmd/pte)`;
+  for (const part of [expectationLines(r, style), violationLines(r, style), eventLines(r)]) {
+    if (part !== "") yield part;
+  }
 }
 
-function expectationLines(r: RunResult): string {
+function expectationLines(r: RunResult, style: TableStyle): string {
   if (r.expectations.length === 0) return "";
   const failed = r.expectations.filter((e) => !e.ok);
   const lines = [
-    `expectations: ${r.expectations.length - failed.length} held, ${failed.length} failed`,
+    paint(
+      `expectations: ${r.expectations.length - failed.length} held, ${failed.length} failed`,
+      failed.length ? "red" : "green",
+      style.color,
+    ),
   ];
   for (const e of failed) {
-    lines.push(
+    lines.push(paint(
       `  FAILED line ${e.line}: expect ${e.text}  (left is ${e.actual}, right is ${e.expected})`,
-    );
+      "red",
+      style.color,
+    ));
   }
   return lines.join("\n");
 }
 
-/** Metrics shown as columns only when a snapshot has them non-zero, with their titles. */
-const FAILURE_COLUMNS: readonly (readonly ["injected" | "ooms" | "enomems", string])[] = [
-  ["injected", "injected"],
-  ["ooms", "OOMs"],
-  ["enomems", "ENOMEM"],
+/** Metrics shown as columns only when a snapshot has them non-zero. */
+const FAILURE_COLUMNS: readonly ("injected" | "ooms" | "enomems")[] = [
+  "injected",
+  "ooms",
+  "enomems",
 ];
 
 /** Events listed under a table; the JSON has them all. */
@@ -131,20 +209,71 @@ function eventLines(r: RunResult): string {
   ].join("\n");
 }
 
-function violationLines(r: RunResult): string {
+function violationLines(r: RunResult, style: TableStyle): string {
   if (r.violations.length === 0) return "";
-  return [
-    `violations: ${r.violations.length}`,
-    ...r.violations.map((v) => `  line ${v.line}: [${v.rule}] ${v.message}`),
-  ].join("\n");
+  return paint(
+    [
+      `violations: ${r.violations.length}`,
+      ...r.violations.map((v) => `  line ${v.line}: [${v.rule}] ${v.message}`),
+    ].join("\n"),
+    "red",
+    style.color,
+  );
+}
+
+/** One column kind of the comparison table. */
+interface ComparisonMetric {
+  /** Per process (a column per process at each snapshot) or system-wide. */
+  perMm: boolean;
+  /** The cell. */
+  cell(s: Snapshot, mm: string | undefined, style: TableStyle): string;
+}
+
+const bytesCell = (n: number, style: TableStyle) => style.exact ? String(n) : bytes(n);
+const systemMetric = (key: keyof Snapshot["metrics"]): ComparisonMetric => ({
+  perMm: false,
+  cell: (s) => String(s.metrics[key]),
+});
+
+/**
+ * The metrics a comparison table can show (`--metrics`), by the name a scenario's `expect` uses;
+ * per-process ones head their columns `MM.name`.
+ */
+export const COMPARISON_METRICS: Readonly<Record<string, ComparisonMetric>> = {
+  vmpte: { perMm: true, cell: (s, mm, st) => bytesCell(s.mms[mm!].vmpte, st) },
+  rss: { perMm: true, cell: (s, mm, st) => bytesCell(s.mms[mm!].rss, st) },
+  tables: { perMm: true, cell: (s, mm) => tablesCell(s.mms[mm!].tables) },
+  ...Object.fromEntries(SYSTEM_METRICS.map((k) => [k, systemMetric(k)])),
+};
+
+/** Short names `--metrics` also accepts, and the metric each stands for. */
+export const METRIC_ALIASES: Readonly<Record<string, string>> = {
+  pages: "nr_page_table_pages",
+  flushes: "tlb_flushes",
+  frames: "pagetable_frames",
+};
+
+/** The metrics a comparison table shows unless told. */
+export const DEFAULT_COMPARISON_METRICS: readonly string[] = ["vmpte", "nr_page_table_pages"];
+
+/** The metric a `--metrics` name stands for, or undefined. */
+export function comparisonMetric(name: string): string | undefined {
+  const m = METRIC_ALIASES[name] ?? name;
+  return m in COMPARISON_METRICS ? m : undefined;
 }
 
 /**
- * Several runs side by side: a row per configuration, and for each snapshot label a VmPTE
- * column per process and an NR_PAGETABLE column.
+ * Several runs side by side: a row per configuration (and kernel, and swept parameters), and for
+ * each snapshot label a column per chosen metric (`style.metrics`; per process for VmPTE, RSS
+ * and tables). Wider than `style.width`, it wraps into blocks that repeat the row keys.
  */
-export function comparisonTable(runs: readonly RunResult[]): string {
+export function comparisonTable(runs: readonly RunResult[], style: TableStyle = {}): string {
   if (runs.length === 0) return "";
+  const metrics = (style.metrics ?? DEFAULT_COMPARISON_METRICS).map((m) => {
+    const k = comparisonMetric(m);
+    if (!k) throw new RangeError(`unknown metric "${m}"`);
+    return k;
+  });
   // the final state gets a column only where it differs from the last snapshot taken
   const same = (r: RunResult) => {
     const last = r.snapshots[r.snapshots.length - 1];
@@ -153,38 +282,83 @@ export function comparisonTable(runs: readonly RunResult[]): string {
   };
   const withFinal = !runs.every(same);
   const labels: string[] = [];
+  const seen = new Set<string>();
   for (const r of runs) {
     for (const s of withFinal ? [...r.snapshots, r.final] : r.snapshots) {
-      if (!labels.includes(s.label)) labels.push(s.label);
+      if (!seen.has(s.label)) labels.push(s.label), seen.add(s.label);
     }
   }
   const names = mmNames(runs.flatMap((r) => [...r.snapshots, r.final]));
-  const find = (r: RunResult, l: string) => [...r.snapshots, r.final].find((x) => x.label === l);
-  // a process gets a column at a snapshot only if it exists there in some run
-  const cols = labels.map((l) => ({
-    l,
-    mms: names.filter((n) => runs.some((r) => find(r, l)?.mms[n] !== undefined)),
-  }));
-  const header = ["configuration", "kernel"];
-  for (const { l, mms } of cols) {
-    for (const n of mms) header.push(`${l}: ${n} VmPTE`);
-    header.push(`${l}: pages`);
-  }
-  header.push("result");
-  const rows = runs.map((r) => {
-    const row = [r.arch, r.kernel];
-    for (const { l, mms } of cols) {
-      const s = find(r, l);
-      for (const n of mms) row.push(s?.mms[n] ? bytes(s.mms[n].vmpte) : "-");
-      row.push(s ? String(s.metrics.nr_page_table_pages) : "-");
-    }
-    const failed = r.expectations.filter((e) => !e.ok).length;
-    row.push(
-      failed || r.violations.length ? `${failed} failed, ${r.violations.length} violations` : "ok",
-    );
-    return row;
+  const index = runs.map((r) => {
+    const m = new Map<string, Snapshot>();
+    for (const s of [...r.snapshots, r.final]) if (!m.has(s.label)) m.set(s.label, s);
+    return m;
   });
-  return alignTable([header, ...rows], (i) => i > 1 && i < header.length - 1);
+  const paramNames = [...new Set(runs.flatMap((r) => Object.keys(paramsOf(r) ?? {})))];
+  const keys = ["configuration", "kernel", ...paramNames];
+  const columns: { title: string; cell: (i: number) => string }[] = [];
+  for (const l of labels) {
+    for (const k of metrics) {
+      const m = COMPARISON_METRICS[k];
+      // a process gets a column at a snapshot only if it exists there in some run
+      const mms = m.perMm
+        ? names.filter((n) => index.some((x) => x.get(l)?.mms[n] !== undefined))
+        : [undefined];
+      for (const mm of mms) {
+        columns.push({
+          title: `${l}: ${mm === undefined ? k : `${mm}.${k}`}`,
+          cell: (i) => {
+            const s = index[i].get(l);
+            return s && (mm === undefined || s.mms[mm]) ? m.cell(s, mm, style) : "-";
+          },
+        });
+      }
+    }
+  }
+  const rowKeys = runs.map((
+    r,
+  ) => [r.arch, r.kernel, ...paramNames.map((p) => paramsOf(r)?.[p] ?? "-")]);
+  const results = runs.map((r) => {
+    const failed = r.expectations.filter((e) => !e.ok).length;
+    return failed || r.violations.length
+      ? paint(`${failed} failed, ${r.violations.length} violations`, "red", style.color)
+      : paint("ok", "green", style.color);
+  });
+  const cells = columns.map((c) => [c.title, ...runs.map((_, i) => c.cell(i))]);
+  const keyRows = [keys, ...rowKeys];
+  const keyWidths = columnWidths(keyRows);
+  const colWidths = cells.map((c) => Math.max(...c.map(visibleLength)));
+  const resultWidth = Math.max(6, ...results.map(visibleLength));
+  const keyWidth = keyWidths.reduce((a, b) => a + b + 2, 0);
+  // blocks of columns that fit the width (at least one column each); the result closes the last
+  const blocks: number[][] = [];
+  let cur: number[] = [];
+  let w = keyWidth;
+  for (let c = 0; c < columns.length; c++) {
+    const extra = colWidths[c] + 2 + (c === columns.length - 1 ? resultWidth + 2 : 0);
+    if (style.width && cur.length && w + extra > style.width) {
+      blocks.push(cur);
+      cur = [];
+      w = keyWidth;
+    }
+    cur.push(c);
+    w += colWidths[c] + 2;
+  }
+  blocks.push(cur);
+  const out: string[] = [];
+  blocks.forEach((b, bi) => {
+    const last = bi === blocks.length - 1;
+    const rows = keyRows.map((k, i) => [
+      ...k,
+      ...b.map((c) => cells[c][i]),
+      ...(last ? [i === 0 ? "result" : results[i - 1]] : []),
+    ]);
+    const widths = [...keyWidths, ...b.map((c) => colWidths[c]), ...(last ? [resultWidth] : [])];
+    const nk = keys.length;
+    if (bi > 0) out.push("");
+    out.push(...alignedLines(rows, widths, (i) => i >= nk && i < nk + b.length));
+  });
+  return out.join("\n");
 }
 
 /**
