@@ -39,6 +39,7 @@ import { svgReport } from "./report/svg.ts";
 import { PTLAB_VERSION } from "./report/schema.ts";
 import project from "./deno.json" with { type: "json" };
 import { completions, SHELLS } from "./completions.ts";
+import { fmtFiles } from "./format/fmt.ts";
 
 /** One option of the command line. */
 export interface OptionSpec {
@@ -792,8 +793,12 @@ function tables(
 }
 
 function formatFiles(p: Parsed, env: CliEnv, out: Output): { code: number; stderr: string } {
-  void p, env, out;
-  throw new ArgError("fmt", "fmt is not wired yet");
+  const r = fmtFiles(p.positionals, p.values.has("check"), {
+    read: env.read ?? defaultRead,
+    write: env.writeFile ?? ((path, text) => Deno.writeTextFileSync(path, text)),
+  });
+  out.write(r.stdout);
+  return { code: r.code, stderr: r.stderr };
 }
 
 /** Writes all of `text`; a closed reader (EPIPE) becomes {@link OutputClosed}. */

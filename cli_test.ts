@@ -425,3 +425,17 @@ Deno.test("completions: bash (syntax-checked and asked), zsh and fish scripts", 
     assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   }
 });
+
+Deno.test("fmt: lays a file out in place, --check lists what it would change (exit 1)", () => {
+  const files: Record<string, string> = {
+    "s.ptlab": "mm   a\r\n\r\n\r\nmap a 0x1000  size 4K   # x\r\n",
+  };
+  const written: Record<string, string> = {};
+  const env = { read: read(files), writeFile: (p: string, t: string) => void (written[p] = t) };
+  const chk = cli(["fmt", "--check", "s.ptlab"], env);
+  assertEquals([chk.code, chk.stdout.trim(), written], [1, "s.ptlab", {}]);
+  assertEquals(cli(["fmt", "s.ptlab"], env).code, 0);
+  assertEquals(written["s.ptlab"], "mm a\n\nmap a 0x1000 size 4K  # x\n");
+  files["s.ptlab"] = written["s.ptlab"];
+  assertEquals(cli(["fmt", "--check", "s.ptlab"], env).code, 0);
+});

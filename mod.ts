@@ -101,13 +101,30 @@ export { commonOptions, resolveConfig } from "./archs/config.ts";
 export { configFor, configNames, CONFIGS, findConfig, selectConfigs } from "./archs/registry.ts";
 export {
   parseReportDocument,
+  PTLAB_VERSION,
   type ReportDocument,
   reportDocument,
   reportJsonSchema,
+  SCHEMA_VERSION,
 } from "./report/schema.ts";
-export { bytes, comparisonTable, pages, runTable, traceSideBySide } from "./report/table.ts";
+export {
+  bytes,
+  COMPARISON_METRICS,
+  type ComparisonMetric,
+  comparisonMetric,
+  comparisonTable,
+  METRIC_ALIASES,
+  pages,
+  runTable,
+  runTableLines,
+  type TableStyle,
+  traceSideBySide,
+} from "./report/table.ts";
 export { archsTable, type ConfigDescription, explainText, type LevelText } from "./report/archs.ts";
-export { csv, ndjson } from "./report/lines.ts";
+export { csv, csvLines, ndjson, ndjsonLines } from "./report/lines.ts";
+export { bigintAsHex, jsonChunks } from "./report/json.ts";
+export { junit, type SkippedRun, tap } from "./report/ci.ts";
+export { type SvgOptions, svgReport } from "./report/svg.ts";
 
 /** The configuration catalog the DSL checks scenarios against: every registered configuration. */
 export const catalog: ConfigCatalog = {

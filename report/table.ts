@@ -222,7 +222,7 @@ function violationLines(r: RunResult, style: TableStyle): string {
 }
 
 /** One column kind of the comparison table. */
-interface ComparisonMetric {
+export interface ComparisonMetric {
   /** Per process (a column per process at each snapshot) or system-wide. */
   perMm: boolean;
   /** The cell. */
