@@ -1,3 +1,4 @@
+import { STATEMENT_KEYWORDS } from "../format/fmt.ts";
 // The TextMate grammar: valid JSON, JS-compatible regexes, and a tiny TextMate-style tokenizer
 // (patterns tried line by line, earliest match first, begin/end rules on a stack) that must give
 // every comment, string, statement keyword and number of the examples the right scope.
@@ -34,28 +35,7 @@ const grammarText = Deno.readTextFileSync(new URL("ptlab.tmLanguage.json", here)
 const grammar: Grammar = JSON.parse(grammarText);
 
 /** Statement keywords: those of dsl/tokens.ts and the ones being added. */
-const STATEMENTS = [
-  "arch",
-  "cpus",
-  "let",
-  "mm",
-  "map",
-  "touch",
-  "unmap",
-  "madvise",
-  "fork",
-  "exit",
-  "run",
-  "snapshot",
-  "expect",
-  "repeat",
-  "inject",
-  "include",
-  "param",
-  "print",
-  "if",
-  "else",
-];
+const STATEMENTS = STATEMENT_KEYWORDS;
 
 const regexCache = new Map<string, RegExp>();
 function re(source: string): RegExp {

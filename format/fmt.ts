@@ -63,12 +63,8 @@ export type FormatResult = { ok: true; text: string } | FmtError;
 /** The result of {@link tokenize}. */
 export type TokenizeResult = { ok: true; tokens: FmtToken[] } | FmtError;
 
-/**
- * Words after which `-`/`+` is unary and `(` is not a call: the statement keywords, the
- * contextual words of the language and the ones being added (`include`, `param`, `print`, `if`,
- * `else`, `and`, `or`).
- */
-export const KEYWORDS: ReadonlySet<string> = new Set([
+/** The words that begin a statement (`else` continues one). */
+export const STATEMENT_KEYWORDS: readonly string[] = [
   "arch",
   "cpus",
   "let",
@@ -84,6 +80,19 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   "expect",
   "repeat",
   "inject",
+  "include",
+  "param",
+  "print",
+  "if",
+  "else",
+];
+
+/**
+ * Words after which `-`/`+` is unary and `(` is not a call: the statement keywords and the
+ * contextual words of the language (`size`, `every`, ..., `and`, `or`).
+ */
+export const KEYWORDS: ReadonlySet<string> = new Set([
+  ...STATEMENT_KEYWORDS,
   "size",
   "every",
   "as",
@@ -93,11 +102,6 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   "at",
   "after",
   "dontneed",
-  "include",
-  "param",
-  "print",
-  "if",
-  "else",
   "and",
   "or",
 ]);
