@@ -87,49 +87,87 @@ function rootLevel(limit: number): number {
   return limit <= REGION2_PAGES ? PUD : limit <= REGION1_PAGES ? P4D : PGD;
 }
 
+/**
+ * The list links of every pgtable_list of a machine (page->lru of each page-table page), as
+ * typed arrays indexed by frame: a page is on one mm's list at most, `owner` says whose.
+ */
+class ListLinks {
+  next: Int32Array = new Int32Array(0);
+  prev: Int32Array = new Int32Array(0);
+  owner: Int32Array = new Int32Array(0);
+  seq = 0;
+
+  /** Makes room for frame `f`. */
+  room(f: number): void {
+    if (f < this.owner.length) return;
+    const n = Math.max(f + 1, 1024, Math.ceil(this.owner.length * 1.5));
+    const g = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.next = g(this.next);
+    this.prev = g(this.prev);
+    this.owner = g(this.owner);
+  }
+}
+
+const links = new WeakMap<Machine, ListLinks>();
+
 /** mm->context.pgtable_list: pages with a free 2 KiB half, as a doubly linked list of frames. */
 class PgtableList {
   head = -1;
   tail = -1;
-  readonly next: Map<number, number> = new Map();
-  readonly prev: Map<number, number> = new Map();
+  readonly #l: ListLinks;
+  readonly #id: number;
+
+  constructor(l: ListLinks) {
+    this.#l = l;
+    this.#id = ++l.seq;
+  }
 
   has(f: number): boolean {
-    return this.next.has(f);
+    return f < this.#l.owner.length && this.#l.owner[f] === this.#id;
   }
   /** list_add: at the head. */
   addHead(f: number): void {
     this.del(f);
-    this.next.set(f, this.head);
-    this.prev.set(f, -1);
-    if (this.head >= 0) this.prev.set(this.head, f);
+    const l = this.#l;
+    l.room(f);
+    l.owner[f] = this.#id;
+    l.next[f] = this.head;
+    l.prev[f] = -1;
+    if (this.head >= 0) l.prev[this.head] = f;
     else this.tail = f;
     this.head = f;
   }
   /** list_add_tail. */
   addTail(f: number): void {
     this.del(f);
-    this.prev.set(f, this.tail);
-    this.next.set(f, -1);
-    if (this.tail >= 0) this.next.set(this.tail, f);
+    const l = this.#l;
+    l.room(f);
+    l.owner[f] = this.#id;
+    l.prev[f] = this.tail;
+    l.next[f] = -1;
+    if (this.tail >= 0) l.next[this.tail] = f;
     else this.head = f;
     this.tail = f;
   }
   /** list_del / list_del_init (a no-op for a page not on the list). */
   del(f: number): void {
-    if (!this.next.has(f)) return;
-    const n = this.next.get(f)!, p = this.prev.get(f)!;
-    if (p >= 0) this.next.set(p, n);
+    if (!this.has(f)) return;
+    const l = this.#l;
+    const n = l.next[f], p = l.prev[f];
+    if (p >= 0) l.next[p] = n;
     else this.head = n;
-    if (n >= 0) this.prev.set(n, p);
+    if (n >= 0) l.prev[n] = p;
     else this.tail = p;
-    this.next.delete(f);
-    this.prev.delete(f);
+    l.owner[f] = 0;
   }
   /** The frames, head first. */
   frames(): number[] {
     const out: number[] = [];
-    for (let f = this.head; f >= 0; f = this.next.get(f)!) out.push(f);
+    for (let f = this.head; f >= 0; f = this.#l.next[f]) out.push(f);
     return out;
   }
 }
@@ -139,7 +177,7 @@ const lists = new WeakMap<Mm, PgtableList>();
 /** mm->context.pgtable_list of `mm`. */
 function pgtableList(mm: Mm): PgtableList {
   let l = lists.get(mm);
-  if (!l) lists.set(mm, l = new PgtableList());
+  if (!l) lists.set(mm, l = new PgtableList(new ListLinks()));
   return l;
 }
 
@@ -219,7 +257,9 @@ function s390InitNewContext(k: Machine, mm: Mm, parent: Mm | null): void {
   // exec: asce_limit 0 -> 3 levels; a fork keeps its parent's depth (forked 3/4/5-level task)
   mm.context.asceLimit = parent ? asceLimit(parent) : startLimit(k);
   mm.context.flushMm = 0;
-  lists.set(mm, new PgtableList()); // INIT_LIST_HEAD(&mm->context.pgtable_list)
+  let l = links.get(k);
+  if (!l) links.set(k, l = new ListLinks());
+  lists.set(mm, new PgtableList(l)); // INIT_LIST_HEAD(&mm->context.pgtable_list)
 }
 
 /**

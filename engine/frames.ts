@@ -132,12 +132,22 @@ export class Frames {
     this.zoneBase = [dmaPages, dmaPages + normalPages, 0];
     this.#bump = [...this.zoneBase];
     this.#free = [[], [], []];
-    this.#grow(INITIAL_CAPACITY);
+    this.#grow(Math.min(INITIAL_CAPACITY, this.total));
+  }
+
+  /** Frames of the machine (every zone): the arrays never grow beyond this. */
+  get total(): number {
+    return this.zonePages[0] + this.zonePages[1] + this.zonePages[2];
   }
 
   #grow(min: number): void {
     if (min <= this.capacity) return;
-    const cap = Math.max(min, INITIAL_CAPACITY, Math.ceil(this.capacity * 1.25));
+    // never past the machine's last frame: a 4 TiB machine that holds a few tables keeps a few
+    // arrays' worth of them, not 1 Gi entries
+    const cap = Math.max(
+      min,
+      Math.min(this.total, Math.max(INITIAL_CAPACITY, Math.ceil(this.capacity * 1.25))),
+    );
     const g8 = (a: Uint8Array) => {
       const n = new Uint8Array(cap);
       n.set(a);
@@ -229,7 +239,9 @@ export class Frames {
     }
     while (b < aligned) this.#pushFree(z, 0, b++);
     this.#bump[z] = aligned + n;
-    if (this.#bump[z] > this.capacity) this.#grow(this.#bump[z] + this.hint);
+    if (this.#bump[z] > this.capacity) {
+      this.#grow(Math.min(this.#bump[z] + this.hint, this.total));
+    }
     return aligned;
   }
 

@@ -13,6 +13,7 @@ import { Mm } from "./mm.ts";
 import { type Mem, memFrame, memOf, TablePool } from "./tables.ts";
 import type { ArchConfig, Level, RunEvent, TraceEvent, Violation } from "./types.ts";
 import { spell } from "./spelling.ts";
+import { tablesPerFrame } from "./limits.ts";
 
 /**
  * A failure-injection rule: counting the calls of `site` from the moment the rule is added,
@@ -155,6 +156,8 @@ export class Machine {
   readonly deposits: Map<number, Mem[]> = new Map();
   /** Per-level geometry derived from the configuration. */
   readonly geo: Geometry;
+  /** The most tables of any level one frame holds (fragments, slab objects; 1 otherwise). */
+  readonly tablesPerFrame: number;
   #mmSeq = 0;
   #anonVmaSeq = 0;
 
@@ -176,7 +179,8 @@ export class Machine {
     const dma = Math.min(low, Math.floor(cfg.dmaBytes / page));
     this.frames = new Frames(low - dma, high, dma);
     this.geo = new Geometry(cfg);
-    this.pool = new TablePool(cfg.levels[4].entries);
+    this.pool = new TablePool(cfg.levels[4].entries, this.frames.total);
+    this.tablesPerFrame = tablesPerFrame(cfg);
     this.ncpus = Math.min(opts.cpus ?? 1, cfg.maxCpus);
     if (cfg.walkerCaches) this.frames.onAlloc = (pfn) => this.#checkReuse(pfn);
     this.trace = opts.trace ? [] : null;
@@ -467,6 +471,10 @@ export class Geometry {
 
   /** Index of `vpn` in a table of level `l`. */
   index(l: number, vpn: number): number {
-    return Math.floor(vpn / this.span[l]) % this.entries[l];
+    // floor and a multiply rather than %: page numbers above 2^31 are doubles, and a double
+    // modulo is several times slower (spans and entries are powers of two: exact)
+    const q = Math.floor(vpn / this.span[l]);
+    const n = this.entries[l];
+    return q - Math.floor(q / n) * n;
   }
 }

@@ -250,10 +250,15 @@ export function faultRange(
   const ts = g.tableSpan[PTE];
   const pmdLevel = pmdLevelOf(k);
   let v = first;
+  // tables this touch may create: sizes the arrays once if they must grow, never past what the
+  // free frames can hold (the fault that finds them gone is VM_FAULT_OOM)
+  const left = step >= ts ? Math.ceil((end - v) / step) : Math.ceil((end - v) / ts);
+  const upper = Math.ceil(left / g.entries[pmdLevel]) + 4;
+  const free = k.frames.total - k.frames.used;
+  // frames: fragments share one (s390 2 KiB halves, powerpc), an upper table may take 4 (CRST)
+  k.frames.hint = Math.min(Math.ceil(left / k.tablesPerFrame) + 4 * upper, free);
+  p.hint = Math.min(left + upper, free * k.tablesPerFrame + 4);
   while (v < end) {
-    // tables this touch may still create: sizes the arrays once if they must grow
-    const left = step >= ts ? Math.ceil((end - v) / step) : Math.ceil((end - v) / ts);
-    p.hint = k.frames.hint = left + Math.ceil(left / g.entries[pmdLevel]) + 4;
     const slotStart = Math.floor(v / ts) * ts;
     const slotEnd = Math.min(slotStart + ts, end);
     const parent = walkAllocToPmd(k, mm, v);
@@ -309,6 +314,7 @@ export function depositPgtable(k: Machine, mm: Mm, pmdNode: number, mem: Mem): v
   let list = k.deposits.get(key);
   if (!list) k.deposits.set(key, list = []);
   list.push(mem);
+  k.pool.created++;
   if (key >= 0) k.frames.pmdHugePte[key] = list.length;
   if (k.trace) k.call("pgtable_trans_huge_deposit", `frame ${memFrame(mem)}`);
 }
@@ -528,6 +534,7 @@ function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: num
   p.count[pmdNode]--;
   mm.tables[PTE]--; // installTable counts the node again; nr_ptes was counted at deposit
   const pte = installTable(k, mm, pmdNode, idx, PTE, pgtable, false);
+  p.created--; // the deposited table, counted when it was deposited
   const n = setRange(p.bitmap, p.bits(pte), 0, k.geo.pmdPages);
   p.count[pte] = n;
 }

@@ -51,9 +51,15 @@ export class TablePool {
   readonly words: number;
   /** Nodes alive. */
   live = 0;
+  /**
+   * Tables created so far (nodes made, plus THP deposits, minus the nodes a huge pmd split makes
+   * of its deposit): what engine/limits.ts bounds before a run.
+   */
+  created = 0;
   /** Live nodes whose memory lies in each frame (a frame freed while > 0 is still in use). */
   frameRefs: Int32Array = new Int32Array(1024);
   #cap: number;
+  readonly #frameLimit: number;
   #top = 1;
   #freeNodes: number[] = [];
   #freeDirs: number[] = [];
@@ -62,8 +68,10 @@ export class TablePool {
    * An empty pool.
    *
    * @param pteEntries PTRS_PER_PTE (sizes the leaf bitmaps)
+   * @param frameLimit frames of the machine ({@link TablePool.frameRefs} never grows past it)
    */
-  constructor(pteEntries: number) {
+  constructor(pteEntries: number, frameLimit = Infinity) {
+    this.#frameLimit = frameLimit;
     this.words = Math.max(1, Math.ceil(pteEntries / 32));
     this.#cap = 256;
     this.level = new Uint8Array(this.#cap);
@@ -108,6 +116,7 @@ export class TablePool {
    */
   create(level: number, mem: Mem, base: number, entries: number): number {
     let id = this.#freeNodes.pop();
+    const fresh = id === undefined;
     if (id === undefined) {
       if (this.#top >= this.#cap) this.#grow(this.#top + 1 + this.hint);
       id = this.#top++;
@@ -116,9 +125,8 @@ export class TablePool {
     this.mem[id] = mem;
     const fr = memFrame(mem);
     if (fr >= this.frameRefs.length) {
-      const n = new Int32Array(
-        Math.max(fr + 1 + this.hint, Math.ceil(this.frameRefs.length * 1.25)),
-      );
+      const want = Math.max(fr + 1 + this.hint, Math.ceil(this.frameRefs.length * 1.25));
+      const n = new Int32Array(Math.max(fr + 1, Math.min(want, this.#frameLimit)));
       n.set(this.frameRefs);
       this.frameRefs = n;
     }
@@ -133,9 +141,11 @@ export class TablePool {
       this.dirIdx[id] = d;
     } else {
       this.dirIdx[id] = -1;
-      this.bitmap.fill(0, id * this.words, (id + 1) * this.words);
+      // a node never used before has a zeroed bitmap already
+      if (!fresh) this.bitmap.fill(0, id * this.words, (id + 1) * this.words);
     }
     this.live++;
+    this.created++;
     return id;
   }
 
@@ -201,7 +211,24 @@ export function setRange(bm: Uint32Array, off: number, from: number, to: number)
   return added;
 }
 
-/** Sets every `stride`-th bit from `from` below `to`; returns how many were newly set. */
+/** Masks of the bits b of a word with b % stride === phase, per phase (strides 2..31). */
+const STRIDE_MASKS: Uint32Array[] = [];
+
+function strideMasks(stride: number): Uint32Array {
+  let m = STRIDE_MASKS[stride];
+  if (!m) {
+    m = new Uint32Array(stride);
+    for (let b = 0; b < 32; b++) m[b % stride] = (m[b % stride] | (1 << b)) >>> 0;
+    STRIDE_MASKS[stride] = m;
+  }
+  return m;
+}
+
+/**
+ * Sets every `stride`-th bit from `from` below `to`; returns how many were newly set. Word by
+ * word: a stride below 32 sets a precomputed pattern per word, so the cost follows the table's
+ * words, never its pages.
+ */
 export function setStrided(
   bm: Uint32Array,
   off: number,
@@ -210,14 +237,38 @@ export function setStrided(
   stride: number,
 ): number {
   if (stride === 1) return setRange(bm, off, from, to);
+  if (from >= to) return 0;
   let added = 0;
-  for (let i = from; i < to; i += stride) {
-    const w = off + (i >>> 5);
-    const b = 1 << (i & 31);
-    if (!(bm[w] & b)) {
-      bm[w] = (bm[w] | b) >>> 0;
-      added++;
+  if (stride >= 32) {
+    // at most one bit per word
+    for (let i = from; i < to; i += stride) {
+      const w = off + (i >>> 5);
+      const b = 1 << (i & 31);
+      if (!(bm[w] & b)) {
+        bm[w] = (bm[w] | b) >>> 0;
+        added++;
+      }
     }
+    return added;
+  }
+  const masks = strideMasks(stride);
+  const w0 = from >>> 5, w1 = (to - 1) >>> 5;
+  // bit b of word w is set when (32 w + b - from) % stride === 0: b % stride === phase; the
+  // next word's phase is (phase - 32) mod stride
+  let phase = (from & 31) % stride;
+  const delta = (stride - (32 % stride)) % stride;
+  for (let w = w0; w <= w1; w++) {
+    let m = masks[phase];
+    if (w === w0) m &= wordMask(from & 31, 32);
+    if (w === w1) m &= wordMask(0, to - (w << 5));
+    const old = bm[off + w];
+    const add = m & ~old;
+    if (add !== 0) {
+      added += popcount32(add);
+      bm[off + w] = (old | m) >>> 0;
+    }
+    phase += delta;
+    if (phase >= stride) phase -= stride;
   }
   return added;
 }

@@ -47,3 +47,20 @@ Deno.test("the pool reuses node ids and clears a reused leaf's bitmap", () => {
   assertEquals(p.live, 2);
   assertEquals([memFrame(memOf(9, 3)), memSlot(memOf(9, 3))], [9, 3]);
 });
+
+Deno.test("setStrided sets the same bits as one at a time, word by word, for every stride", () => {
+  for (let stride = 1; stride <= 70; stride++) {
+    for (const [from, to] of [[0, 512], [3, 512], [31, 33], [5, 6], [37, 400], [100, 100]]) {
+      const want = new Uint32Array(16);
+      want[3] = 0x0f0f0f0f; // bits already set are not counted again
+      const got = want.slice();
+      let n = 0;
+      for (let i = from; i < to; i += stride) {
+        if (!(want[i >>> 5] & (1 << (i & 31)))) n++;
+        want[i >>> 5] = (want[i >>> 5] | (1 << (i & 31))) >>> 0;
+      }
+      assertEquals(setStrided(got, 0, from, to, stride), n, `stride ${stride} ${from}..${to}`);
+      assertEquals(got, want, `stride ${stride} ${from}..${to}`);
+    }
+  }
+});
