@@ -439,3 +439,18 @@ Deno.test("fmt: lays a file out in place, --check lists what it would change (ex
   files["s.ptlab"] = written["s.ptlab"];
   assertEquals(cli(["fmt", "--check", "s.ptlab"], env).code, 0);
 });
+
+Deno.test("--max-tables refuses a scenario before it runs, at the statement that crosses it", () => {
+  const files = read({ "s.ptlab": GOOD });
+  const r = cli(["run", "s.ptlab", "--max-tables", "3"], { read: files });
+  assertEquals(r.code, 2);
+  assertMatch(
+    r.stderr,
+    /^s\.ptlab:\d+:1: scenario needs about \d+ page tables, more than --max-tables 3/,
+  );
+  assertEquals(
+    cli(["run", "s.ptlab", "--max-tables", "1000", "--format", "json"], { read: files }).code,
+    0,
+  );
+  assertEquals(cli(["run", "s.ptlab", "--max-tables", "x"], { read: files }).code, 2);
+});

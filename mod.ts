@@ -28,10 +28,12 @@ import {
   type Diagnostic,
   parseScenario,
   type Scenario,
+  SET_OPTION,
 } from "./dsl/mod.ts";
-import { runProgram } from "./engine/run.ts";
+import { runProgram, withExtras } from "./engine/run.ts";
 import { ENGINE_INJECT_SITES } from "./engine/machine.ts";
-import type { RunResult } from "./engine/types.ts";
+import type { ScenarioRun } from "./engine/types.ts";
+import type { Statement } from "./dsl/mod.ts";
 import type { ConfigDescription } from "./report/archs.ts";
 
 export type {
@@ -39,6 +41,7 @@ export type {
   CmpOp,
   ExpectationResult,
   Expr,
+  ExprPos,
   Fold,
   GatherConfig,
   KernelVersion,
@@ -48,16 +51,28 @@ export type {
   MmFigures,
   Op,
   OpSource,
+  PrintOutput,
   Program,
+  RunError,
   RunEvent,
+  RunExtras,
   RunResult,
+  ScenarioRun,
   Snapshot,
   SystemFigures,
+  TextTemplate,
   TraceEvent,
   Violation,
 } from "./engine/types.ts";
 export { KERNEL_VERSIONS, LEVELS } from "./engine/types.ts";
-export { Run, type RunOptions, runProgram } from "./engine/run.ts";
+export {
+  EngineError,
+  ExprError,
+  Run,
+  type RunOptions,
+  runProgram,
+  withExtras,
+} from "./engine/run.ts";
 export type {
   ArchDecl,
   ArchOption,
@@ -68,9 +83,12 @@ export type {
   CpuList,
   ExprNode,
   NameRef,
+  ParseOptions,
+  ParseResult,
   Span,
   Statement,
   StatementBase,
+  TextPart,
 } from "./dsl/mod.ts";
 export type { AllocOne, Backend, FreeOne, FreeTlb } from "./engine/backend.ts";
 export type { Geometry, InjectRule, KmemCache, Machine, MachineEvent } from "./engine/machine.ts";
@@ -81,10 +99,20 @@ export type { Frames, Use } from "./engine/frames.ts";
 export type { Mem, TablePool } from "./engine/tables.ts";
 export {
   compileScenario,
+  CONFIG_FACTS,
   type ConfigCatalog,
   type Diagnostic,
   didYouMean,
   formatDiagnostic,
+  FUNCTIONS,
+  MAX_BLOCK_DEPTH,
+  MAX_EXPR_DEPTH,
+  MAX_EXPR_OPERATORS,
+  MAX_INCLUDE_DEPTH,
+  MAX_INCLUDES,
+  MAX_ITERATIONS,
+  MAX_OPS,
+  MAX_SHIFT,
   parseScenario,
   type Scenario,
 } from "./dsl/mod.ts";
@@ -121,6 +149,15 @@ export {
   traceSideBySide,
 } from "./report/table.ts";
 export { archsTable, type ConfigDescription, explainText, type LevelText } from "./report/archs.ts";
+export {
+  BYTES_PER_TABLE,
+  checkTableLimit,
+  DEFAULT_MAX_TABLES,
+  estimateTables,
+  type TableLimitExceeded,
+  tableLimitMessage,
+} from "./engine/limits.ts";
+import { checkTableLimit, DEFAULT_MAX_TABLES, tableLimitMessage } from "./engine/limits.ts";
 export { csv, csvLines, ndjson, ndjsonLines } from "./report/lines.ts";
 export { bigintAsHex, jsonChunks } from "./report/json.ts";
 export { junit, type SkippedRun, tap } from "./report/ci.ts";
@@ -174,6 +211,42 @@ export interface RunScenarioOptions {
   kernel?: string;
   /** Record every kernel call. */
   trace?: boolean;
+  /** Refuse a scenario that could make more page tables than this (engine/limits.ts). */
+  maxTables?: number;
+  /**
+   * Reads a file named by `include` (a path joined to the including file's directory). Default:
+   * `Deno.readTextFileSync`. Tests pass an in-memory map.
+   */
+  readFile?: (path: string) => string;
+  /** Values for the scenario's `param`s, by name (numbers as the language writes them: `4K`). */
+  params?: Record<string, string>;
+  /**
+   * `--set` arguments, `NAME=VALUE` or a sweep `NAME=V1,V2,...`: the scenario runs once per
+   * combination (see {@link expandSweep}), over `params`; each run's `params` says which.
+   */
+  set?: readonly string[];
+}
+
+/**
+ * The combinations of `--set` arguments: each `NAME=V1,V2,...` gives its values in turn, the
+ * first argument varying slowest (the cartesian product, in order). `["n=1,2", "s=4K"]` gives
+ * `[{n: "1", s: "4K"}, {n: "2", s: "4K"}]`; no argument gives one empty combination. Throws a
+ * `SyntaxError` for an argument that is not `NAME=VALUE[,VALUE...]` or a name given twice.
+ */
+export function expandSweep(sets: readonly string[]): Record<string, string>[] {
+  let combos: Record<string, string>[] = [{}];
+  const seen = new Set<string>();
+  for (const arg of sets) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(arg.trim());
+    const values = m ? m[2].split(",").map((v) => v.trim()) : [];
+    if (!m || values.some((v) => v === "")) {
+      throw new SyntaxError(`--set takes NAME=VALUE or NAME=V1,V2,..., not "${arg}"`);
+    }
+    if (seen.has(m[1])) throw new SyntaxError(`--set ${m[1]} is given twice`);
+    seen.add(m[1]);
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [m[1]]: v })));
+  }
+  return combos;
 }
 
 /** What running a scenario produced. */
@@ -182,20 +255,25 @@ export interface ScenarioOutcome {
   exitCode: 0 | 1 | 2;
   /** Diagnostics (errors when exitCode is 2). */
   diagnostics: Diagnostic[];
-  /** One result per configuration run. */
-  runs: RunResult[];
+  /** One result per configuration run (per `--set` combination, configuration and kernel). */
+  runs: ScenarioRun[];
   /** Configurations the scenario's addresses do not fit, with the reason. */
   skipped: { arch: string; reason: string }[];
   /** Remarks, such as file options a selected configuration does not have. */
   notes: string[];
   /** The parsed scenario, when it parsed. */
   scenario?: Scenario;
+  /**
+   * Warnings (severity "warning", such as an empty scenario): they do not change the exit code.
+   * The CLI prints each as `FILE:LINE:COL: warning: MESSAGE`.
+   */
+  warnings: Diagnostic[];
 }
 
 function dedupe(ds: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return ds.filter((d) => {
-    const key = `${d.line}:${d.col}:${d.message}`;
+    const key = `${d.file}:${d.line}:${d.col}:${d.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -208,25 +286,37 @@ function dedupe(ds: Diagnostic[]): Diagnostic[] {
  */
 export function runScenario(source: string, opts: RunScenarioOptions = {}): ScenarioOutcome {
   const file = opts.file ?? "<scenario>";
-  const none = { runs: [], skipped: [], notes: [] };
-  const parsed = parseScenario(source, file);
+  const parsed = parseScenario(source, file, opts.readFile ? { readFile: opts.readFile } : {});
+  const warnings = parsed.warnings;
+  const none = { runs: [], skipped: [], notes: [], warnings };
   const s = parsed.scenario;
   if (!s || parsed.diagnostics.length) {
     return { exitCode: 2, diagnostics: parsed.diagnostics, ...none, scenario: s };
+  }
+  const cmdLine = (where: string, message: string): Diagnostic => ({
+    file: where,
+    line: 0,
+    col: 0,
+    length: 0,
+    kind: "semantic",
+    message,
+  });
+  let combos: Record<string, string>[];
+  try {
+    combos = expandSweep(opts.set ?? []).map((c) => ({ ...opts.params, ...c }));
+  } catch (e) {
+    const d = cmdLine(SET_OPTION, e instanceof Error ? e.message : String(e));
+    return { exitCode: 2, diagnostics: [d], ...none, scenario: s };
   }
   let names: string[];
   const multi = opts.arch !== undefined;
   if (opts.arch !== undefined) {
     const sel = selectConfigs(opts.arch);
     if (sel.unknown.length) {
-      const d: Diagnostic = {
-        file: "--arch",
-        line: 0,
-        col: 0,
-        length: 0,
-        kind: "semantic",
-        message: `Unknown configuration ${sel.unknown.map((u) => `"${u}"`).join(", ")}`,
-      };
+      const d = cmdLine(
+        "--arch",
+        `Unknown configuration ${sel.unknown.map((u) => `"${u}"`).join(", ")}`,
+      );
       return { exitCode: 2, diagnostics: [d], ...none, scenario: s };
     }
     names = sel.specs.map((c) => c.name);
@@ -237,13 +327,17 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
     [undefined];
   const errors: Diagnostic[] = [];
   const skipped: { arch: string; reason: string }[] = [];
-  const runs: RunResult[] = [];
+  const runs: ScenarioRun[] = [];
   const notes: string[] = [];
-  const programs: { name: string; run: () => RunResult }[] = [];
-  const jobs = names.flatMap((name) => kernels.map((kernel) => ({ name, kernel })));
-  for (const { name, kernel } of jobs) {
+  const programs: { name: string; run: () => ScenarioRun }[] = [];
+  const tagged = combos.length > 1 || Object.keys(combos[0]).length > 0 ||
+    s.statements.some((st) => st.kind === "param");
+  const jobs = combos.flatMap((params) =>
+    names.flatMap((name) => kernels.map((kernel) => ({ name, kernel, params })))
+  );
+  for (const { name, kernel, params } of jobs) {
     const optionOverrides: Record<string, string> = kernel === undefined ? {} : { kernel };
-    const c = compileScenario(s, name, catalog, { optionOverrides, foreign: multi });
+    const c = compileScenario(s, name, catalog, { optionOverrides, foreign: multi, params });
     const hard = c.diagnostics.filter((d) => d.kind !== "fit");
     const fit = c.diagnostics.filter((d) => d.kind === "fit");
     if (hard.length) {
@@ -264,14 +358,93 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
       const note = `${name}: option(s) ${c.droppedOptions.join(", ")} of the file do not apply`;
       if (!notes.includes(note)) notes.push(note);
     }
+    // refused before it runs: more tables than --max-tables could make (engine/limits.ts)
+    const over = checkTableLimit(c.program!.ops, c.config!, opts.maxTables ?? DEFAULT_MAX_TABLES);
+    if (over) {
+      errors.push({
+        file: over.file ?? file,
+        line: over.line,
+        col: over.col,
+        length: over.op.length,
+        kind: "semantic",
+        message: tableLimitMessage(over),
+      });
+      continue;
+    }
     programs.push({
       name,
-      run: () =>
-        runProgram(c.config!, findConfig(name)!.backend, c.program!, { trace: opts.trace }),
+      run: () => {
+        const r = runProgram(c.config!, findConfig(name)!.backend, c.program!, {
+          trace: opts.trace,
+        });
+        return tagged ? withExtras(r, { params: c.params }) : r;
+      },
     });
   }
   if (errors.length) return { exitCode: 2, diagnostics: dedupe(errors), ...none, scenario: s };
   for (const p of programs) runs.push(p.run());
+  // an expression that could not be evaluated (division by zero at run time) stopped a run
+  const runtime: Diagnostic[] = [];
+  for (const r of runs) {
+    if (!r.error) continue;
+    const f = r.error.file ?? file;
+    let text: string | undefined;
+    if (r.error.file !== undefined) {
+      text = readIncluded(s.statements, r.error.file)?.split("\n")[r.error.line - 1]
+        ?.replace(/\r$/, "");
+    }
+    runtime.push({
+      file: f,
+      line: r.error.line,
+      col: r.error.col,
+      length: 1,
+      kind: "semantic",
+      message: `${r.error.message} (at run time on ${r.arch} ${r.kernel})`,
+      ...(text !== undefined ? { lineText: text } : {}),
+    });
+  }
+  if (runtime.length) {
+    return {
+      exitCode: 2,
+      diagnostics: dedupeRuntime(runtime),
+      runs,
+      skipped,
+      notes,
+      warnings,
+      scenario: s,
+    };
+  }
   const ok = runs.every((r) => r.violations.length === 0 && r.expectations.every((e) => e.ok));
-  return { exitCode: ok ? 0 : 1, diagnostics: [], runs, skipped, notes, scenario: s };
+  return { exitCode: ok ? 0 : 1, diagnostics: [], runs, skipped, notes, warnings, scenario: s };
+}
+
+/** The source of an included file, found in the `include` statements of a scenario. */
+function readIncluded(sts: readonly Statement[], file: string): string | undefined {
+  for (const st of sts) {
+    let found: string | undefined;
+    if (st.kind === "include" && st.body) {
+      found = st.file === file ? st.source : readIncluded(st.body, file);
+    } else if (st.kind === "repeat") found = readIncluded(st.body, file);
+    else if (st.kind === "if") {
+      found = readIncluded(st.then, file) ?? (st.else ? readIncluded(st.else, file) : undefined);
+    }
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** One diagnostic per position: the same run-time error on many configurations is one. */
+function dedupeRuntime(ds: Diagnostic[]): Diagnostic[] {
+  const by = new Map<string, Diagnostic[]>();
+  for (const d of ds) {
+    const key = `${d.file}:${d.line}:${d.col}`;
+    by.set(key, [...(by.get(key) ?? []), d]);
+  }
+  return [...by.values()].map((list) =>
+    list.length === 1 ? list[0] : {
+      ...list[0],
+      message: list[0].message.replace(/ \(at run time on .*\)$/, "") +
+        ` (at run time, on ${list.length} runs)`,
+    }
+  );
 }

@@ -22,8 +22,11 @@ export interface NameRef {
   readonly span: Span;
 }
 
-/** Binary operators of expressions. */
-export type BinaryOp = "+" | "-" | "*" | "/" | "%";
+/** Binary arithmetic operators of expressions. */
+export type BinaryOp = "+" | "-" | "*" | "/" | "%" | "<<" | ">>";
+
+/** Functions expressions may call. */
+export const FUNCTIONS = ["min", "max"] as const;
 
 /** An expression as written. `span` covers the whole expression. */
 export type ExprNode =
@@ -44,8 +47,38 @@ export type ExprNode =
     readonly op: BinaryOp;
     readonly left: ExprNode;
     readonly right: ExprNode;
+    /** Where the operator is. */
+    readonly opSpan: Span;
+    readonly span: Span;
+  }
+  /** A comparison (a condition: `expect`, `if`). */
+  | {
+    readonly kind: "cmp";
+    readonly op: CompareOp;
+    readonly left: ExprNode;
+    readonly right: ExprNode;
+    readonly opSpan: Span;
+    readonly span: Span;
+  }
+  /** `and` / `or` of two conditions. */
+  | {
+    readonly kind: "logic";
+    readonly op: "and" | "or";
+    readonly left: ExprNode;
+    readonly right: ExprNode;
+    readonly opSpan: Span;
+    readonly span: Span;
+  }
+  /** `min(a, b, ...)`, `max(a, b, ...)` (any name is parsed; the compiler checks it). */
+  | {
+    readonly kind: "call";
+    readonly fn: NameRef;
+    readonly args: readonly ExprNode[];
     readonly span: Span;
   };
+
+/** A piece of a string with `{EXPR}` interpolations: text, or an expression to format. */
+export type TextPart = { readonly text: string } | { readonly expr: ExprNode };
 
 /** One `KEY = VALUE` of an `arch` statement. */
 export interface ArchOption {
@@ -57,7 +90,10 @@ export interface ArchOption {
   readonly valueSpan: Span;
 }
 
-/** `run MM on ...` CPU list: `A..B` (end exclusive) or `N,M,...`. */
+/**
+ * `run MM on ...` CPU list: `A..B` (end exclusive) or `N,M,...`, where an item written `A-B`
+ * with two number literals is the kernel's cpulist range (both ends included).
+ */
 export type CpuList =
   | { readonly kind: "range"; readonly from: ExprNode; readonly to: ExprNode }
   | { readonly kind: "list"; readonly items: readonly ExprNode[] };
@@ -108,15 +144,52 @@ export type Statement =
     | { readonly kind: "fork"; readonly mm: NameRef; readonly child: NameRef }
     | { readonly kind: "exit"; readonly mm: NameRef }
     | { readonly kind: "run"; readonly mm: NameRef; readonly cpus: CpuList }
-    | { readonly kind: "snapshot"; readonly label: string; readonly labelSpan: Span }
+    | {
+      readonly kind: "snapshot";
+      /** The label, escapes undone (interpolations as written). */
+      readonly label: string;
+      readonly labelSpan: Span;
+      /** The label's pieces, when it has `{EXPR}` interpolations. */
+      readonly parts?: readonly TextPart[];
+    }
     | {
       readonly kind: "expect";
+      /** The whole condition (a comparison, or comparisons joined by `and` / `or`). */
+      readonly cond: ExprNode;
+      /** The first comparison of the condition (the condition itself when it is not one). */
       readonly left: ExprNode;
       readonly cmp: CompareOp;
       readonly cmpSpan: Span;
       readonly right: ExprNode;
       /** The expectation as written (`a.vmpte == 12K`). */
       readonly text: string;
+    }
+    | {
+      readonly kind: "include";
+      /** The path as written (escapes undone). */
+      readonly path: string;
+      readonly pathSpan: Span;
+      /** The included file's name (relative to the including one's directory), once resolved. */
+      readonly file?: string;
+      /** Its source text, once read. */
+      readonly source?: string;
+      /** Its statements, once parsed. */
+      readonly body?: readonly Statement[];
+    }
+    | { readonly kind: "param"; readonly name: NameRef; readonly value: ExprNode }
+    | {
+      readonly kind: "print";
+      /** Strings (with interpolations) and expressions, in order. */
+      readonly items: readonly (
+        | { readonly kind: "text"; readonly parts: readonly TextPart[]; readonly span: Span }
+        | { readonly kind: "expr"; readonly expr: ExprNode }
+      )[];
+    }
+    | {
+      readonly kind: "if";
+      readonly cond: ExprNode;
+      readonly then: readonly Statement[];
+      readonly else?: readonly Statement[];
     }
     | {
       readonly kind: "inject";

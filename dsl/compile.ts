@@ -9,10 +9,20 @@
 
 import type { OptionProblem } from "../archs/config.ts";
 import { MM_METRICS, SYSTEM_METRICS } from "../engine/types.ts";
-import type { ArchConfig, Expr, Op, Program } from "../engine/types.ts";
-import type { ExprNode, NameRef, Scenario, Span, Statement } from "./ast.ts";
-import { type Diagnostic, diagnosticAt, didYouMean, locate } from "./diagnostics.ts";
+import type { ArchConfig, CmpOp, Expr, ExprPos, Op, Program } from "../engine/types.ts";
+import {
+  type ExprNode,
+  FUNCTIONS,
+  type NameRef,
+  type Scenario,
+  type Span,
+  type Statement,
+  type TextPart,
+} from "./ast.ts";
+import { type Diagnostic, diagnosticAt, didYouMean, lineText, locate } from "./diagnostics.ts";
 import { Layout } from "./layout.ts";
+import { MAX_SHIFT } from "./limits.ts";
+import * as T from "./tokens.ts";
 
 /** The configurations a scenario can be compiled for (implemented by the caller). */
 export interface ConfigCatalog {
@@ -40,6 +50,11 @@ export interface CompileOptions {
    * or size not aligned to its page size) is reported as `fit`, like an address space too small.
    */
   foreign?: boolean;
+  /**
+   * Values for the scenario's `param`s (`--set NAME=VALUE`): numbers as the language writes them
+   * (`4K`, `0x1000`, `-1`). A name the scenario does not declare is an error.
+   */
+  params?: Readonly<Record<string, string>>;
 }
 
 /** What {@link compileScenario} returns. */
@@ -55,6 +70,8 @@ export interface CompileResult {
    * not have and that were therefore ignored (the file named another configuration).
    */
   droppedOptions: string[];
+  /** The value of every `param`, by name, as written (the override's text when overridden). */
+  params: Record<string, string>;
 }
 
 /** Most iterations all `repeat`s may unroll to, in total. */
@@ -69,6 +86,97 @@ export const DEFAULT_CPUS = 1;
 const MAX_DIAGNOSTICS = 200;
 /** Label of diagnostics that are not in the file (command-line options). */
 export const COMMAND_LINE = "command line";
+/** Label of diagnostics about `param` values given outside the file (`--set`). */
+export const SET_OPTION = "--set";
+
+/**
+ * Names of configuration facts an expression may use; each is a constant of the configuration
+ * being compiled. `X_SHIFT` / `X_SIZE` of a folded level follow the kernel's folded definitions
+ * (include/asm-generic/pgtable-nopud.h: `PUD_SHIFT` is `P4D_SHIFT`, so `PUD_SIZE` is the size
+ * of the level above, `PGDIR_SIZE` when everything above is folded too) and `PTRS_PER_X` is 1;
+ * `levels` counts the levels that are not folded.
+ */
+export const CONFIG_FACTS: readonly string[] = [
+  "PAGE_SHIFT",
+  "PAGE_SIZE",
+  "PMD_SHIFT",
+  "PMD_SIZE",
+  "PUD_SHIFT",
+  "PUD_SIZE",
+  "P4D_SHIFT",
+  "P4D_SIZE",
+  "PGDIR_SHIFT",
+  "PGDIR_SIZE",
+  "PTRS_PER_PTE",
+  "PTRS_PER_PMD",
+  "PTRS_PER_PUD",
+  "PTRS_PER_P4D",
+  "PTRS_PER_PGD",
+  "TASK_SIZE",
+  "levels",
+];
+
+/** The configuration facts of a resolved configuration. */
+export function configFacts(cfg: ArchConfig): Map<string, bigint> {
+  const m = new Map<string, bigint>();
+  const shiftNames = ["PGDIR", "P4D", "PUD", "PMD"];
+  for (let i = 0; i < 4; i++) {
+    const l = cfg.levels[i];
+    m.set(`${shiftNames[i]}_SHIFT`, BigInt(l.shift));
+    m.set(`${shiftNames[i]}_SIZE`, 1n << BigInt(l.shift));
+  }
+  m.set("PAGE_SHIFT", BigInt(cfg.pageShift));
+  m.set("PAGE_SIZE", 1n << BigInt(cfg.pageShift));
+  for (const l of cfg.levels) m.set(`PTRS_PER_${l.name.toUpperCase()}`, BigInt(l.entries));
+  m.set("TASK_SIZE", cfg.taskSize);
+  m.set("levels", BigInt(cfg.levels.filter((l) => l.folded === "none").length));
+  return m;
+}
+
+/**
+ * Other spellings of the metrics (kernel names, the comparison table's short names), for "did
+ * you mean": system-wide ones, then per-process ones.
+ */
+export const METRIC_SPELLINGS: Readonly<Record<string, string>> = {
+  "nr_pagetable": "nr_page_table_pages",
+  "pagetables": "nr_page_table_pages",
+  "pages": "nr_page_table_pages",
+  "flushes": "tlb_flushes",
+  "tlb_flush": "tlb_flushes",
+  "frames": "pagetable_frames",
+  "ptlock": "ptlocks",
+  "ipi": "ipis",
+  "leak": "leaks",
+  "oom": "ooms",
+  "enomem": "enomems",
+};
+/** Other spellings of the per-process metrics. */
+export const MM_METRIC_SPELLINGS: Readonly<Record<string, string>> = {
+  "pgtables_bytes": "vmpte",
+  "nr_ptes": "tables.pte",
+  "nr_pmds": "tables.pmd",
+  "nr_puds": "tables.pud",
+  "vmrss": "rss",
+  "pgd": "tables.pgd",
+  "p4d": "tables.p4d",
+  "pud": "tables.pud",
+  "pmd": "tables.pmd",
+  "pte": "tables.pte",
+};
+
+/** ` (did you mean "x"?)` by another spelling of a metric, or by edit distance. */
+function metricHint(
+  word: string,
+  spellings: Readonly<Record<string, string>>,
+  candidates: readonly string[],
+): string {
+  const alias = spellings[word.toLowerCase()];
+  return alias !== undefined ? ` (did you mean "${alias}"?)` : didYouMean(word, candidates);
+}
+
+function isCond(e: ExprNode): boolean {
+  return e.kind === "cmp" || e.kind === "logic";
+}
 
 const systemMetrics: ReadonlySet<string> = new Set(SYSTEM_METRICS);
 const mmMetrics: ReadonlySet<string> = new Set(MM_METRICS);
@@ -90,6 +198,27 @@ interface Dep {
 type Binding = { readonly c: bigint } | { readonly rtLine: number } | { readonly broken: true };
 
 class Abort {}
+
+function toExpr(v: Val): Expr {
+  return "c" in v ? { k: "num", v: v.c } : v.rt;
+}
+
+function compareConst(l: bigint, op: CmpOp, r: bigint): boolean {
+  switch (op) {
+    case "==":
+      return l === r;
+    case "!=":
+      return l !== r;
+    case "<":
+      return l < r;
+    case "<=":
+      return l <= r;
+    case ">":
+      return l > r;
+    case ">=":
+      return l >= r;
+  }
+}
 
 /** Hex with a sign: `0x7f0000000000`, `-0x1000`. */
 export function hex(v: bigint): string {
@@ -136,10 +265,41 @@ class Compiler {
   /** Kind of the page-size alignment diagnostics ("fit" for a configuration chosen outside). */
   alignKind: Diagnostic["kind"] = "semantic";
 
-  constructor(readonly s: Scenario) {}
+  /** Configuration facts (PAGE_SIZE ...), once the configuration is resolved. */
+  facts = new Map<string, bigint>();
+  /** Values of `param`s given outside the file. */
+  paramOverrides: Readonly<Record<string, string>> = {};
+  /** `param` values as written, by name. */
+  readonly params: Record<string, string> = {};
+  /** File and source of the statements being compiled (an included file's inside `include`). */
+  file: string;
+  source: string;
+
+  constructor(readonly s: Scenario) {
+    this.file = s.file;
+    this.source = s.source;
+  }
+
+  /** Runs `f` with the statements' file being `file` (an included one). */
+  inFile<R>(file: string, source: string, f: () => R): R {
+    const saved = [this.file, this.source];
+    this.file = file;
+    this.source = source;
+    try {
+      return f();
+    } finally {
+      [this.file, this.source] = saved;
+    }
+  }
+
+  /** The position of an operator in the file being compiled. */
+  at(span: Span): ExprPos {
+    const { line, col } = locate(this.source, span.offset);
+    return this.file === this.s.file ? { line, col } : { line, col, file: this.file };
+  }
 
   line(offset: number): number {
-    return locate(this.s.source, offset).line;
+    return locate(this.source, offset).line;
   }
 
   report(span: Span, message: string, kind: Diagnostic["kind"] = "semantic"): void {
@@ -147,24 +307,26 @@ class Compiler {
     // (an overlap with a mapping that was never removed ...) is part of the same misfit
     if (kind === "fit") this.#misfit = true;
     else if (this.#misfit) kind = "fit";
-    const key = `${span.offset}:${kind}`;
+    const key = `${this.file}:${span.offset}:${kind}`;
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
-    this.diags.push(diagnosticAt(this.s.file, this.s.source, span, message, kind));
+    const d = diagnosticAt(this.file, this.source, span, message, kind);
+    if (this.file !== this.s.file) d.lineText = lineText(this.source, d.line);
+    this.diags.push(d);
     if (this.diags.length >= MAX_DIAGNOSTICS) throw new Abort();
   }
 
   pos(st: Statement): { line: number; col: number } {
     let p = this.#pos.get(st);
     if (!p) {
-      p = locate(this.s.source, st.keyword.offset);
+      p = locate(this.source, st.keyword.offset);
       this.#pos.set(st, p);
     }
     return p;
   }
 
   emit(st: Statement, op: Op): void {
-    this.ops.push(op);
+    this.ops.push(this.file === this.s.file ? op : { ...op, file: this.file });
     if (this.ops.length > MAX_OPS) {
       const at = this.repeats[0] ?? st;
       this.report(at.keyword, `repeat unrolls to more than ${MAX_OPS} operations`);
@@ -188,6 +350,9 @@ class Compiler {
             dep: { text: e.name, span: e.span, letLine: b.rtLine },
           };
         }
+        const fact = this.facts.get(e.name);
+        if (fact !== undefined) return { c: fact };
+        if (CONFIG_FACTS.includes(e.name)) return undefined; // the configuration is broken
         if (systemMetrics.has(e.name)) {
           return { rt: { k: "metric", name: e.name }, dep: { text: e.name, span: e.span } };
         }
@@ -198,10 +363,21 @@ class Compiler {
           );
           return undefined;
         }
+        if (mmMetrics.has(e.name)) {
+          this.report(
+            e.span,
+            `"${e.name}" is a per-process metric: write PROCESS.${e.name} (such as a.${e.name})`,
+          );
+          return undefined;
+        }
         this.report(
           e.span,
           `unknown variable or metric "${e.name}"` +
-            didYouMean(e.name, [...this.env.keys(), ...SYSTEM_METRICS]),
+            metricHint(e.name, METRIC_SPELLINGS, [
+              ...this.env.keys(),
+              ...SYSTEM_METRICS,
+              ...CONFIG_FACTS,
+            ]),
         );
         return undefined;
       }
@@ -210,7 +386,9 @@ class Compiler {
         if (!mmMetrics.has(e.metric)) {
           const sug = e.metric === "tables"
             ? ` (use ${MM_METRICS.filter((m) => m.startsWith("tables.")).join(", ")})`
-            : didYouMean(e.metric, MM_METRICS);
+            : systemMetrics.has(e.metric)
+            ? ` ("${e.metric}" is system-wide: write ${e.metric})`
+            : metricHint(e.metric, MM_METRIC_SPELLINGS, MM_METRICS);
           this.report(e.metricSpan, `unknown process metric "${e.metric}"${sug}`);
           return undefined;
         }
@@ -221,16 +399,56 @@ class Compiler {
         };
       }
       case "neg": {
-        const v = this.ev(e.operand);
+        const v = this.value(e.operand);
         if (!v) return undefined;
         return "c" in v ? { c: -v.c } : { rt: { k: "neg", e: v.rt }, dep: v.dep };
       }
+      case "call": {
+        const fn = e.fn.name;
+        if (!(FUNCTIONS as readonly string[]).includes(fn)) {
+          this.report(
+            e.fn.span,
+            `unknown function "${fn}"${didYouMean(fn, FUNCTIONS) || " (min and max exist)"}`,
+          );
+          return undefined;
+        }
+        if (e.args.length === 0) {
+          this.report(e.span, `${fn}() needs at least one value`);
+          return undefined;
+        }
+        const vals: Val[] = [];
+        for (const a of e.args) {
+          const v = this.value(a);
+          if (v) vals.push(v);
+        }
+        if (vals.length !== e.args.length) return undefined;
+        if (vals.every((v) => "c" in v)) {
+          let best = (vals[0] as { c: bigint }).c;
+          for (const v of vals) {
+            const c = (v as { c: bigint }).c;
+            if (fn === "min" ? c < best : c > best) best = c;
+          }
+          return { c: best };
+        }
+        const dep = (vals.find((v) => "rt" in v) as { dep: Dep }).dep;
+        return {
+          rt: { k: "call", fn: fn as "min" | "max", args: vals.map(toExpr) },
+          dep,
+        };
+      }
+      case "cmp":
+      case "logic":
+        return this.cond(e);
       case "bin": {
-        const l = this.ev(e.left);
-        const r = this.ev(e.right);
+        const l = this.value(e.left);
+        const r = this.value(e.right);
         if (!l || !r) return undefined;
         if ((e.op === "/" || e.op === "%") && "c" in r && r.c === 0n) {
           this.report(e.right.span, "division by zero");
+          return undefined;
+        }
+        if ((e.op === "<<" || e.op === ">>") && "c" in r && (r.c < 0n || r.c > BigInt(MAX_SHIFT))) {
+          this.report(e.right.span, `shift count ${r.c} is out of range (0..${MAX_SHIFT})`);
           return undefined;
         }
         if ("c" in l && "c" in r) {
@@ -245,19 +463,109 @@ class Compiler {
               return { c: l.c / r.c };
             case "%":
               return { c: l.c % r.c };
+            case "<<":
+              return { c: l.c << r.c };
+            case ">>":
+              return { c: l.c >> r.c };
           }
         }
-        const le: Expr = "c" in l ? { k: "num", v: l.c } : l.rt;
-        const re: Expr = "c" in r ? { k: "num", v: r.c } : r.rt;
         const dep = "rt" in l ? l.dep : (r as { dep: Dep }).dep;
-        return { rt: { k: "bin", op: e.op, l: le, r: re }, dep };
+        const positioned = e.op === "/" || e.op === "%" || e.op === "<<" || e.op === ">>";
+        return {
+          rt: {
+            k: "bin",
+            op: e.op,
+            l: toExpr(l),
+            r: toExpr(r),
+            ...(positioned ? { at: this.at(e.opSpan) } : {}),
+          },
+          dep,
+        };
       }
     }
   }
 
+  /** A number: an expression that is not a condition. */
+  value(e: ExprNode): Val | undefined {
+    if (e.kind === "cmp" || e.kind === "logic") {
+      this.report(
+        e.opSpan,
+        e.kind === "cmp"
+          ? "a comparison is not a number (comparisons go in 'expect' and 'if')"
+          : `'${e.op}' joins comparisons (in 'expect' and 'if'), not numbers`,
+      );
+      return undefined;
+    }
+    return this.ev(e);
+  }
+
+  /** A condition (1 true, 0 false): a comparison, or conditions joined by `and` / `or`. */
+  cond(e: ExprNode): Val | undefined {
+    if (e.kind === "cmp") {
+      if (isCond(e.left)) {
+        this.report(e.opSpan, "comparisons cannot be chained (join them with 'and')");
+        return undefined;
+      }
+      const l = this.value(e.left);
+      const r = this.value(e.right);
+      if (!l || !r) return undefined;
+      if ("c" in l && "c" in r) return { c: compareConst(l.c, e.op, r.c) ? 1n : 0n };
+      return {
+        rt: {
+          k: "cmp",
+          op: e.op,
+          l: toExpr(l),
+          r: toExpr(r),
+          text: this.source.slice(e.span.offset, e.span.offset + e.span.length),
+        },
+        dep: "rt" in l ? l.dep : (r as { dep: Dep }).dep,
+      };
+    }
+    if (e.kind === "logic") {
+      const l = this.cond(e.left);
+      const r = this.cond(e.right);
+      if (!l || !r) return undefined;
+      if ("c" in l && "c" in r) {
+        const a = l.c !== 0n, b = r.c !== 0n;
+        return { c: (e.op === "and" ? a && b : a || b) ? 1n : 0n };
+      }
+      return {
+        rt: { k: "logic", op: e.op, l: toExpr(l), r: toExpr(r) },
+        dep: "rt" in l ? l.dep : (r as { dep: Dep }).dep,
+      };
+    }
+    this.report(
+      e.span,
+      "expected a comparison (==, !=, <, <=, >, >=) here, such as leaks == 0",
+    );
+    return undefined;
+  }
+
+  /** A string's pieces: constants formatted now, run-time values left to the engine. */
+  template(parts: readonly TextPart[]): (string | Expr)[] | undefined {
+    const out: (string | Expr)[] = [];
+    let ok = true;
+    for (const p of parts) {
+      let piece: string | Expr;
+      if ("text" in p) piece = p.text;
+      else {
+        const v = this.value(p.expr);
+        if (!v) {
+          ok = false;
+          continue;
+        }
+        piece = "c" in v ? v.c.toString() : v.rt;
+      }
+      if (typeof piece === "string" && typeof out[out.length - 1] === "string") {
+        out[out.length - 1] += piece;
+      } else out.push(piece);
+    }
+    return ok ? out : undefined;
+  }
+
   /** The constant value of an expression, or undefined (reported) if it has none. */
   constant(e: ExprNode, what: string): bigint | undefined {
-    const v = this.ev(e);
+    const v = this.value(e);
     if (!v) return undefined;
     if ("c" in v) return v.c;
     const d = v.dep;
@@ -271,7 +579,7 @@ class Compiler {
   }
 
   runtime(e: ExprNode): Expr | undefined {
-    const v = this.ev(e);
+    const v = this.value(e);
     if (!v) return undefined;
     return "c" in v ? { k: "num", v: v.c } : v.rt;
   }
@@ -370,11 +678,8 @@ class Compiler {
       }
       case "let": {
         const name = st.name.name;
-        if (systemMetrics.has(name)) {
-          this.report(st.name.span, `"${name}" is a metric name; choose another variable name`);
-          return;
-        }
-        const v = this.ev(st.value);
+        if (this.reserved(st.name)) return;
+        const v = this.value(st.value);
         if (!v) {
           this.env.set(name, { broken: true });
           return;
@@ -504,9 +809,95 @@ class Compiler {
         this.emit(st, { op: "run", mm: st.mm.name, cpus, line, col });
         return;
       }
-      case "snapshot":
-        this.emit(st, { op: "snapshot", label: st.label, line, col });
+      case "snapshot": {
+        if (!st.parts) {
+          this.emit(st, { op: "snapshot", label: st.label, line, col });
+          return;
+        }
+        const parts = this.template(st.parts);
+        if (!parts) return;
+        if (parts.every((p) => typeof p === "string")) {
+          this.emit(st, { op: "snapshot", label: parts.join(""), line, col });
+        } else this.emit(st, { op: "snapshot", label: st.label, parts, line, col });
         return;
+      }
+      case "print": {
+        const parts: (string | Expr)[] = [];
+        let ok = true;
+        for (const item of st.items) {
+          if (parts.length) parts.push(" ");
+          const t = this.template(item.kind === "text" ? item.parts : [{ expr: item.expr }]);
+          if (!t) ok = false;
+          else parts.push(...t);
+        }
+        if (!ok) return;
+        const merged: (string | Expr)[] = [];
+        for (const p of parts) {
+          if (typeof p === "string" && typeof merged[merged.length - 1] === "string") {
+            merged[merged.length - 1] += p;
+          } else merged.push(p);
+        }
+        this.emit(st, { op: "print", parts: merged, line, col });
+        return;
+      }
+      case "include":
+        if (st.body && st.file !== undefined && st.source !== undefined) {
+          const { file, source, body } = st;
+          this.inFile(file, source, () => this.block(body));
+        }
+        return;
+      case "param": {
+        const name = st.name.name;
+        if (this.reserved(st.name)) return;
+        const over = this.paramOverrides[name];
+        if (over !== undefined) {
+          const v = paramValue(over);
+          if (typeof v === "string") {
+            this.diags.push({
+              file: SET_OPTION,
+              line: 0,
+              col: 0,
+              length: 1,
+              message: `${name}=${over}: ${v}`,
+              kind: "semantic",
+            });
+            this.env.set(name, { broken: true });
+            return;
+          }
+          this.params[name] = over;
+          this.env.set(name, { c: v });
+          return;
+        }
+        const v = this.constant(st.value, `the value of param "${name}"`);
+        if (v === undefined) {
+          this.env.set(name, { broken: true });
+          return;
+        }
+        this.params[name] = this.source.slice(
+          st.value.span.offset,
+          st.value.span.offset + st.value.span.length,
+        );
+        this.env.set(name, { c: v });
+        return;
+      }
+      case "if": {
+        const v = this.cond(st.cond);
+        if (!v) return;
+        if ("rt" in v) {
+          const d = v.dep;
+          this.report(
+            d.span,
+            `the condition of 'if' must be known when the scenario is compiled, but "${d.text}" ` +
+              (d.letLine !== undefined
+                ? `is set from a metric at run time (line ${d.letLine})`
+                : "is a metric (use 'expect' for run-time checks)"),
+          );
+          return;
+        }
+        if (v.c !== 0n) this.block(st.then);
+        else if (st.else) this.block(st.else);
+        return;
+      }
       case "inject": {
         if (st.verb.name !== "fail") {
           this.report(st.verb.span, `expected 'fail' after 'inject', not "${st.verb.name}"`);
@@ -562,10 +953,31 @@ class Compiler {
         return;
       }
       case "expect": {
-        const l = this.runtime(st.left);
-        const r = this.runtime(st.right);
-        if (!l || !r) return;
-        this.emit(st, { op: "expect", l, cmp: st.cmp, r, text: st.text, line, col });
+        if (st.cond.kind === "cmp") {
+          if (isCond(st.cond.left)) {
+            this.report(st.cond.opSpan, "comparisons cannot be chained (join them with 'and')");
+            return;
+          }
+          const l = this.runtime(st.left);
+          const r = this.runtime(st.right);
+          if (!l || !r) return;
+          this.emit(st, { op: "expect", l, cmp: st.cmp, r, text: st.text, line, col });
+          return;
+        }
+        const v = this.cond(st.cond);
+        if (!v) return;
+        const first = st.cond.kind === "logic" ? this.firstCmp(v) : undefined;
+        if (!first) return;
+        this.emit(st, {
+          op: "expect",
+          l: first.l,
+          cmp: first.op,
+          r: first.r,
+          text: st.text,
+          cond: toExpr(v),
+          line,
+          col,
+        });
         return;
       }
       case "repeat":
@@ -574,15 +986,45 @@ class Compiler {
     }
   }
 
+  /** The first comparison of a compiled condition (a constant one stands as `c == 1`). */
+  firstCmp(v: Val): { l: Expr; op: CmpOp; r: Expr } | undefined {
+    if ("c" in v) return { l: { k: "num", v: v.c }, op: "==", r: { k: "num", v: 1n } };
+    let e = v.rt;
+    while (e.k === "logic") e = e.l;
+    if (e.k === "cmp") return { l: e.l, op: e.op, r: e.r };
+    return { l: e, op: "!=", r: { k: "num", v: 0n } };
+  }
+
+  /** A name `let`, `param` or `repeat` cannot bind (reported); false when it is free. */
+  reserved(n: NameRef): boolean {
+    if (systemMetrics.has(n.name)) {
+      this.report(n.span, `"${n.name}" is a metric name; choose another variable name`);
+      return true;
+    }
+    if (CONFIG_FACTS.includes(n.name)) {
+      this.report(
+        n.span,
+        `"${n.name}" is a fact of the configuration; choose another variable name`,
+      );
+      return true;
+    }
+    if ((FUNCTIONS as readonly string[]).includes(n.name)) {
+      this.report(n.span, `"${n.name}" is a function; choose another variable name`);
+      return true;
+    }
+    return false;
+  }
+
   cpuCheck(e: ExprNode, v: bigint): boolean {
     if (v >= 0n && v < BigInt(this.cpus)) return true;
     this.report(e.span, `CPU ${v} does not exist: the scenario has ${this.cpusText()}`);
     return false;
   }
 
-  cpusText(): string {
+  cpusText(dash = false): string {
     const n = this.cpus;
-    return `${n} CPU${n === 1 ? "" : "s"} (0..${n - 1}; set more with 'cpus')`;
+    const range = dash ? (n === 1 ? "0" : `0-${n - 1}`) : `0..${n - 1}`;
+    return `${n} CPU${n === 1 ? "" : "s"} (${range}; set more with 'cpus')`;
   }
 
   cpuList(st: Statement & { kind: "run" }): number[] | undefined {
@@ -610,28 +1052,51 @@ class Compiler {
     }
     const out: number[] = [];
     let ok = true;
+    const add = (e: ExprNode, v: bigint): boolean => {
+      if (out.includes(Number(v))) {
+        this.report(e.span, `CPU ${v} is listed twice`);
+        return false;
+      }
+      out.push(Number(v));
+      return true;
+    };
     for (const e of l.items) {
+      // the kernel's cpulist form: A-B, both ends included (two number literals)
+      if (e.kind === "bin" && e.op === "-" && e.left.kind === "num" && e.right.kind === "num") {
+        const a = e.left.value, b = e.right.value;
+        if (b < a) {
+          this.report(e.span, `empty CPU range ${a}-${b} (the end is included)`);
+          ok = false;
+          continue;
+        }
+        if (!this.cpuCheck(e.left, a)) {
+          ok = false;
+          continue;
+        }
+        if (b >= BigInt(this.cpus)) {
+          this.report(
+            e.right.span,
+            `CPU range ${a}-${b} reaches CPU ${b}, but the scenario has ${this.cpusText(true)}`,
+          );
+          ok = false;
+          continue;
+        }
+        for (let v = a; v <= b; v++) if (!add(e, v)) ok = false;
+        continue;
+      }
       const v = this.constant(e, "a CPU number");
       if (v === undefined || !this.cpuCheck(e, v)) {
         ok = false;
         continue;
       }
-      if (out.includes(Number(v))) {
-        this.report(e.span, `CPU ${v} is listed twice`);
-        ok = false;
-        continue;
-      }
-      out.push(Number(v));
+      if (!add(e, v)) ok = false;
     }
     return ok ? out : undefined;
   }
 
   repeat(st: Statement & { kind: "repeat" }): void {
     const name = st.variable.name;
-    if (systemMetrics.has(name)) {
-      this.report(st.variable.span, `"${name}" is a metric name; choose another variable name`);
-      return;
-    }
+    if (this.reserved(st.variable)) return;
     const from = this.constant(st.from, "the loop start");
     const to = this.constant(st.to, "the loop end");
     if (from === undefined || to === undefined) return;
@@ -656,20 +1121,65 @@ class Compiler {
   }
 }
 
+/**
+ * A `param` value given outside the file: a number as the language writes it (`4K`, `0x1000`,
+ * `-1`), or a message saying why it is not one.
+ */
+export function paramValue(text: string): bigint | string {
+  const t = text.trim();
+  const neg = t.startsWith("-");
+  const body = neg ? t.slice(1).trim() : t;
+  if (!/^[0-9][0-9A-Za-z_]*$/.test(body)) {
+    return `not a number (write a number such as 4K, 0x1000 or 12)`;
+  }
+  const v = T.numberValue(body);
+  if (typeof v === "string") return v;
+  return neg ? -v : v;
+}
+
 /** Placement rules of `arch` and `cpus`; marks misplaced statements to be skipped. */
 function checkPlacement(c: Compiler, statements: readonly Statement[]): void {
   let firstArch: Statement | undefined;
   let firstCpus: Statement | undefined;
   let firstOther: Statement | undefined;
-  const nested = (list: readonly Statement[]) => {
+  let firstParamBlocker: Statement | undefined;
+  const params = new Map<string, Statement>();
+  const nested = (list: readonly Statement[], where: string) => {
     for (const st of list) {
-      if (st.kind === "arch" || st.kind === "cpus") {
-        c.report(st.keyword, `'${st.kind}' cannot be inside 'repeat'`);
+      if (st.kind === "arch" || st.kind === "cpus" || st.kind === "param") {
+        c.report(st.keyword, `'${st.kind}' cannot be inside ${where}`);
         c.skip.add(st);
-      } else if (st.kind === "repeat") nested(st.body);
+      } else if (st.kind === "repeat") nested(st.body, "'repeat'");
+      else if (st.kind === "if") {
+        nested(st.then, "'if'");
+        if (st.else) nested(st.else, "'if'");
+      } else if (st.kind === "include" && st.body && st.file && st.source !== undefined) {
+        const body = st.body;
+        c.inFile(st.file, st.source, () => nested(body, "an included file"));
+      }
     }
   };
   for (const st of statements) {
+    if (st.kind === "param") {
+      const prev = params.get(st.name.name);
+      if (prev) {
+        c.report(
+          st.name.span,
+          `param "${st.name.name}" is declared twice (first on line ${
+            c.line(prev.keyword.offset)
+          })`,
+        );
+        c.skip.add(st);
+      } else if (firstParamBlocker) {
+        c.report(
+          st.keyword,
+          `'param' must come before other statements (only 'arch' and other 'param's may precede it)`,
+        );
+        c.skip.add(st);
+      } else params.set(st.name.name, st);
+      continue;
+    }
+    if (st.kind !== "arch") firstParamBlocker ??= st;
     if (st.kind === "arch") {
       if (firstArch) {
         c.report(
@@ -700,7 +1210,7 @@ function checkPlacement(c: Compiler, statements: readonly Statement[]): void {
       firstCpus ??= st;
     } else if (st.kind !== "let") {
       firstOther ??= st;
-      if (st.kind === "repeat") nested(st.body);
+      nested([st], "");
     }
   }
 }
@@ -818,6 +1328,20 @@ export function compileScenario(
   if (opts.foreign) c.alignKind = "fit";
   const dropped: string[] = [];
   let config: ArchConfig | undefined;
+  c.paramOverrides = opts.params ?? {};
+  const declared = s.statements.flatMap((st) => st.kind === "param" ? [st.name.name] : []);
+  for (const name of Object.keys(c.paramOverrides)) {
+    if (declared.includes(name)) continue;
+    c.diags.push({
+      file: SET_OPTION,
+      line: 0,
+      col: 0,
+      length: 1,
+      message: `the scenario has no param "${name}"` +
+        (declared.length ? didYouMean(name, declared) : " (it declares none)"),
+      kind: "semantic",
+    });
+  }
   try {
     checkPlacement(c, s.statements);
     const checked = checkConfig(c, s, configName, catalog, opts.optionOverrides ?? {}, dropped);
@@ -825,6 +1349,7 @@ export function compileScenario(
       try {
         const resolved = catalog.resolve(configName, checked.options);
         c.pageSize = 1n << BigInt(resolved.pageShift);
+        c.facts = configFacts(resolved);
         c.taskSize = resolved.taskSize;
         c.configName = resolved.name;
         c.injectSites = catalog.injectSites(configName);
@@ -851,5 +1376,6 @@ export function compileScenario(
     ...(config ? { config } : {}),
     diagnostics,
     droppedOptions: dropped,
+    params: c.params,
   };
 }

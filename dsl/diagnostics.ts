@@ -7,7 +7,10 @@
 
 import type { Span } from "./ast.ts";
 
-/** One problem found in a scenario. Lines and columns are 1-based; a tab is one column. */
+/**
+ * One problem found in a scenario. Lines and columns are 1-based; a tab is one column, and a
+ * byte-order mark at the start of the file is not one.
+ */
 export interface Diagnostic {
   /** File name as given to the parser. */
   file: string;
@@ -21,6 +24,13 @@ export interface Diagnostic {
   message: string;
   /** Lexing/parsing, meaning, or "does not fit this configuration". */
   kind: "syntax" | "semantic" | "fit";
+  /** "warning": the scenario is still valid (absent: an error). */
+  severity?: "error" | "warning";
+  /**
+   * The text of the line, when the diagnostic is in another file than the scenario's own (an
+   * included file): {@link formatDiagnostic} shows it instead of a line of the source it is given.
+   */
+  lineText?: string;
 }
 
 const lineIndexes = new Map<string, Int32Array>();
@@ -46,7 +56,8 @@ export function locate(source: string, offset: number): { line: number; col: num
     if (starts[mid] <= offset) lo = mid;
     else hi = mid - 1;
   }
-  return { line: lo + 1, col: offset - starts[lo] + 1 };
+  const bom = lo === 0 && offset > 0 && source.charCodeAt(0) === 0xfeff ? 1 : 0;
+  return { line: lo + 1, col: offset - starts[lo] + 1 - bom };
 }
 
 /** Text of a 1-based line, without its line break. */
@@ -56,7 +67,7 @@ export function lineText(source: string, line: number): string {
   const s = starts[line - 1];
   let e = line < starts.length ? starts[line] - 1 : source.length;
   if (e > s && source[e - 1] === "\r") e--;
-  return source.slice(s, e);
+  return source.slice(s === 0 && source.charCodeAt(0) === 0xfeff ? 1 : s, e);
 }
 
 /** A diagnostic for a span of a source; the length is clipped to the span's first line. */
@@ -75,15 +86,21 @@ export function diagnosticAt(
 }
 
 /**
- * Formats a diagnostic as `FILE:LINE:COL: MESSAGE`, then the source line, then a caret under the
- * column followed by `~` over the rest of the token. Without a line (line 0) only the first line.
+ * Formats a diagnostic as `FILE:LINE:COL: MESSAGE` (`FILE:LINE:COL: warning: MESSAGE` for a
+ * warning), then the source line, then a caret under the column followed by `~` over the rest of
+ * the token. The caret line repeats the tabs of the source line before the column, so that the
+ * caret sits under its character in a terminal. Without a line (line 0) or without a length
+ * (length 0) only the first line.
  */
 export function formatDiagnostic(d: Diagnostic, source: string): string {
-  const head = `${d.file}:${d.line}:${d.col}: ${d.message}`;
-  if (d.line < 1) return head;
-  const text = lineText(source, d.line);
+  const sev = d.severity === "warning" ? "warning: " : "";
+  const head = `${d.file}:${d.line}:${d.col}: ${sev}${d.message}`;
+  if (d.line < 1 || d.length === 0) return head;
+  const text = d.lineText ?? lineText(source, d.line);
   const len = Math.max(1, d.length);
-  return `${head}\n${text}\n${" ".repeat(Math.max(0, d.col - 1))}^${"~".repeat(len - 1)}`;
+  let pad = "";
+  for (let i = 0; i < d.col - 1; i++) pad += text[i] === "\t" ? "\t" : " ";
+  return `${head}\n${text}\n${pad}^${"~".repeat(len - 1)}`;
 }
 
 /**

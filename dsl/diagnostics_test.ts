@@ -19,7 +19,7 @@ Deno.test("formatDiagnostic: location line, source line, caret and tildes", () =
   assert.equal(formatDiagnostic({ ...d, col: 1, length: 1 }, src).split("\n")[2], "^");
 });
 
-Deno.test("formatDiagnostic: a tab is one column; CRLF line ends are not shown", () => {
+Deno.test("formatDiagnostic: a tab is one column and is repeated in the caret line; CRLF line ends are not shown", () => {
   const src = "mm a\r\n\tmap a 0x1001 size 4K\r\n";
   const r = parseScenario("mm a\r\n\tmap a size 4K\r\n", "t.ptlab");
   assert.deepEqual(r.diagnostics.map((d) => [d.line, d.col]), [[2, 8]]);
@@ -31,7 +31,7 @@ Deno.test("formatDiagnostic: a tab is one column; CRLF line ends are not shown",
     message: "m",
     kind: "semantic",
   };
-  assert.equal(formatDiagnostic(d, src), "t.ptlab:2:8: m\n\tmap a 0x1001 size 4K\n       ^~~~~~");
+  assert.equal(formatDiagnostic(d, src), "t.ptlab:2:8: m\n\tmap a 0x1001 size 4K\n\t      ^~~~~~");
 });
 
 Deno.test("formatDiagnostic: a diagnostic outside the file has only its first line", () => {

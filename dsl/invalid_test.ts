@@ -42,8 +42,9 @@ for (const name of files) {
       const text = formatDiagnostic(d, source).split("\n");
       assert.equal(text.length, 3);
       assert.equal(text[1], lines[d.line - 1]);
-      // the caret is under the column, the tildes cover the rest of the token
-      assert.equal(text[2], " ".repeat(d.col - 1) + "^" + "~".repeat(d.length - 1));
+      // the caret is under the column (tabs before it repeated), the tildes cover the token
+      const pad = [...lines[d.line - 1].slice(0, d.col - 1)].map((c) => c === "\t" ? c : " ");
+      assert.equal(text[2], pad.join("") + "^" + "~".repeat(d.length - 1));
       // ... and it points at text, or just past the end of the line (errors at end of input)
       const at = lines[d.line - 1][d.col - 1];
       assert.ok(at === undefined ? d.col === lines[d.line - 1].length + 1 : at.trim() !== "");

@@ -40,24 +40,43 @@ export type {
   Span,
   Statement,
   StatementBase,
+  TextPart,
 } from "./ast.ts";
+export { FUNCTIONS } from "./ast.ts";
 export type { Diagnostic } from "./diagnostics.ts";
 export { didYouMean, formatDiagnostic, locate } from "./diagnostics.ts";
 export type { CompileOptions, CompileResult, ConfigCatalog } from "./compile.ts";
 export {
   COMMAND_LINE,
   compileScenario,
+  CONFIG_FACTS,
+  configFacts,
   DEFAULT_CPUS,
   MAX_CPUS,
   MAX_ITERATIONS,
   MAX_OPS,
+  METRIC_SPELLINGS,
+  MM_METRIC_SPELLINGS,
+  paramValue,
+  SET_OPTION,
 } from "./compile.ts";
-export { parseScenario } from "./parse.ts";
+export { type ParseOptions, type ParseResult, parseScenario } from "./parse.ts";
+export {
+  checkLimits,
+  type LimitProblem,
+  MAX_BLOCK_DEPTH,
+  MAX_EXPR_DEPTH,
+  MAX_EXPR_OPERATORS,
+  MAX_INCLUDE_DEPTH,
+  MAX_INCLUDES,
+  MAX_SHIFT,
+} from "./limits.ts";
 export type { OptionProblem } from "../archs/config.ts";
 export type {
   ArchConfig,
   CmpOp,
   Expr,
+  ExprPos,
   Fold,
   GatherConfig,
   KernelVersion,
@@ -66,5 +85,6 @@ export type {
   Op,
   OpSource,
   Program,
+  TextTemplate,
 } from "../engine/types.ts";
 export { KERNEL_VERSIONS, LEVELS } from "../engine/types.ts";

@@ -15,11 +15,15 @@
  *             | 'exit' Ident
  *             | 'run' Ident 'on' expr (('..' expr) | (',' expr)*)
  *             | 'snapshot' Str
- *             | 'expect' expr CmpOp expr
+ *             | 'expect' expr                      (a condition: comparisons, and, or)
  *             | 'repeat' Ident 'in' expr '..' expr '{' statement* '}'
+ *             | 'include' Str
+ *             | 'param' Ident '=' expr
+ *             | 'print' (Str | expr) (','? (Str | expr))*
+ *             | 'if' expr '{' statement* '}' ('else' '{' statement* '}')?
  * archOption := Ident '=' (Version | Num | Ident | 'on')
- * expr       := '-'* atom (BinOp '-'* atom)*
- * atom       := Num | '(' expr ')' | Ident ('.' Ident)*
+ * expr       := '-'* atom (AnyOp '-'* atom)*      (AnyOp: + - * / % << >> == != < <= > >= and or)
+ * atom       := Num | '(' expr ')' | Ident ('.' Ident)* ('(' (expr (',' expr)*)? ')')?
  * ```
  *
  * For speed the statements are alternatives of one rule (one CST node per statement, told apart
@@ -66,9 +70,23 @@ const STATEMENT_WORDS = [
   "expect",
   "repeat",
   "inject",
+  "include",
+  "param",
+  "print",
+  "if",
 ];
 
+/** The `expect` being parsed has no comparison at its top level (yet). */
+let expectOpen = false;
+
+const CONDITION_OPS: ReadonlySet<string> = new Set(["==", "!=", "<", "<=", ">", ">=", "and", "or"]);
+
+const COMPARISON_WANTED = "a comparison (==, !=, <, <=, >, >=)";
+
 function noStatement(t: IToken): string {
+  if (stmtKind === "expect" && expectOpen) {
+    return `expected ${COMPARISON_WANTED} but found ${found(t)}`;
+  }
   if (t.tokenType === T.RCurly) return `unexpected '}' (no block is open)`;
   const hint = t.tokenType === T.Ident ? didYouMean(t.image, STATEMENT_WORDS) : "";
   return `expected a statement but found ${found(t)}${hint}`;
@@ -114,6 +132,9 @@ function nameWanted(ruleName: string, previous: IToken): string {
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
     if (expected === EOF) return noStatement(actual);
+    if (expected === T.RCurly && stmtKind === "expect" && expectOpen) {
+      return `expected ${COMPARISON_WANTED} but found ${found(actual)}`;
+    }
     if (expected === T.Ident) {
       return `expected ${nameWanted(ruleName, previous)} but found ${found(actual)}`;
     }
@@ -182,6 +203,10 @@ export class ScenarioParser extends CstParser {
         { ALT: () => this.#expect() },
         { ALT: () => this.#repeat() },
         { ALT: () => this.#inject() },
+        { ALT: () => this.#include() },
+        { ALT: () => this.#param() },
+        { ALT: () => this.#print() },
+        { ALT: () => this.#if() },
       ],
     );
   });
@@ -316,12 +341,62 @@ export class ScenarioParser extends CstParser {
 
   #expect(): void {
     stmtKind = "expect";
+    expectOpen = false;
     this.consume(0, T.Expect);
-    exprRole = "an";
-    this.subrule(14, this.expr);
-    this.consume(0, T.CmpOp);
-    exprRole = "an";
-    this.subrule(15, this.expr);
+    exprRole = "a condition";
+    const node = this.subrule(14, this.expr);
+    if (!this.RECORDING_PHASE && node?.children) {
+      const ops = (node.children.AnyOp ?? []) as IToken[];
+      expectOpen = !ops.some((t) => CONDITION_OPS.has(t.image));
+    }
+  }
+
+  #include(): void {
+    stmtKind = "include";
+    this.consume(0, T.Include);
+    this.consume(1, T.Str);
+  }
+
+  #param(): void {
+    stmtKind = "param";
+    this.consume(0, T.Param);
+    this.consume(16, T.Ident);
+    this.consume(1, T.Equals);
+    exprRole = "a parameter value";
+    this.subrule(19, this.expr);
+  }
+
+  #print(): void {
+    stmtKind = "print";
+    this.consume(0, T.Print);
+    exprRole = "a string or an";
+    this.or(2, [
+      { ALT: () => this.consume(2, T.Str) },
+      { ALT: () => this.subrule(20, this.expr) },
+    ]);
+    this.many(3, () => {
+      this.option(6, () => this.consume(2, T.Comma));
+      this.or(3, [
+        { ALT: () => this.consume(3, T.Str) },
+        { ALT: () => this.subrule(21, this.expr) },
+      ]);
+    });
+  }
+
+  #if(): void {
+    stmtKind = "if";
+    this.consume(0, T.If);
+    exprRole = "a condition";
+    this.subrule(22, this.expr);
+    this.consume(2, T.LCurly);
+    this.many(4, () => this.subrule(1, this.statement));
+    this.consume(2, T.RCurly);
+    this.option(7, () => {
+      this.consume(0, T.Else);
+      this.consume(3, T.LCurly);
+      this.many(5, () => this.subrule(2, this.statement));
+      this.consume(3, T.RCurly);
+    });
   }
 
   #inject(): void {
@@ -369,12 +444,12 @@ export class ScenarioParser extends CstParser {
     );
   });
 
-  /** Operands and binary operators, flat; the visitor applies precedence. */
+  /** Operands and binary operators (comparisons, `and`, `or` too), flat; the visitor applies precedence. */
   expr = this.RULE("expr", () => {
     this.many(0, () => this.consume(0, T.Minus));
     this.or(0, this.#atomAlts0 ??= this.#atom(0));
     this.many(1, () => {
-      this.consume(0, T.BinOp);
+      this.consume(0, T.AnyOp);
       this.many(2, () => this.consume(1, T.Minus));
       this.or(1, this.#atomAlts1 ??= this.#atom(1));
     });
@@ -397,6 +472,18 @@ export class ScenarioParser extends CstParser {
           this.many(3 + i, () => {
             this.consume(i, T.Dot);
             this.consume(2 * i + 1, T.Ident);
+          });
+          // a function call: min(a, b), max(a, b, c)
+          this.option(i, () => {
+            this.consume(2 + i, T.LParen);
+            this.option(2 + i, () => {
+              this.subrule(2 + i, this.expr);
+              this.many(5 + i, () => {
+                this.consume(i, T.Comma);
+                this.subrule(4 + i, this.expr);
+              });
+            });
+            this.consume(2 + i, T.RParen);
           });
         },
       },

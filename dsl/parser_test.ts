@@ -26,7 +26,11 @@ function show(e: ExprNode): string {
     case "neg":
       return `(-${show(e.operand)})`;
     case "bin":
+    case "cmp":
+    case "logic":
       return `(${show(e.left)} ${e.op} ${show(e.right)})`;
+    case "call":
+      return `${e.fn.name}(${e.args.map(show).join(", ")})`;
   }
 }
 

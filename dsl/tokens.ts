@@ -1,7 +1,8 @@
 /**
  * Tokens of the scenario language and the one lexer over them.
  *
- * Whitespace (newlines included) and `#` comments are skipped: every statement starts with a
+ * Whitespace (newlines included), a byte-order mark at the very start and `#` comments are
+ * skipped: every statement starts with a
  * keyword, so statements need no terminator. Keywords are reserved words (`longer_alt: Ident`).
  * A configuration name such as `x86_64-4level` is one {@link ArchName} token, but only right
  * after the `arch` keyword (a custom matcher looks at the previous token); elsewhere `-` is minus.
@@ -71,6 +72,16 @@ export const As: TokenType = keyword("as");
 export const On: TokenType = keyword("on");
 /** `in` */
 export const In: TokenType = keyword("in");
+/** `include` */
+export const Include: TokenType = keyword("include");
+/** `param` */
+export const Param: TokenType = keyword("param");
+/** `print` */
+export const Print: TokenType = keyword("print");
+/** `if` */
+export const If: TokenType = keyword("if");
+/** `else` */
+export const Else: TokenType = keyword("else");
 
 const archNameRe = /[A-Za-z0-9_][A-Za-z0-9_-]*/y;
 const nameStartChars: string[] = [];
@@ -109,17 +120,17 @@ export const Num: TokenType = createToken({
   label: "a number",
 });
 
-/** A string: `"..."` on one line, no escapes. */
+/** A string: `"..."` on one line; `\\"` and `\\\\` are escapes (see {@link stringParts}). */
 export const Str: TokenType = createToken({
   name: "Str",
-  pattern: /"[^"\n\r]*"/,
+  pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*"/,
   label: "a string",
 });
 
 /** A string missing its closing quote (reported, then parsed as a {@link Str}). */
 export const BadStr: TokenType = createToken({
   name: "BadStr",
-  pattern: /"[^"\n\r]*/,
+  pattern: /"(?:[^"\\\n\r]|\\[^\n\r])*\\?/,
   categories: [Str],
   label: "a string",
 });
@@ -136,6 +147,28 @@ export const BinOp: TokenType = createToken({
   pattern: Lexer.NA,
   label: "an operator",
 });
+/** Every binary operator of an expression: arithmetic, comparisons, `and`, `or`. */
+export const AnyOp: TokenType = createToken({
+  name: "AnyOp",
+  pattern: Lexer.NA,
+  label: "an operator",
+});
+/** `and` (conditions) */
+export const And: TokenType = createToken({
+  name: "And",
+  pattern: /and/,
+  longer_alt: Ident,
+  categories: [AnyOp],
+  label: "'and'",
+});
+/** `or` (conditions) */
+export const Or: TokenType = createToken({
+  name: "Or",
+  pattern: /or/,
+  longer_alt: Ident,
+  categories: [AnyOp],
+  label: "'or'",
+});
 
 function punct(name: string, text: string, categories?: TokenType[]): TokenType {
   return createToken({
@@ -147,29 +180,33 @@ function punct(name: string, text: string, categories?: TokenType[]): TokenType 
 }
 
 /** `==` */
-export const EqEq: TokenType = punct("EqEq", "==", [CmpOp]);
+export const EqEq: TokenType = punct("EqEq", "==", [CmpOp, AnyOp]);
 /** `!=` */
-export const NotEq: TokenType = punct("NotEq", "!=", [CmpOp]);
+export const NotEq: TokenType = punct("NotEq", "!=", [CmpOp, AnyOp]);
+/** `<<` */
+export const Shl: TokenType = punct("Shl", "<<", [BinOp, AnyOp]);
+/** `>>` */
+export const Shr: TokenType = punct("Shr", ">>", [BinOp, AnyOp]);
 /** `<=` */
-export const Le: TokenType = punct("Le", "<=", [CmpOp]);
+export const Le: TokenType = punct("Le", "<=", [CmpOp, AnyOp]);
 /** `>=` */
-export const Ge: TokenType = punct("Ge", ">=", [CmpOp]);
+export const Ge: TokenType = punct("Ge", ">=", [CmpOp, AnyOp]);
 /** `<` */
-export const Lt: TokenType = punct("Lt", "<", [CmpOp]);
+export const Lt: TokenType = punct("Lt", "<", [CmpOp, AnyOp]);
 /** `>` */
-export const Gt: TokenType = punct("Gt", ">", [CmpOp]);
+export const Gt: TokenType = punct("Gt", ">", [CmpOp, AnyOp]);
 /** `=` */
 export const Equals: TokenType = punct("Equals", "=");
 /** `+` */
-export const Plus: TokenType = punct("Plus", "+", [BinOp]);
+export const Plus: TokenType = punct("Plus", "+", [BinOp, AnyOp]);
 /** `-` (binary or unary) */
-export const Minus: TokenType = punct("Minus", "-", [BinOp]);
+export const Minus: TokenType = punct("Minus", "-", [BinOp, AnyOp]);
 /** `*` */
-export const Star: TokenType = punct("Star", "*", [BinOp]);
+export const Star: TokenType = punct("Star", "*", [BinOp, AnyOp]);
 /** `/` */
-export const Slash: TokenType = punct("Slash", "/", [BinOp]);
+export const Slash: TokenType = punct("Slash", "/", [BinOp, AnyOp]);
 /** `%` */
-export const Percent: TokenType = punct("Percent", "%", [BinOp]);
+export const Percent: TokenType = punct("Percent", "%", [BinOp, AnyOp]);
 /** `..` */
 export const DotDot: TokenType = punct("DotDot", "..");
 /** `.` */
@@ -191,6 +228,18 @@ export const WhiteSpace: TokenType = createToken({
   pattern: /[ \t\r\n]+/,
   group: Lexer.SKIPPED,
 });
+/** A UTF-8 byte-order mark, skipped (the lexer sees it only at the start: see `parse.ts`). */
+export const Bom: TokenType = createToken({
+  name: "Bom",
+  pattern: {
+    exec(text: string, offset: number): RegExpExecArray | null {
+      return offset === 0 && text.charCodeAt(0) === 0xfeff ? /^\uFEFF/.exec(text) : null;
+    },
+  },
+  line_breaks: false,
+  start_chars_hint: ["\uFEFF"],
+  group: Lexer.SKIPPED,
+});
 /** `#` to the end of the line. */
 export const Comment: TokenType = createToken({
   name: "Comment",
@@ -201,6 +250,7 @@ export const Comment: TokenType = createToken({
 /** Every token type, in lexing priority order. */
 export const allTokens: TokenType[] = [
   WhiteSpace,
+  Bom,
   Comment,
   ArchName,
   Arch,
@@ -222,7 +272,14 @@ export const allTokens: TokenType[] = [
   Every,
   As,
   On,
+  Include,
   In,
+  Param,
+  Print,
+  If,
+  Else,
+  And,
+  Or,
   Ident,
   Version,
   Num,
@@ -230,6 +287,8 @@ export const allTokens: TokenType[] = [
   BadStr,
   EqEq,
   NotEq,
+  Shl,
+  Shr,
   Le,
   Ge,
   Lt,
@@ -249,6 +308,7 @@ export const allTokens: TokenType[] = [
   RParen,
   CmpOp,
   BinOp,
+  AnyOp,
 ];
 
 /** The lexer (created once). Tokens carry offsets only; lines and columns are computed on demand. */
@@ -320,4 +380,84 @@ export function numberValue(image: string): bigint | string {
       : `invalid number '${image}'`;
   }
   return BigInt("0x" + digits.replaceAll("_", ""));
+}
+
+/** A piece of a string literal: text, or the source of a `{EXPR}` interpolation. */
+export type StrPart =
+  | { readonly text: string }
+  /** `offset`: where the expression's text starts in the token image. */
+  | { readonly expr: string; readonly offset: number };
+
+/** A problem inside a string literal; `offset` is within the token image. */
+export interface StrProblem {
+  /** Offset in the image. */
+  readonly offset: number;
+  /** Length in characters. */
+  readonly length: number;
+  /** What is wrong. */
+  readonly message: string;
+}
+
+/**
+ * The pieces of a {@link Str} image: `\\"` is a quote, `\\\\` a backslash (no other escapes).
+ * With `interpolate`, `{EXPR}` is an expression to format into the text and `{{` / `}}` stand
+ * for `{` / `}` (a lone `}` is itself).
+ */
+export function stringParts(
+  image: string,
+  interpolate: boolean,
+): { parts: StrPart[]; problem?: StrProblem } {
+  const end = image.length >= 2 && image.endsWith('"') && !/(^|[^\\])(\\\\)*\\"$/.test(image)
+    ? image.length - 1
+    : image.length;
+  const parts: StrPart[] = [];
+  let text = "";
+  for (let i = 1; i < end; i++) {
+    const ch = image[i];
+    if (ch === "\\") {
+      const nx = image[i + 1];
+      if (nx === '"' || nx === "\\") {
+        text += nx;
+        i++;
+        continue;
+      }
+      return {
+        parts,
+        problem: {
+          offset: i,
+          length: nx === undefined ? 1 : 2,
+          message: nx === undefined
+            ? "a string cannot end with a lone '\\' (write \\\\ for a backslash)"
+            : `unknown escape '\\${nx}' in a string (only \\" and \\\\ are escapes)`,
+        },
+      };
+    }
+    if (interpolate && ch === "{") {
+      if (image[i + 1] === "{") {
+        text += "{";
+        i++;
+        continue;
+      }
+      const close = image.indexOf("}", i + 1);
+      if (close < 0 || close >= end) {
+        return {
+          parts,
+          problem: {
+            offset: i,
+            length: 1,
+            message: "unclosed '{' in a string (write {{ for a literal brace)",
+          },
+        };
+      }
+      if (text) parts.push({ text });
+      text = "";
+      parts.push({ expr: image.slice(i + 1, close), offset: i + 1 });
+      i = close;
+      continue;
+    }
+    if (interpolate && ch === "}" && image[i + 1] === "}") i++;
+    text += ch;
+  }
+  if (text || parts.length === 0) parts.push({ text });
+  return { parts };
 }

@@ -20,6 +20,7 @@ import type {
   NameRef,
   Span,
   Statement,
+  TextPart,
 } from "./ast.ts";
 import { parser } from "./parser.ts";
 import * as T from "./tokens.ts";
@@ -48,8 +49,8 @@ function byOffset(a: IToken, b: IToken): number {
   return a.startOffset - b.startOffset;
 }
 
-function bin(op: BinaryOp, left: ExprNode, right: ExprNode): ExprNode {
-  return { kind: "bin", op, left, right, span: join(left.span, right.span) };
+function bin(op: BinaryOp, left: ExprNode, right: ExprNode, t: IToken): ExprNode {
+  return { kind: "bin", op, left, right, opSpan: tokSpan(t), span: join(left.span, right.span) };
 }
 
 const BaseVisitor = parser.getBaseCstVisitorConstructor<void, unknown>();
@@ -85,7 +86,7 @@ class AstBuilder extends BaseVisitor {
 
   expr(ctx: Ctx): ExprNode {
     // fast paths: a lone number or name
-    if (ctx.BinOp === undefined && ctx.Minus === undefined) {
+    if (ctx.AnyOp === undefined && ctx.Minus === undefined && ctx.LParen === undefined) {
       if (ctx.Num !== undefined) return num(ctx.Num[0]);
       if (ctx.Ident !== undefined && ctx.Dot === undefined) {
         const t: IToken = ctx.Ident[0];
@@ -95,15 +96,45 @@ class AstBuilder extends BaseVisitor {
     const toks: IToken[] = [];
     for (const k in ctx) if (k !== "expr") { for (const t of ctx[k]) toks.push(t); }
     toks.sort(byOffset);
-    return new ExprReader(this, toks, ctx.expr ?? []).sum();
+    return new ExprReader(this, toks, ctx.expr ?? []).or();
   }
 
-  expectText(left: ExprNode, right: ExprNode): string {
-    return this.source.slice(left.span.offset, right.span.offset + right.span.length);
+  text(span: Span): string {
+    return this.source.slice(span.offset, span.offset + span.length);
+  }
+
+  /** The pieces of a string token, its interpolations parsed (`parse.ts` checked them). */
+  parts(t: IToken, interpolate: boolean): TextPart[] {
+    const out: TextPart[] = [];
+    for (const p of T.stringParts(t.image, interpolate).parts) {
+      if ("text" in p) out.push({ text: p.text });
+      else {
+        const e = parseExprText(p.expr, t.startOffset + p.offset);
+        if (e.expr) out.push({ expr: e.expr });
+      }
+    }
+    return out;
   }
 }
 
-/** Precedence climbing over the source-ordered tokens of one flat expression node. */
+const CMP_OPS: ReadonlySet<string> = new Set(["==", "!=", "<", "<=", ">", ">="]);
+
+/** Offset of the first token of a CST node. */
+function firstOffset(node: CstNode): number {
+  let min = Infinity;
+  for (const k in node.children) {
+    const first = node.children[k][0] as IToken | CstNode;
+    const o = "image" in first ? first.startOffset : firstOffset(first);
+    if (o < min) min = o;
+  }
+  return min;
+}
+
+/**
+ * Precedence climbing over the source-ordered tokens of one flat expression node, loosest first:
+ * `or`, `and`, comparisons, `<< >>`, `+ -`, `* / %`, unary minus (all left-associative; the
+ * compiler rejects a chained comparison).
+ */
 class ExprReader {
   #i = 0;
   #nested = 0;
@@ -113,24 +144,84 @@ class ExprReader {
     readonly inner: CstNode[],
   ) {}
 
+  #peek(): string | undefined {
+    return this.#i < this.toks.length ? this.toks[this.#i].image : undefined;
+  }
+
+  or(): ExprNode {
+    let left = this.and();
+    while (this.#peek() === "or") {
+      const t = this.toks[this.#i++];
+      const right = this.and();
+      left = {
+        kind: "logic",
+        op: "or",
+        left,
+        right,
+        opSpan: tokSpan(t),
+        span: join(left.span, right.span),
+      };
+    }
+    return left;
+  }
+
+  and(): ExprNode {
+    let left = this.cmp();
+    while (this.#peek() === "and") {
+      const t = this.toks[this.#i++];
+      const right = this.cmp();
+      left = {
+        kind: "logic",
+        op: "and",
+        left,
+        right,
+        opSpan: tokSpan(t),
+        span: join(left.span, right.span),
+      };
+    }
+    return left;
+  }
+
+  cmp(): ExprNode {
+    let left = this.shift();
+    for (let op = this.#peek(); op !== undefined && CMP_OPS.has(op); op = this.#peek()) {
+      const t = this.toks[this.#i++];
+      const right = this.shift();
+      left = {
+        kind: "cmp",
+        op: op as CompareOp,
+        left,
+        right,
+        opSpan: tokSpan(t),
+        span: join(left.span, right.span),
+      };
+    }
+    return left;
+  }
+
+  shift(): ExprNode {
+    let left = this.sum();
+    for (let op = this.#peek(); op === "<<" || op === ">>"; op = this.#peek()) {
+      const t = this.toks[this.#i++];
+      left = bin(op, left, this.sum(), t);
+    }
+    return left;
+  }
+
   sum(): ExprNode {
     let left = this.product();
-    while (this.#i < this.toks.length) {
-      const op = this.toks[this.#i].image;
-      if (op !== "+" && op !== "-") break;
-      this.#i++;
-      left = bin(op, left, this.product());
+    for (let op = this.#peek(); op === "+" || op === "-"; op = this.#peek()) {
+      const t = this.toks[this.#i++];
+      left = bin(op, left, this.product(), t);
     }
     return left;
   }
 
   product(): ExprNode {
     let left = this.unary();
-    while (this.#i < this.toks.length) {
-      const op = this.toks[this.#i].image;
-      if (op !== "*" && op !== "/" && op !== "%") break;
-      this.#i++;
-      left = bin(op, left, this.unary());
+    for (let op = this.#peek(); op === "*" || op === "/" || op === "%"; op = this.#peek()) {
+      const t = this.toks[this.#i++];
+      left = bin(op, left, this.unary(), t);
     }
     return left;
   }
@@ -147,7 +238,7 @@ class ExprReader {
       const r = this.toks[this.#i++]; // ')'
       return { ...e, span: join(tokSpan(t), tokSpan(r)) };
     }
-    // a name, maybe dotted (process metric)
+    // a name, maybe dotted (process metric), maybe called
     let first: IToken | undefined, last = t;
     let metric = "";
     while (this.#i + 1 < this.toks.length && this.toks[this.#i].tokenType === T.Dot) {
@@ -155,6 +246,19 @@ class ExprReader {
       first ??= last;
       metric += (metric ? "." : "") + last.image;
       this.#i += 2;
+    }
+    if (!first && this.#i < this.toks.length && this.toks[this.#i].tokenType === T.LParen) {
+      const open = this.toks[this.#i++];
+      const args: ExprNode[] = [];
+      let close = this.toks[this.#i++];
+      while (close.tokenType === T.Comma) close = this.toks[this.#i++];
+      // the arguments are inner nodes between the parentheses
+      while (
+        this.#nested < this.inner.length &&
+        firstOffset(this.inner[this.#nested]) > open.startOffset &&
+        firstOffset(this.inner[this.#nested]) < close.startOffset
+      ) args.push(this.b.expr(this.inner[this.#nested++].children));
+      return { kind: "call", fn: nameRef(t), args, span: join(tokSpan(t), tokSpan(close)) };
     }
     if (!first) return { kind: "name", name: t.image, span: tokSpan(t) };
     const metricSpan = join(tokSpan(first), tokSpan(last));
@@ -252,28 +356,73 @@ const STATEMENTS: Record<string, Build> = {
       : { kind: "list", items };
     return { kind: "run", keyword: tokSpan(ctx.Run[0]), mm: nameRef(ctx.Ident[0]), cpus };
   },
-  Snapshot: (_b, ctx) => {
+  Snapshot: (b, ctx) => {
     const t: IToken = ctx.Str[0];
-    const s = t.image;
+    const parts = b.parts(t, true);
+    const plain = parts.length === 1 && "text" in parts[0];
     return {
       kind: "snapshot",
       keyword: tokSpan(ctx.Snapshot[0]),
-      label: s.length >= 2 && s.endsWith('"') ? s.slice(1, -1) : s.slice(1),
+      label: plain
+        ? (parts[0] as { text: string }).text
+        : b.parts(t, false).map((p) => "text" in p ? p.text : "").join(""),
       labelSpan: tokSpan(t),
+      ...(plain ? {} : { parts }),
     };
   },
   Expect: (b, ctx) => {
-    const left = b.expr(ctx.expr[0].children);
-    const right = b.expr(ctx.expr[1].children);
-    const c: IToken = ctx.CmpOp[0];
+    const cond = b.expr(ctx.expr[0].children);
+    let first = cond;
+    while (first.kind === "logic") first = first.left;
+    const c = first.kind === "cmp" ? first : undefined;
     return {
       kind: "expect",
       keyword: tokSpan(ctx.Expect[0]),
-      left,
-      cmp: c.image as CompareOp,
-      cmpSpan: tokSpan(c),
-      right,
-      text: b.expectText(left, right),
+      cond,
+      left: c ? c.left : cond,
+      cmp: c ? c.op : "==",
+      cmpSpan: c ? c.opSpan : cond.span,
+      right: c ? c.right : cond,
+      text: b.text(cond.span),
+    };
+  },
+  Include: (b, ctx) => {
+    const t: IToken = ctx.Str[0];
+    return {
+      kind: "include",
+      keyword: tokSpan(ctx.Include[0]),
+      path: b.parts(t, false).map((p) => ("text" in p ? p.text : "")).join(""),
+      pathSpan: tokSpan(t),
+    };
+  },
+  Param: (b, ctx) => ({
+    kind: "param",
+    keyword: tokSpan(ctx.Param[0]),
+    name: nameRef(ctx.Ident[0]),
+    value: b.expr(ctx.expr[0].children),
+  }),
+  Print: (b, ctx) => {
+    const items: (Statement & { kind: "print" })["items"][number][] = [];
+    const nodes: (IToken | CstNode)[] = [...(ctx.Str ?? []), ...(ctx.expr ?? [])];
+    const at = (n: IToken | CstNode) => "image" in n ? n.startOffset : firstOffset(n);
+    nodes.sort((x, y) => at(x) - at(y));
+    for (const n of nodes) {
+      if ("image" in n) items.push({ kind: "text", parts: b.parts(n, true), span: tokSpan(n) });
+      else items.push({ kind: "expr", expr: b.expr(n.children) });
+    }
+    return { kind: "print", keyword: tokSpan(ctx.Print[0]), items };
+  },
+  If: (b, ctx) => {
+    const sts: CstNode[] = ctx.statement ?? [];
+    const close: IToken = ctx.RCurly[0];
+    const then = b.statements(sts.filter((n) => firstOffset(n) < close.startOffset));
+    const rest = sts.filter((n) => firstOffset(n) > close.startOffset);
+    return {
+      kind: "if",
+      keyword: tokSpan(ctx.If[0]),
+      cond: b.expr(ctx.expr[0].children),
+      then,
+      ...(ctx.Else ? { else: b.statements(rest) } : {}),
     };
   },
   Repeat: (b, ctx) => ({
@@ -287,6 +436,64 @@ const STATEMENTS: Record<string, Build> = {
 };
 
 const builder = new AstBuilder();
+
+/**
+ * Parses the text of one expression (an interpolation `{EXPR}` of a string) whose first character
+ * is at `offset` of the source: the expression, or the offset, length and message of the first
+ * syntax error.
+ */
+export function parseExprText(
+  text: string,
+  offset: number,
+): { expr?: ExprNode; error?: { offset: number; length: number; message: string } } {
+  const lexed = T.lexer.tokenize(text);
+  if (lexed.errors.length) {
+    const e = lexed.errors[0];
+    return {
+      error: {
+        offset: offset + e.offset,
+        length: e.length,
+        message: `unexpected character '${text.slice(e.offset, e.offset + 1)}'`,
+      },
+    };
+  }
+  const toks = lexed.tokens.map((t) => ({ ...t, startOffset: t.startOffset + offset }));
+  if (toks.length === 0) {
+    return {
+      error: {
+        offset: offset - 1,
+        length: 2,
+        message: "empty '{}' in a string (write {{ for a literal brace)",
+      },
+    };
+  }
+  for (const t of toks) {
+    if (t.tokenType !== T.Num) continue;
+    const v = T.numberValue(t.image);
+    if (typeof v === "string") {
+      return { error: { offset: t.startOffset, length: t.image.length, message: v } };
+    }
+  }
+  const saved = parser.input;
+  parser.input = toks;
+  const cst = parser.expr();
+  const errs = parser.errors;
+  parser.input = saved;
+  if (errs.length) {
+    const t = errs[0].token;
+    const bad = t.tokenType.name === "EOF" || !(t.startOffset >= 0);
+    return {
+      error: {
+        offset: bad ? offset + text.length : t.startOffset,
+        length: bad ? 1 : t.image.length,
+        message: bad || t.tokenType.name === "EOF"
+          ? "expected the end of the interpolation '}'"
+          : `unexpected ${"'" + t.image + "'"} in an interpolation`,
+      },
+    };
+  }
+  return { expr: builder.expr(cst.children) };
+}
 
 /** Builds the statements of a CST produced by `parser.scenario()` without errors. */
 export function buildAst(cst: CstNode, source: string): Statement[] {

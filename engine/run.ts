@@ -26,26 +26,64 @@ import {
   type CmpOp,
   type ExpectationResult,
   type Expr,
+  type ExprPos,
   LEVELS,
   type MmFigures,
   type Op,
+  type PrintOutput,
   type Program,
+  type RunError,
+  type RunExtras,
   type RunResult,
+  type ScenarioRun,
   type Snapshot,
   type SystemFigures,
+  type TextTemplate,
 } from "./types.ts";
 
 /** Thrown for an operation the engine cannot carry out (the DSL's checks prevent these). */
 export class EngineError extends Error {
   /** Scenario line. */
   readonly line: number;
-  /** @param message what went wrong @param line scenario line */
+  /**
+   * An error during an operation.
+   *
+   * @param message what went wrong
+   * @param line scenario line
+   */
   constructor(message: string, line: number) {
     super(message);
     this.name = "EngineError";
     this.line = line;
   }
 }
+
+/**
+ * An error evaluating an expression (dividing by zero, a shift count out of range): it stops the
+ * run, which returns it as {@link RunResult.error}.
+ */
+export class ExprError extends EngineError {
+  /** Column (1-based). */
+  readonly col: number;
+  /** The file, when it is not the scenario's own. */
+  readonly file?: string;
+  /**
+   * An error at an operator.
+   *
+   * @param message what went wrong
+   * @param at the operator's position (when the compiler recorded it)
+   * @param line the scenario line of the operation
+   */
+  constructor(message: string, at: ExprPos | undefined, line: number) {
+    super(message, at?.line ?? line);
+    this.name = "ExprError";
+    this.col = at?.col ?? 1;
+    if (at?.file !== undefined) this.file = at.file;
+  }
+}
+
+/** Largest shift count of `<<` and `>>`. */
+const MAX_SHIFT = 128n;
 
 /** Options of a run. */
 export interface RunOptions {
@@ -269,14 +307,78 @@ export function evalExpr(
         case "*":
           return l * r;
         case "/":
-          if (r === 0n) throw new EngineError("Division by zero", line);
+          if (r === 0n) throw new ExprError("division by zero", e.at, line);
           return l / r;
         case "%":
-          if (r === 0n) throw new EngineError("Division by zero", line);
+          if (r === 0n) throw new ExprError("division by zero", e.at, line);
           return l % r;
+        case "<<":
+        case ">>":
+          if (r < 0n || r > MAX_SHIFT) {
+            throw new ExprError(`shift count ${r} is out of range (0..${MAX_SHIFT})`, e.at, line);
+          }
+          return e.op === "<<" ? l << r : l >> r;
       }
+      break;
+    }
+    case "cmp":
+      return compare(evalExpr(k, e.l, vars, line), e.op, evalExpr(k, e.r, vars, line)) ? 1n : 0n;
+    case "logic": {
+      const l = evalExpr(k, e.l, vars, line) !== 0n;
+      if (e.op === "and" ? !l : l) return l ? 1n : 0n;
+      return evalExpr(k, e.r, vars, line) !== 0n ? 1n : 0n;
+    }
+    case "call": {
+      let best = evalExpr(k, e.args[0], vars, line);
+      for (let i = 1; i < e.args.length; i++) {
+        const v = evalExpr(k, e.args[i], vars, line);
+        if (e.fn === "min" ? v < best : v > best) best = v;
+      }
+      return best;
     }
   }
+  throw new EngineError("Bad expression", line);
+}
+
+/** The comparison that decides a condition: the first that failed, or else the first that held. */
+interface Decided {
+  ok: boolean;
+  l: bigint;
+  r: bigint;
+  op: CmpOp;
+  text: string;
+}
+
+function decide(
+  k: Machine,
+  e: Expr,
+  vars: Map<string, bigint>,
+  line: number,
+): Decided {
+  if (e.k === "cmp") {
+    const l = evalExpr(k, e.l, vars, line), r = evalExpr(k, e.r, vars, line);
+    return { ok: compare(l, e.op, r), l, r, op: e.op, text: e.text ?? "" };
+  }
+  if (e.k === "logic") {
+    const a = decide(k, e.l, vars, line);
+    if (e.op === "and" ? !a.ok : a.ok) return a;
+    const b = decide(k, e.r, vars, line);
+    return e.op === "and" || b.ok ? b : a;
+  }
+  const v = evalExpr(k, e, vars, line);
+  return { ok: v !== 0n, l: v, r: 0n, op: "!=", text: "" };
+}
+
+/** A template's text, its expressions evaluated. */
+export function formatTemplate(
+  k: Machine,
+  parts: TextTemplate,
+  vars: Map<string, bigint>,
+  line: number,
+): string {
+  let out = "";
+  for (const p of parts) out += typeof p === "string" ? p : evalExpr(k, p, vars, line).toString();
+  return out;
 }
 
 function compare(l: bigint, op: CmpOp, r: bigint): boolean {
@@ -312,6 +414,10 @@ export class Run {
   readonly snapshots: Snapshot[] = [];
   /** Expectations evaluated. */
   readonly expectations: ExpectationResult[] = [];
+  /** What `print` printed. */
+  readonly prints: PrintOutput[] = [];
+  /** The error that stopped the run, if one did. */
+  error?: RunError;
   #created = 0;
 
   /**
@@ -441,12 +547,32 @@ export class Run {
       case "let":
         this.vars.set(op.name, evalExpr(k, op.expr, this.vars, op.line));
         break;
-      case "snapshot":
+      case "snapshot": {
         k.rcuGracePeriod();
-        this.snapshots.push(snapshot(k, op.label, op.line));
+        const label = op.parts ? formatTemplate(k, op.parts, this.vars, op.line) : op.label;
+        this.snapshots.push(snapshot(k, label, op.line));
         break;
+      }
+      case "print": {
+        k.rcuGracePeriod();
+        const text = formatTemplate(k, op.parts, this.vars, op.line);
+        this.prints.push({ line: op.line, ...(op.file ? { file: op.file } : {}), text });
+        break;
+      }
       case "expect": {
         k.rcuGracePeriod();
+        if (op.cond) {
+          const d = decide(k, op.cond, this.vars, op.line);
+          this.expectations.push({
+            line: op.line,
+            text: op.text,
+            ok: d.ok,
+            actual: jsonNum(d.l),
+            expected: jsonNum(d.r),
+            op: d.op,
+          });
+          break;
+        }
         const l = evalExpr(k, op.l, this.vars, op.line);
         const r = evalExpr(k, op.r, this.vars, op.line);
         this.expectations.push({
@@ -464,7 +590,7 @@ export class Run {
   }
 
   /** Final checks and the result. */
-  finish(lastLine: number): RunResult {
+  finish(lastLine: number): ScenarioRun {
     const k = this.k;
     k.rcuGracePeriod();
     k.line = lastLine;
@@ -488,7 +614,7 @@ export class Run {
       }
     }
     const cfg = k.cfg;
-    return {
+    return withExtras({
       arch: cfg.name,
       kernel: cfg.kernel,
       options: { ...cfg.options },
@@ -499,8 +625,29 @@ export class Run {
       ...(k.eventsDropped ? { eventsDropped: k.eventsDropped } : {}),
       final: snapshot(k, "final", lastLine),
       ...(k.trace ? { trace: k.trace } : {}),
-    };
+    }, {
+      ...(this.prints.length ? { prints: this.prints } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    });
   }
+}
+
+/**
+ * A result with its {@link RunExtras}. The extras are not enumerable, so that a JSON document
+ * (`report/schema.ts`, which does not list them yet) stays valid; read them as properties.
+ */
+export function withExtras(r: RunResult, extras: RunExtras): ScenarioRun {
+  const out = r as ScenarioRun;
+  for (const [key, value] of Object.entries(extras)) {
+    if (value === undefined) continue;
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
 }
 
 /** Runs a whole program on one configuration. */
@@ -509,12 +656,24 @@ export function runProgram(
   be: Backend,
   program: Program,
   opts: RunOptions = {},
-): RunResult {
+): ScenarioRun {
   const run = new Run(cfg, be, program.cpus, opts);
   let last = 0;
   for (const op of program.ops) {
-    run.step(op);
     last = op.line;
+    try {
+      run.step(op);
+    } catch (e) {
+      if (!(e instanceof ExprError)) throw e;
+      // an expression could not be evaluated: the run stops here, cleanly
+      run.error = {
+        line: e.line,
+        col: e.col,
+        ...(e.file !== undefined ? { file: e.file } : {}),
+        message: e.message,
+      };
+      break;
+    }
   }
   return run.finish(last);
 }

@@ -125,7 +125,21 @@ export interface ArchConfig {
   archData: Readonly<Record<string, string | number | boolean>>;
 }
 
-/** An expression evaluated at run time, against the machine's metrics. */
+/** Where an operator is in the scenario (for an error while evaluating it). */
+export interface ExprPos {
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column. */
+  readonly col: number;
+  /** The file, when it is not the scenario's own (an included file). */
+  readonly file?: string;
+}
+
+/**
+ * An expression evaluated at run time, against the machine's metrics. A comparison or `and` /
+ * `or` is 1 when true and 0 when false. `/`, `%`, `<<` and `>>` carry their position: dividing by
+ * zero or shifting by a count outside 0..128 stops the run with an error there.
+ */
 export type Expr =
   | { readonly k: "num"; readonly v: bigint }
   | { readonly k: "var"; readonly name: string }
@@ -133,10 +147,22 @@ export type Expr =
   | { readonly k: "neg"; readonly e: Expr }
   | {
     readonly k: "bin";
-    readonly op: "+" | "-" | "*" | "/" | "%";
+    readonly op: "+" | "-" | "*" | "/" | "%" | "<<" | ">>";
     readonly l: Expr;
     readonly r: Expr;
-  };
+    /** Position of the operator (`/`, `%`, `<<`, `>>`). */
+    readonly at?: ExprPos;
+  }
+  | {
+    readonly k: "cmp";
+    readonly op: CmpOp;
+    readonly l: Expr;
+    readonly r: Expr;
+    /** The comparison as written. */
+    readonly text?: string;
+  }
+  | { readonly k: "logic"; readonly op: "and" | "or"; readonly l: Expr; readonly r: Expr }
+  | { readonly k: "call"; readonly fn: "min" | "max"; readonly args: readonly Expr[] };
 
 /** Comparison operators of `expect`. */
 export type CmpOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
@@ -147,7 +173,12 @@ export interface OpSource {
   line: number;
   /** 1-based column. */
   col: number;
+  /** The file, when it is not the scenario's own (a statement of an included file). */
+  file?: string;
 }
+
+/** Text with formatted values: strings as they are, expressions as decimal numbers. */
+export type TextTemplate = readonly (string | Expr)[];
 
 /** One operation of a compiled scenario. Addresses and sizes are bytes. */
 export type Op =
@@ -180,14 +211,23 @@ export type Op =
       readonly n: number;
     }
     | { readonly op: "let"; readonly name: string; readonly expr: Expr }
-    | { readonly op: "snapshot"; readonly label: string }
+    | {
+      readonly op: "snapshot";
+      readonly label: string;
+      /** The label's pieces when it interpolates run-time values (`label` is then as written). */
+      readonly parts?: TextTemplate;
+    }
     | {
       readonly op: "expect";
+      /** The (first) comparison. */
       readonly l: Expr;
       readonly cmp: CmpOp;
       readonly r: Expr;
       readonly text: string;
+      /** The whole condition, when it joins comparisons with `and` / `or`. */
+      readonly cond?: Expr;
     }
+    | { readonly op: "print"; readonly parts: TextTemplate }
   );
 
 /** A compiled scenario for one configuration. */
@@ -258,8 +298,34 @@ export interface ExpectationResult {
   actual: number | string;
   /** Value of the right side. */
   expected: number | string;
-  /** Comparison. */
+  /**
+   * Comparison. For a condition joining comparisons with `and` / `or`, `actual`, `expected` and
+   * `op` are those of the comparison that decided it (the first that failed, or else the first
+   * that held); `text` is still the whole condition.
+   */
   op: CmpOp;
+}
+
+/** The output of one `print`. */
+export interface PrintOutput {
+  /** Scenario line. */
+  line: number;
+  /** The file, when it is not the scenario's own. */
+  file?: string;
+  /** The text printed. */
+  text: string;
+}
+
+/** An error that stopped a run (dividing by zero at run time ...). */
+export interface RunError {
+  /** Scenario line (1-based). */
+  line: number;
+  /** Column (1-based). */
+  col: number;
+  /** The file, when it is not the scenario's own. */
+  file?: string;
+  /** What went wrong. */
+  message: string;
 }
 
 /** A kernel rule the run broke. */
@@ -323,6 +389,25 @@ export interface RunResult {
   /** Kernel calls, when tracing was asked for. */
   trace?: TraceEvent[];
 }
+
+/**
+ * What a run produces besides the {@link RunResult} fields the published JSON schema
+ * (`report/schema.ts`) describes.
+ */
+export interface RunExtras {
+  /** What `print` statements printed, in order (absent when none ran). */
+  prints?: PrintOutput[];
+  /**
+   * The error that stopped the run early (absent when it ran to the end); the figures are those
+   * at the failing operation. `runScenario` turns it into a diagnostic (exit code 2).
+   */
+  error?: RunError;
+  /** The scenario's `param` values this run used, by name, as written (absent without any). */
+  params?: Record<string, string>;
+}
+
+/** One run's result with its {@link RunExtras}. */
+export type ScenarioRun = RunResult & RunExtras;
 
 /** Names of the system-wide metrics, as scenarios spell them. */
 export const SYSTEM_METRICS: readonly (keyof SystemFigures)[] = [
