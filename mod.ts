@@ -154,6 +154,7 @@ export {
   checkTableLimit,
   DEFAULT_MAX_TABLES,
   estimateTables,
+  type LimitGeometry,
   type TableLimitExceeded,
   tableLimitMessage,
 } from "./engine/limits.ts";
