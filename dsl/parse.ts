@@ -219,13 +219,11 @@ function parseFile(source: string, file: string, state: IncludeState): ParseResu
       }
     }
   }
-  if (diags.length === 0) {
-    // before the parser recurses: nesting and size limits
-    const lim = checkLimits(tokens);
-    if (lim) {
-      at(lim.offset, lim.length, lim.message);
-      return { diagnostics: diags, warnings: [] };
-    }
+  // before the parser recurses, even to report other errors: nesting and size limits
+  const lim = checkLimits(tokens);
+  if (lim) {
+    at(lim.offset, lim.length, lim.message);
+    return { diagnostics: diags, warnings: [] };
   }
 
   let statements: Statement[] | undefined;

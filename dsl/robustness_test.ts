@@ -195,3 +195,13 @@ Deno.test("strings: escaped quotes and backslashes in labels", () => {
     "t.ptlab:1:10: unterminated string (missing closing '\"')",
   ]);
 });
+
+Deno.test("limits hold when the lexer has already found an error (the parser would recurse to report it)", () => {
+  // found by fuzz/mutate.ts: a unit on a hex number and 600 parentheses
+  const src = `mm a\nmap a ${"(".repeat(600)}0x10K size 4K\n`;
+  const out = runScenario(src, { file: "t.ptlab" });
+  assert.equal(out.exitCode, 2);
+  assert.ok(
+    out.diagnostics.some((d) => d.message.startsWith("expression nested more than 64 deep")),
+  );
+});
