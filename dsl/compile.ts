@@ -8,7 +8,7 @@
  */
 
 import type { OptionProblem } from "../archs/config.ts";
-import { MM_METRICS, SYSTEM_METRICS } from "../engine/types.ts";
+import { compareValues, MM_METRICS, SYSTEM_METRICS } from "../engine/types.ts";
 import type { ArchConfig, CmpOp, Expr, ExprPos, Op, Program } from "../engine/types.ts";
 import {
   type ExprNode,
@@ -201,23 +201,6 @@ class Abort {}
 
 function toExpr(v: Val): Expr {
   return "c" in v ? { k: "num", v: v.c } : v.rt;
-}
-
-function compareConst(l: bigint, op: CmpOp, r: bigint): boolean {
-  switch (op) {
-    case "==":
-      return l === r;
-    case "!=":
-      return l !== r;
-    case "<":
-      return l < r;
-    case "<=":
-      return l <= r;
-    case ">":
-      return l > r;
-    case ">=":
-      return l >= r;
-  }
 }
 
 /** Hex with a sign: `0x7f0000000000`, `-0x1000`. */
@@ -509,7 +492,7 @@ class Compiler {
       const l = this.value(e.left);
       const r = this.value(e.right);
       if (!l || !r) return undefined;
-      if ("c" in l && "c" in r) return { c: compareConst(l.c, e.op, r.c) ? 1n : 0n };
+      if ("c" in l && "c" in r) return { c: compareValues(l.c, e.op, r.c) ? 1n : 0n };
       return {
         rt: {
           k: "cmp",

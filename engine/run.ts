@@ -24,6 +24,7 @@ export { MM_METRICS, SYSTEM_METRICS } from "./types.ts";
 import {
   type ArchConfig,
   type CmpOp,
+  compareValues,
   type ExpectationResult,
   type Expr,
   type ExprPos,
@@ -322,7 +323,9 @@ export function evalExpr(
       break;
     }
     case "cmp":
-      return compare(evalExpr(k, e.l, vars, line), e.op, evalExpr(k, e.r, vars, line)) ? 1n : 0n;
+      return compareValues(evalExpr(k, e.l, vars, line), e.op, evalExpr(k, e.r, vars, line))
+        ? 1n
+        : 0n;
     case "logic": {
       const l = evalExpr(k, e.l, vars, line) !== 0n;
       if (e.op === "and" ? !l : l) return l ? 1n : 0n;
@@ -357,7 +360,7 @@ function decide(
 ): Decided {
   if (e.k === "cmp") {
     const l = evalExpr(k, e.l, vars, line), r = evalExpr(k, e.r, vars, line);
-    return { ok: compare(l, e.op, r), l, r, op: e.op, text: e.text ?? "" };
+    return { ok: compareValues(l, e.op, r), l, r, op: e.op, text: e.text ?? "" };
   }
   if (e.k === "logic") {
     const a = decide(k, e.l, vars, line);
@@ -379,23 +382,6 @@ export function formatTemplate(
   let out = "";
   for (const p of parts) out += typeof p === "string" ? p : evalExpr(k, p, vars, line).toString();
   return out;
-}
-
-function compare(l: bigint, op: CmpOp, r: bigint): boolean {
-  switch (op) {
-    case "==":
-      return l === r;
-    case "!=":
-      return l !== r;
-    case "<":
-      return l < r;
-    case "<=":
-      return l <= r;
-    case ">":
-      return l > r;
-    case ">=":
-      return l >= r;
-  }
 }
 
 function jsonNum(v: bigint): number | string {
@@ -578,7 +564,7 @@ export class Run {
         this.expectations.push({
           line: op.line,
           text: op.text,
-          ok: compare(l, op.cmp, r),
+          ok: compareValues(l, op.cmp, r),
           actual: jsonNum(l),
           expected: jsonNum(r),
           op: op.cmp,

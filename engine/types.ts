@@ -167,6 +167,24 @@ export type Expr =
 /** Comparison operators of `expect`. */
 export type CmpOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
 
+/** Applies a comparison (the compiler folds constants with it, the engine runs it). */
+export function compareValues(l: bigint, op: CmpOp, r: bigint): boolean {
+  switch (op) {
+    case "==":
+      return l === r;
+    case "!=":
+      return l !== r;
+    case "<":
+      return l < r;
+    case "<=":
+      return l <= r;
+    case ">":
+      return l > r;
+    case ">=":
+      return l >= r;
+  }
+}
+
 /** Where an operation came from. */
 export interface OpSource {
   /** 1-based line in the scenario. */

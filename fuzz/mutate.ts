@@ -18,6 +18,7 @@
 
 import { cli, type CliResult } from "../cli.ts";
 import { catalog, configNames, reportJsonSchema } from "../mod.ts";
+import { KERNEL_VERSIONS, LEVELS, SYSTEM_METRICS } from "../engine/types.ts";
 import { allTokens } from "../dsl/tokens.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -173,22 +174,8 @@ const LANGUAGE_WORDS = [
   "vmpte",
   "rss",
   "tables",
-  "pgd",
-  "p4d",
-  "pud",
-  "pmd",
-  "pte",
-  "nr_page_table_pages",
-  "pagetable_frames",
-  "ptlocks",
-  "tlb_flushes",
-  "ipis",
-  "leaks",
-  "violations",
-  "rcu_pending",
-  "ooms",
-  "enomems",
-  "injected",
+  ...LEVELS,
+  ...SYSTEM_METRICS,
   "kernel",
   "thp",
   "pti",
@@ -200,10 +187,7 @@ const LANGUAGE_WORDS = [
   "at",
   "after",
   "off",
-  "6.1",
-  "6.6",
-  "6.12",
-  "6.18",
+  ...KERNEL_VERSIONS,
 ];
 
 /** Builds the corpus: the seeds, their tokens and the language's words. */
