@@ -16,6 +16,7 @@ import {
   configNames,
   describeConfig,
   didYouMean,
+  errorCount,
   explainText,
   formatDiagnostic,
   KERNEL_VERSIONS,
@@ -705,10 +706,9 @@ function scenario(p: Parsed, env: CliEnv, out: Output): { code: number; stderr: 
   const warn = warnings.map((w) => `${file}:${w.line}:${w.col}: warning: ${w.message}`);
   if (result.exitCode === 2) {
     const text = result.diagnostics.map((d) => formatDiagnostic(d, source)).join("\n");
-    const n = result.diagnostics.length;
     return {
       code: 2,
-      stderr: [...warn, text, `${n} error${n === 1 ? "" : "s"}`].join("\n") + "\n",
+      stderr: [...warn, text, errorCount(result.diagnostics)].join("\n") + "\n",
     };
   }
   const notes = [

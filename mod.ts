@@ -23,6 +23,7 @@
 import { checkOptions, resolveConfig } from "./archs/config.ts";
 import { configNames, CONFIGS, findConfig, selectConfigs } from "./archs/registry.ts";
 import {
+  capDiagnostics,
   compileScenario,
   type ConfigCatalog,
   type Diagnostic,
@@ -98,14 +99,17 @@ export type { Mm, Vma } from "./engine/mm.ts";
 export type { Frames, Use } from "./engine/frames.ts";
 export type { Mem, TablePool } from "./engine/tables.ts";
 export {
+  capDiagnostics,
   compileScenario,
   CONFIG_FACTS,
   type ConfigCatalog,
   type Diagnostic,
   didYouMean,
+  errorCount,
   formatDiagnostic,
   FUNCTIONS,
   MAX_BLOCK_DEPTH,
+  MAX_DIAGNOSTICS,
   MAX_EXPR_DEPTH,
   MAX_EXPR_OPERATORS,
   MAX_INCLUDE_DEPTH,
@@ -292,7 +296,8 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
   const none = { runs: [], skipped: [], notes: [], warnings };
   const s = parsed.scenario;
   if (!s || parsed.diagnostics.length) {
-    return { exitCode: 2, diagnostics: parsed.diagnostics, ...none, scenario: s };
+    const diagnostics = capDiagnostics(parsed.diagnostics, file);
+    return { exitCode: 2, diagnostics, ...none, scenario: s };
   }
   const cmdLine = (where: string, message: string): Diagnostic => ({
     file: where,
@@ -375,14 +380,16 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
     programs.push({
       name,
       run: () => {
-        const r = runProgram(c.config!, findConfig(name)!.backend, c.program!, {
+        return runProgram(c.config!, findConfig(name)!.backend, c.program!, {
           trace: opts.trace,
+          ...(tagged ? { params: c.params } : {}),
         });
-        return tagged ? withExtras(r, { params: c.params }) : r;
       },
     });
   }
-  if (errors.length) return { exitCode: 2, diagnostics: dedupe(errors), ...none, scenario: s };
+  if (errors.length) {
+    return { exitCode: 2, diagnostics: capDiagnostics(dedupe(errors), file), ...none, scenario: s };
+  }
   for (const p of programs) runs.push(p.run());
   // an expression that could not be evaluated (division by zero at run time) stopped a run
   const runtime: Diagnostic[] = [];

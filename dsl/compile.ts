@@ -19,7 +19,15 @@ import {
   type Statement,
   type TextPart,
 } from "./ast.ts";
-import { type Diagnostic, diagnosticAt, didYouMean, lineText, locate } from "./diagnostics.ts";
+import {
+  type Diagnostic,
+  diagnosticAt,
+  didYouMean,
+  lineText,
+  locate,
+  MAX_DIAGNOSTICS,
+  omittedNote,
+} from "./diagnostics.ts";
 import { Layout } from "./layout.ts";
 import { MAX_SHIFT } from "./limits.ts";
 import * as T from "./tokens.ts";
@@ -82,8 +90,6 @@ export const MAX_OPS = 5_000_000;
 export const MAX_CPUS = 4096;
 /** CPUs when the scenario has no `cpus` statement. */
 export const DEFAULT_CPUS = 1;
-/** Compilation stops after this many diagnostics. */
-const MAX_DIAGNOSTICS = 200;
 /** Label of diagnostics that are not in the file (command-line options). */
 export const COMMAND_LINE = "command line";
 /** Label of diagnostics about `param` values given outside the file (`--set`). */
@@ -1354,6 +1360,11 @@ export function compileScenario(
     if (!(e instanceof Abort)) throw e;
   }
   const diagnostics = c.diags.sort((a, b) => a.line - b.line || a.col - b.col);
+  // compilation stopped at the limit: a note says so (the rest was not looked at)
+  if (diagnostics.length >= MAX_DIAGNOSTICS) {
+    const misfit = diagnostics.every((d) => d.kind === "fit");
+    diagnostics.push(omittedNote(s.file, 0, misfit ? "fit" : "semantic"));
+  }
   return {
     ...(diagnostics.length === 0 && config ? { program: { cpus: c.cpus, ops: c.ops } } : {}),
     ...(config ? { config } : {}),

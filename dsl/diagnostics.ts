@@ -31,6 +31,64 @@ export interface Diagnostic {
    * included file): {@link formatDiagnostic} shows it instead of a line of the source it is given.
    */
   lineText?: string;
+  /**
+   * Set on the note that closes a list cut at {@link MAX_DIAGNOSTICS}: how many more problems
+   * were found and not listed (0 when checking stopped at the limit and did not count them).
+   */
+  omitted?: number;
+}
+
+/** At most this many diagnostics are listed; a note says how many more there were. */
+export const MAX_DIAGNOSTICS = 200;
+
+/** Source lines longer than this are shown as a window around the caret. */
+export const MAX_SHOWN_LINE = 160;
+
+/**
+ * A list cut to {@link MAX_DIAGNOSTICS} and closed by one `omitted` note (merging the notes the
+ * list already had): `and N more errors`, or that checking stopped at the limit.
+ */
+export function capDiagnostics(ds: readonly Diagnostic[], file: string): Diagnostic[] {
+  const kept: Diagnostic[] = [];
+  let omitted = 0, notes = 0;
+  for (const d of ds) {
+    if (d.omitted !== undefined) omitted += d.omitted, notes++;
+    else if (kept.length < MAX_DIAGNOSTICS) kept.push(d);
+    else omitted++;
+  }
+  if (notes === 0 && omitted === 0) return kept;
+  const kind = kept.every((d) => d.kind === "fit") ? "fit" : "semantic";
+  kept.push(omittedNote(file, omitted, kind));
+  return kept;
+}
+
+/**
+ * A note standing for `omitted` problems not listed, or (0) for checking that stopped at the
+ * limit (see {@link capDiagnostics}).
+ */
+export function omittedNote(
+  file: string,
+  omitted: number,
+  kind: Diagnostic["kind"] = "syntax",
+): Diagnostic {
+  const message = omitted > 0
+    ? `and ${omitted} more error${
+      omitted === 1 ? "" : "s"
+    } (only the first ${MAX_DIAGNOSTICS} are listed)`
+    : `checking stopped after ${MAX_DIAGNOSTICS} errors`;
+  return { file, line: 0, col: 0, length: 0, message, kind, omitted };
+}
+
+/** `N errors` for a list of diagnostics, counting what an `omitted` note stands for. */
+export function errorCount(ds: readonly Diagnostic[]): string {
+  let n = 0, stopped = false;
+  for (const d of ds) {
+    if (d.severity === "warning") continue;
+    if (d.omitted === undefined) n++;
+    else if (d.omitted > 0) n += d.omitted;
+    else stopped = true;
+  }
+  return `${n}${stopped ? "+" : ""} error${n === 1 && !stopped ? "" : "s"}`;
 }
 
 const lineIndexes = new Map<string, Int32Array>();
@@ -89,17 +147,32 @@ export function diagnosticAt(
  * Formats a diagnostic as `FILE:LINE:COL: MESSAGE` (`FILE:LINE:COL: warning: MESSAGE` for a
  * warning), then the source line, then a caret under the column followed by `~` over the rest of
  * the token. The caret line repeats the tabs of the source line before the column, so that the
- * caret sits under its character in a terminal. Without a line (line 0) or without a length
- * (length 0) only the first line.
+ * caret sits under its character in a terminal. A line longer than {@link MAX_SHOWN_LINE} is
+ * shown as a window around the caret. Without a length (length 0) only the first line; without
+ * a line (line 0: a command-line option, a note) `FILE: MESSAGE`.
  */
 export function formatDiagnostic(d: Diagnostic, source: string): string {
   const sev = d.severity === "warning" ? "warning: " : "";
+  if (d.line < 1) return `${d.file}: ${sev}${d.message}`;
   const head = `${d.file}:${d.line}:${d.col}: ${sev}${d.message}`;
-  if (d.line < 1 || d.length === 0) return head;
-  const text = d.lineText ?? lineText(source, d.line);
-  const len = Math.max(1, d.length);
+  if (d.length === 0) return head;
+  let text = d.lineText ?? lineText(source, d.line);
+  let col = d.col;
+  let len = Math.max(1, d.length);
+  if (text.length > MAX_SHOWN_LINE) {
+    // a window of the line around the caret, with "..." where it was cut
+    const start = Math.max(
+      0,
+      Math.min(col - 1 - (MAX_SHOWN_LINE >> 2), text.length - MAX_SHOWN_LINE),
+    );
+    const end = Math.min(text.length, start + MAX_SHOWN_LINE);
+    const lead = start > 0 ? "..." : "";
+    text = lead + text.slice(start, end) + (end < text.length ? "..." : "");
+    col = col - start + lead.length;
+    len = Math.max(1, Math.min(len, end - (d.col - 1)));
+  }
   let pad = "";
-  for (let i = 0; i < d.col - 1; i++) pad += text[i] === "\t" ? "\t" : " ";
+  for (let i = 0; i < col - 1; i++) pad += text[i] === "\t" ? "\t" : " ";
   return `${head}\n${text}\n${pad}^${"~".repeat(len - 1)}`;
 }
 

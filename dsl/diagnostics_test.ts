@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
-import { closest, diagnosticAt, editDistance, locate } from "./diagnostics.ts";
+import {
+  capDiagnostics,
+  closest,
+  diagnosticAt,
+  editDistance,
+  errorCount,
+  locate,
+  MAX_DIAGNOSTICS,
+  MAX_SHOWN_LINE,
+} from "./diagnostics.ts";
 import { type Diagnostic, formatDiagnostic, parseScenario } from "./mod.ts";
+import { runScenario } from "../mod.ts";
 
 Deno.test("formatDiagnostic: location line, source line, caret and tildes", () => {
   const src = "mm a\nmap a 0x1001 size 4K\n";
@@ -43,7 +53,7 @@ Deno.test("formatDiagnostic: a diagnostic outside the file has only its first li
     message: 'unknown arch "x"',
     kind: "semantic",
   };
-  assert.equal(formatDiagnostic(d, "mm a\n"), 'command line:0:0: unknown arch "x"');
+  assert.equal(formatDiagnostic(d, "mm a\n"), 'command line: unknown arch "x"');
 });
 
 Deno.test("locate and diagnosticAt: offsets to 1-based lines and columns", () => {
@@ -79,4 +89,52 @@ Deno.test("closest: likely misspellings only, ties broken by prefix or refused",
   assert.equal(closest("kernel", ["kernel"]), undefined);
   assert.equal(closest("Kernel", ["kernel", "thp"]), "kernel");
   assert.equal(closest("a", []), undefined);
+});
+
+Deno.test("formatDiagnostic: a long line is shown as a window around the caret", () => {
+  // 5,000 copies of an 8-character word on one line; the error is in copy 3,000
+  const line = "abcdefg ".repeat(5000);
+  const col = 3000 * 8 + 1;
+  const d: Diagnostic = { file: "l.ptlab", line: 1, col, length: 7, message: "m", kind: "syntax" };
+  const [head, text, caret] = formatDiagnostic(d, line).split("\n");
+  assert.equal(head, `l.ptlab:1:${col}: m`);
+  assert.ok(text.startsWith("...") && text.endsWith("..."));
+  assert.equal(text.length, MAX_SHOWN_LINE + 6);
+  // the caret still sits under the word it names
+  assert.equal(text.slice(caret.indexOf("^"), caret.indexOf("^") + 7), "abcdefg");
+  assert.equal(caret.trim(), "^~~~~~~");
+  // near the start: no leading "...", the column unchanged
+  const first = formatDiagnostic({ ...d, col: 9 }, line).split("\n");
+  assert.ok(!first[1].startsWith("...") && first[1].endsWith("..."));
+  assert.equal(first[2], " ".repeat(8) + "^~~~~~~");
+});
+
+Deno.test("a flood of errors is cut at MAX_DIAGNOSTICS, with a note counting the rest", () => {
+  // 60,000 bad characters on one line were 60,000 diagnostics, each repeating the whole line
+  // (the CLI ran out of memory after 55 s); now 200 and "and 59800 more"
+  const src = "$ ".repeat(60_000);
+  const r = parseScenario(src, "lex.ptlab");
+  assert.equal(r.diagnostics.length, MAX_DIAGNOSTICS + 1);
+  const note = r.diagnostics.at(-1)!;
+  assert.equal(note.omitted, 59_800);
+  assert.equal(
+    formatDiagnostic(note, src),
+    "lex.ptlab: and 59800 more errors (only the first 200 are listed)",
+  );
+  assert.equal(errorCount(r.diagnostics), "60000 errors");
+  const text = r.diagnostics.map((d) => formatDiagnostic(d, src)).join("\n");
+  assert.ok(text.length < 200 * 400, `${text.length} characters`);
+  // a list with its note cut again (several files, several configurations) keeps one note
+  const again = capDiagnostics([...r.diagnostics, ...r.diagnostics], "lex.ptlab");
+  assert.equal(again.length, MAX_DIAGNOSTICS + 1);
+  assert.equal(errorCount(again), "120000 errors");
+});
+
+Deno.test("compilation that stops at the limit says so: 200+ errors", () => {
+  const src = "mm a\n" + "map a 0x1001 size 4K\n".repeat(1000);
+  const r = runScenario(src, { file: "m.ptlab" });
+  assert.equal(r.exitCode, 2);
+  assert.equal(r.diagnostics.length, MAX_DIAGNOSTICS + 1);
+  assert.equal(r.diagnostics.at(-1)!.message, "checking stopped after 200 errors");
+  assert.equal(errorCount(r.diagnostics), "200+ errors");
 });

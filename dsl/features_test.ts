@@ -7,7 +7,9 @@ type Opts = Parameters<typeof runScenario>[1];
 
 function diags(src: string, opts: Opts = {}): string[] {
   const out = runScenario(src, { file: "t.ptlab", ...opts });
-  return out.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
+  return out.diagnostics.map((d) =>
+    d.line ? `${d.file}:${d.line}:${d.col}: ${d.message}` : `${d.file}: ${d.message}`
+  );
 }
 
 function files(map: Record<string, string>): (path: string) => string {
@@ -107,16 +109,16 @@ Deno.test("param: defaults, overrides, unknown names, sweeps tag each run", () =
     [{ n: "0x2", stride: "2M" }, 8192],
   ]);
   assert.deepEqual(diags(src, { params: { strid: "4K" } }), [
-    '--set:0:0: the scenario has no param "strid" (did you mean "stride"?)',
+    '--set: the scenario has no param "strid" (did you mean "stride"?)',
   ]);
   assert.deepEqual(diags("mm a\n", { params: { n: "1" } }), [
-    '--set:0:0: the scenario has no param "n" (it declares none)',
+    '--set: the scenario has no param "n" (it declares none)',
   ]);
   assert.deepEqual(diags(src, { params: { n: "4Q" } }), [
-    "--set:0:0: n=4Q: invalid number '4Q': unknown unit 'Q' (use K, M, G or T)",
+    "--set: n=4Q: invalid number '4Q': unknown unit 'Q' (use K, M, G or T)",
   ]);
   assert.deepEqual(diags(src, { set: ["n"] }), [
-    '--set:0:0: --set takes NAME=VALUE or NAME=V1,V2,..., not "n"',
+    '--set: --set takes NAME=VALUE or NAME=V1,V2,..., not "n"',
   ]);
   assert.deepEqual(diags("mm a\nparam n = 1\nparam m = leaks\n"), [
     "t.ptlab:2:1: 'param' must come before other statements (only 'arch' and other 'param's may precede it)",

@@ -44,7 +44,14 @@ export type {
 } from "./ast.ts";
 export { FUNCTIONS } from "./ast.ts";
 export type { Diagnostic } from "./diagnostics.ts";
-export { didYouMean, formatDiagnostic, locate } from "./diagnostics.ts";
+export {
+  capDiagnostics,
+  didYouMean,
+  errorCount,
+  formatDiagnostic,
+  locate,
+  MAX_DIAGNOSTICS,
+} from "./diagnostics.ts";
 export type { CompileOptions, CompileResult, ConfigCatalog } from "./compile.ts";
 export {
   COMMAND_LINE,

@@ -8,7 +8,13 @@
 
 import { EOF, type IRecognitionException, type IToken } from "chevrotain";
 import type { ArchDecl, Scenario, Span, Statement } from "./ast.ts";
-import { type Diagnostic, diagnosticAt, lineText } from "./diagnostics.ts";
+import {
+  type Diagnostic,
+  diagnosticAt,
+  lineText,
+  MAX_DIAGNOSTICS,
+  omittedNote,
+} from "./diagnostics.ts";
 import { checkLimits, MAX_INCLUDE_DEPTH, MAX_INCLUDES } from "./limits.ts";
 import { parser } from "./parser.ts";
 import * as T from "./tokens.ts";
@@ -169,8 +175,13 @@ export function parseScenario(
 
 function parseFile(source: string, file: string, state: IncludeState): ParseResult {
   const diags: Diagnostic[] = [];
-  const at = (offset: number, length: number, message: string) =>
-    diags.push(diagnosticAt(file, source, { offset, length }, message, "syntax"));
+  // past MAX_DIAGNOSTICS only counted (a line of 60,000 bad characters is 60,000 errors)
+  let more = 0;
+  const at = (offset: number, length: number, message: string) => {
+    if (diags.length >= MAX_DIAGNOSTICS) more++;
+    else diags.push(diagnosticAt(file, source, { offset, length }, message, "syntax"));
+  };
+  const cut = () => more ? [...diags, omittedNote(file, more)] : diags;
 
   const lexed = T.lexer.tokenize(source);
   const tokens = lexed.tokens;
@@ -223,7 +234,7 @@ function parseFile(source: string, file: string, state: IncludeState): ParseResu
   const lim = checkLimits(tokens);
   if (lim) {
     at(lim.offset, lim.length, lim.message);
-    return { diagnostics: diags, warnings: [] };
+    return { diagnostics: cut(), warnings: [] };
   }
 
   let statements: Statement[] | undefined;
@@ -253,7 +264,7 @@ function parseFile(source: string, file: string, state: IncludeState): ParseResu
   }
   if (diags.length > 0 || !statements) {
     diags.sort((a, b) => a.line - b.line || a.col - b.col);
-    return { diagnostics: diags, warnings: [] };
+    return { diagnostics: cut(), warnings: [] };
   }
 
   const warnings: Diagnostic[] = [];

@@ -90,6 +90,8 @@ const MAX_SHIFT = 128n;
 export interface RunOptions {
   /** Record every kernel call. */
   trace?: boolean;
+  /** The `param` values the program was compiled with, reported with the result (a sweep). */
+  params?: Record<string, string>;
 }
 
 /**
@@ -404,6 +406,8 @@ export class Run {
   readonly prints: PrintOutput[] = [];
   /** The error that stopped the run, if one did. */
   error?: RunError;
+  /** The `param` values reported with the result. */
+  readonly params?: Record<string, string>;
   #created = 0;
 
   /**
@@ -416,6 +420,7 @@ export class Run {
    */
   constructor(cfg: ArchConfig, be: Backend, cpus: number, opts: RunOptions = {}) {
     this.k = new Machine(cfg, be, { cpus, trace: opts.trace });
+    this.params = opts.params;
   }
 
   #mm(name: string, line: number): Mm | null {
@@ -604,6 +609,7 @@ export class Run {
       arch: cfg.name,
       kernel: cfg.kernel,
       options: { ...cfg.options },
+      ...(this.params ? { params: { ...this.params } } : {}),
       snapshots: this.snapshots,
       expectations: this.expectations,
       violations: [...k.violations],
@@ -611,16 +617,16 @@ export class Run {
       ...(k.eventsDropped ? { eventsDropped: k.eventsDropped } : {}),
       final: snapshot(k, "final", lastLine),
       ...(k.trace ? { trace: k.trace } : {}),
-    }, {
       ...(this.prints.length ? { prints: this.prints } : {}),
+    }, {
       ...(this.error ? { error: this.error } : {}),
     });
   }
 }
 
 /**
- * A result with its {@link RunExtras}. The extras are not enumerable, so that a JSON document
- * (`report/schema.ts`, which does not list them yet) stays valid; read them as properties.
+ * A result with its {@link RunExtras}. The extras are not enumerable: they are not part of the
+ * JSON document (`report/schema.ts`); read them as properties.
  */
 export function withExtras(r: RunResult, extras: RunExtras): ScenarioRun {
   const out = r as ScenarioRun;

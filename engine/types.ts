@@ -392,6 +392,8 @@ export interface RunResult {
   kernel: KernelVersion;
   /** Option values the configuration ran with. */
   options: Record<string, string>;
+  /** The scenario's `param` values this run used, by name, as written (only with a sweep). */
+  params?: Record<string, string>;
   /** Snapshots in scenario order. */
   snapshots: Snapshot[];
   /** Expectations in scenario order. */
@@ -406,6 +408,8 @@ export interface RunResult {
   final: Snapshot;
   /** Kernel calls, when tracing was asked for. */
   trace?: TraceEvent[];
+  /** What `print` statements printed, in order (absent when none ran). */
+  prints?: PrintOutput[];
 }
 
 /**
@@ -413,15 +417,11 @@ export interface RunResult {
  * (`report/schema.ts`) describes.
  */
 export interface RunExtras {
-  /** What `print` statements printed, in order (absent when none ran). */
-  prints?: PrintOutput[];
   /**
    * The error that stopped the run early (absent when it ran to the end); the figures are those
    * at the failing operation. `runScenario` turns it into a diagnostic (exit code 2).
    */
   error?: RunError;
-  /** The scenario's `param` values this run used, by name, as written (absent without any). */
-  params?: Record<string, string>;
 }
 
 /** One run's result with its {@link RunExtras}. */

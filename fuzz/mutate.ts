@@ -1118,18 +1118,7 @@ export function inputClass(f: Verdict, input: Input): string {
 }
 
 /** Findings that are known bugs of the current code, being fixed elsewhere. */
-export const KNOWN_FINDINGS: readonly { re: RegExp; why: string }[] = [
-  {
-    re: /^(throw|internal-error) .*Maximum call stack size exceeded/,
-    why: "deep parentheses, long unary-minus chains and long sums overflow the recursive " +
-      "parser/visitor/evaluator (being fixed in dsl/)",
-  },
-  {
-    re: /^(throw|internal-error) .*Division by zero/,
-    why: "a division by zero that only shows at run time (a metric operand) throws EngineError " +
-      "(being fixed in engine/)",
-  },
-];
+export const KNOWN_FINDINGS: readonly { re: RegExp; why: string }[] = [];
 
 /** Why a finding class is known, or undefined. */
 export function knownWhy(cls: string): string | undefined {

@@ -26,7 +26,7 @@ interface Case {
 }
 
 function runName(r: RunResult): string {
-  const p = (r as RunResult & { params?: Record<string, string> }).params;
+  const p = r.params;
   const params = p ? Object.entries(p).map(([k, v]) => ` ${k}=${v}`).join("") : "";
   return `${r.arch} ${r.kernel}${params}`;
 }

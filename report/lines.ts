@@ -8,7 +8,7 @@ import { LEVELS, type RunResult, SYSTEM_METRICS } from "../engine/types.ts";
 
 /**
  * NDJSON: for each run a `run` line, then its `snapshot`, `expectation`, `violation`, `event`
- * (injected failures, OOMs) and (with tracing) `call` lines, each carrying `arch` and `kernel`.
+ * (injected failures, OOMs), `print` and (with tracing) `call` lines, each carrying `arch` and `kernel`.
  */
 export function ndjson(runs: readonly RunResult[]): string {
   const out = [...ndjsonLines(runs)];
@@ -19,7 +19,7 @@ export function ndjson(runs: readonly RunResult[]): string {
 export function* ndjsonLines(runs: readonly RunResult[]): Generator<string> {
   for (const r of runs) {
     const base = { arch: r.arch, kernel: r.kernel };
-    const params = paramsOf(r);
+    const params = r.params;
     yield JSON.stringify({
       type: "run",
       ...base,
@@ -31,13 +31,9 @@ export function* ndjsonLines(runs: readonly RunResult[]): Generator<string> {
     for (const e of r.expectations) yield JSON.stringify({ type: "expectation", ...base, ...e });
     for (const v of r.violations) yield JSON.stringify({ type: "violation", ...base, ...v });
     for (const e of r.events) yield JSON.stringify({ type: "event", ...base, ...e });
+    for (const p of r.prints ?? []) yield JSON.stringify({ type: "print", ...base, ...p });
     yield JSON.stringify({ type: "final", ...base, ...r.final });
   }
-}
-
-/** The swept parameters a run was made with (`--set`), if any. */
-function paramsOf(r: RunResult): Record<string, string> | undefined {
-  return (r as RunResult & { params?: Record<string, string> }).params;
 }
 
 /**
@@ -74,11 +70,11 @@ export function csv(runs: readonly RunResult[]): string {
  * parameter after `kernel`.
  */
 export function* csvLines(runs: readonly RunResult[]): Generator<string> {
-  const params = [...new Set(runs.flatMap((r) => Object.keys(paramsOf(r) ?? {})))];
+  const params = [...new Set(runs.flatMap((r) => Object.keys(r.params ?? {})))];
   const line = (cells: (string | number)[]) => cells.map(csvField).join(",");
   yield line([...CSV_HEADER.slice(0, 2), ...params, ...CSV_HEADER.slice(2)]);
   for (const r of runs) {
-    const key = [r.arch, r.kernel, ...params.map((p) => paramsOf(r)?.[p] ?? "")];
+    const key = [r.arch, r.kernel, ...params.map((p) => r.params?.[p] ?? "")];
     for (const s of [...r.snapshots, r.final]) {
       const sys = SYSTEM_METRICS.map((k) => s.metrics[k]);
       const names = Object.keys(s.mms);

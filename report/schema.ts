@@ -84,10 +84,18 @@ const traceSchema = z.object({
   detail: z.string().optional(),
 });
 
+const printSchema = z.object({
+  line: z.number().int(),
+  file: z.string().optional().describe("the included file the print is in"),
+  text: z.string(),
+});
+
 const runSchema = z.object({
   arch: z.string(),
   kernel: z.enum(["6.1", "6.6", "6.12", "6.18"]),
   options: z.record(z.string(), z.string()),
+  params: z.record(z.string(), z.string()).optional()
+    .describe("the param values of this run of a sweep (--set NAME=A,B)"),
   snapshots: z.array(snapshotSchema),
   expectations: z.array(expectationSchema),
   violations: z.array(violationSchema),
@@ -95,6 +103,7 @@ const runSchema = z.object({
   eventsDropped: z.number().int().optional(),
   final: snapshotSchema,
   trace: z.array(traceSchema).optional(),
+  prints: z.array(printSchema).optional().describe("what print statements printed"),
 });
 
 const documentSchema = z.object({

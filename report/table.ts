@@ -5,7 +5,13 @@
  * @module
  */
 
-import { LEVELS, type RunResult, type Snapshot, SYSTEM_METRICS } from "../engine/types.ts";
+import {
+  LEVELS,
+  type PrintOutput,
+  type RunResult,
+  type Snapshot,
+  SYSTEM_METRICS,
+} from "../engine/types.ts";
 
 /** Formats bytes with binary units: `0 B`, `512 B`, `12 KiB`, `2 MiB`, `1.5 GiB`. */
 export function bytes(n: number): string {
@@ -84,11 +90,6 @@ export function alignTable(rows: string[][], rightAlign: (col: number) => boolea
   return [...alignedLines(rows, columnWidths(rows), rightAlign)].join("\n");
 }
 
-/** The swept parameters a run was made with (`--set`), if any. */
-function paramsOf(r: RunResult): Record<string, string> | undefined {
-  return (r as RunResult & { params?: Record<string, string> }).params;
-}
-
 function tablesCell(t: Record<string, number>): string {
   return LEVELS.map((l) => t[l]).join("/");
 }
@@ -112,9 +113,7 @@ export function runTable(r: RunResult, style: TableStyle = {}): string {
 export function* runTableLines(r: RunResult, style: TableStyle = {}): Generator<string> {
   const opts = Object.entries(r.options).filter(([k]) => k !== "kernel" && k !== "ram")
     .map(([k, v]) => `${k} ${v}`).join(" · ");
-  const params = paramsOf(r)
-    ? Object.entries(paramsOf(r)!).map(([k, v]) => `${k}=${v}`).join(" ")
-    : "";
+  const params = r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ") : "";
   yield paint(
     `${r.arch} · kernel ${r.kernel}${opts ? ` · ${opts}` : ""}${params ? ` · ${params}` : ""}`,
     "bold",
@@ -163,6 +162,7 @@ export function* runTableLines(r: RunResult, style: TableStyle = {}): Generator<
   yield* alignedLines([header], widths, right);
   for (const s of snaps) yield* alignedLines([row(s)], widths, right);
   if (names.length) yield `(tables: pgd/p4d/pud/pmd/pte)`;
+  for (const p of r.prints ?? []) yield printText(p);
   for (const part of [expectationLines(r, style), violationLines(r, style), eventLines(r)]) {
     if (part !== "") yield part;
   }
@@ -186,6 +186,11 @@ function expectationLines(r: RunResult, style: TableStyle): string {
     ));
   }
   return lines.join("\n");
+}
+
+/** A print statement's output, with where it is. */
+function printText(p: PrintOutput): string {
+  return `print line ${p.line}${p.file ? ` of ${p.file}` : ""}: ${p.text}`;
 }
 
 /** Metrics shown as columns only when a snapshot has them non-zero. */
@@ -243,6 +248,10 @@ export const COMPARISON_METRICS: Readonly<Record<string, ComparisonMetric>> = {
   vmpte: { perMm: true, cell: (s, mm, st) => bytesCell(s.mms[mm!].vmpte, st) },
   rss: { perMm: true, cell: (s, mm, st) => bytesCell(s.mms[mm!].rss, st) },
   tables: { perMm: true, cell: (s, mm) => tablesCell(s.mms[mm!].tables) },
+  ...Object.fromEntries(LEVELS.map((l) => [
+    `tables.${l}`,
+    { perMm: true, cell: (s: Snapshot, mm?: string) => String(s.mms[mm!].tables[l]) },
+  ])),
   ...Object.fromEntries(SYSTEM_METRICS.map((k) => [k, systemMetric(k)])),
 };
 
@@ -251,6 +260,7 @@ export const METRIC_ALIASES: Readonly<Record<string, string>> = {
   pages: "nr_page_table_pages",
   flushes: "tlb_flushes",
   frames: "pagetable_frames",
+  ...Object.fromEntries(LEVELS.map((l) => [l, `tables.${l}`])),
 };
 
 /** The metrics a comparison table shows unless told. */
@@ -294,7 +304,7 @@ export function comparisonTable(runs: readonly RunResult[], style: TableStyle = 
     for (const s of [...r.snapshots, r.final]) if (!m.has(s.label)) m.set(s.label, s);
     return m;
   });
-  const paramNames = [...new Set(runs.flatMap((r) => Object.keys(paramsOf(r) ?? {})))];
+  const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.params ?? {})))];
   const keys = ["configuration", "kernel", ...paramNames];
   const columns: { title: string; cell: (i: number) => string }[] = [];
   for (const l of labels) {
@@ -317,7 +327,7 @@ export function comparisonTable(runs: readonly RunResult[], style: TableStyle = 
   }
   const rowKeys = runs.map((
     r,
-  ) => [r.arch, r.kernel, ...paramNames.map((p) => paramsOf(r)?.[p] ?? "-")]);
+  ) => [r.arch, r.kernel, ...paramNames.map((p) => r.params?.[p] ?? "-")]);
   const results = runs.map((r) => {
     const failed = r.expectations.filter((e) => !e.ok).length;
     return failed || r.violations.length
@@ -357,6 +367,16 @@ export function comparisonTable(runs: readonly RunResult[], style: TableStyle = 
     const nk = keys.length;
     if (bi > 0) out.push("");
     out.push(...alignedLines(rows, widths, (i) => i >= nk && i < nk + b.length));
+  });
+  // what print statements printed, per run (the JSON has them all)
+  runs.forEach((r, i) => {
+    const prints = r.prints ?? [];
+    const key = [r.arch, r.kernel, ...Object.entries(r.params ?? {}).map(([k, v]) => `${k}=${v}`)]
+      .join(" ");
+    for (const p of prints.slice(0, TABLE_EVENTS)) out.push(`${key}: ${printText(p)}`);
+    if (prints.length > TABLE_EVENTS) {
+      out.push(`${key}: ... ${prints.length - TABLE_EVENTS} more prints`);
+    }
   });
   return out.join("\n");
 }
