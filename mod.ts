@@ -31,7 +31,7 @@ import {
   type Scenario,
   SET_OPTION,
 } from "./dsl/mod.ts";
-import { runProgram, withExtras } from "./engine/run.ts";
+import { runProgram } from "./engine/run.ts";
 import { ENGINE_INJECT_SITES } from "./engine/machine.ts";
 import type { ScenarioRun } from "./engine/types.ts";
 import type { Statement } from "./dsl/mod.ts";
@@ -116,6 +116,7 @@ export {
   MAX_INCLUDES,
   MAX_ITERATIONS,
   MAX_OPS,
+  MAX_RESULTS,
   MAX_SHIFT,
   parseScenario,
   type Scenario,

@@ -86,6 +86,11 @@ export interface CompileResult {
 export const MAX_ITERATIONS = 1_000_000;
 /** Most operations a compiled program may have. */
 export const MAX_OPS = 5_000_000;
+/**
+ * Most results a program may record: snapshots, prints and expectations, each a row of the
+ * output (a million snapshots took 10 s and 1.2 GB, for a table nobody reads).
+ */
+export const MAX_RESULTS = 100_000;
 /** Most CPUs. */
 export const MAX_CPUS = 4096;
 /** CPUs when the scenario has no `cpus` statement. */
@@ -243,6 +248,8 @@ class Compiler {
   readonly skip = new Set<Statement>();
   cpus = DEFAULT_CPUS;
   iterations = 0;
+  /** Snapshot, print and expect operations emitted (bounded by MAX_RESULTS). */
+  results = 0;
   readonly repeats: Statement[] = [];
   pageSize?: bigint;
   taskSize?: bigint;
@@ -319,6 +326,17 @@ class Compiler {
     if (this.ops.length > MAX_OPS) {
       const at = this.repeats[0] ?? st;
       this.report(at.keyword, `repeat unrolls to more than ${MAX_OPS} operations`);
+      throw new Abort();
+    }
+    if (
+      (op.op === "snapshot" || op.op === "print" || op.op === "expect") &&
+      ++this.results > MAX_RESULTS
+    ) {
+      this.report(
+        st.keyword,
+        `more than ${MAX_RESULTS} snapshots, prints and expectations in total` +
+          (this.repeats.length ? " (this one is repeated)" : ""),
+      );
       throw new Abort();
     }
   }
@@ -1100,14 +1118,44 @@ class Compiler {
     this.iterations += Number(n);
     const saved = this.env.get(name);
     this.repeats.push(st);
+    const fixed = fixedSize(st.body);
     for (let i = from; i < to; i++) {
       this.env.set(name, { c: i });
+      const diags = this.diags.length, ops = this.ops.length, results = this.results;
       this.block(st.body);
+      // an iteration that found problems ends the unrolling: the next ones would repeat them
+      if (this.diags.length > diags) break;
+      if (i !== from || !fixed) continue;
+      // every iteration emits what the first did: a loop over a limit is refused now, not after
+      // unrolling up to it
+      const left = to - from - 1n;
+      if (BigInt(this.ops.length) + BigInt(this.ops.length - ops) * left > BigInt(MAX_OPS)) {
+        this.report(this.repeats[0].keyword, `repeat unrolls to more than ${MAX_OPS} operations`);
+        throw new Abort();
+      }
+      if (BigInt(this.results) + BigInt(this.results - results) * left > BigInt(MAX_RESULTS)) {
+        this.report(
+          st.keyword,
+          `repeat makes more than ${MAX_RESULTS} snapshots, prints and expectations in total`,
+        );
+        throw new Abort();
+      }
     }
     this.repeats.pop();
     if (saved) this.env.set(name, saved);
     else this.env.delete(name);
   }
+}
+
+/**
+ * Whether every iteration of a loop over these statements emits the same number of operations:
+ * no `if`, no `include`, and nested loops only with literal bounds.
+ */
+function fixedSize(body: readonly Statement[]): boolean {
+  return body.every((st) =>
+    st.kind === "if" || st.kind === "include" ? false : st.kind !== "repeat" ||
+      (st.from.kind === "num" && st.to.kind === "num" && fixedSize(st.body))
+  );
 }
 
 /**

@@ -153,8 +153,12 @@ export function diagnosticAt(
  */
 export function formatDiagnostic(d: Diagnostic, source: string): string {
   const sev = d.severity === "warning" ? "warning: " : "";
-  if (d.line < 1) return `${d.file}: ${sev}${d.message}`;
-  const head = `${d.file}:${d.line}:${d.col}: ${sev}${d.message}`;
+  // a message quoting a 100,000-character name is cut in the middle
+  const msg = d.message.length <= 2 * MAX_SHOWN_LINE
+    ? d.message
+    : `${d.message.slice(0, MAX_SHOWN_LINE)}...${d.message.slice(-(MAX_SHOWN_LINE >> 1))}`;
+  if (d.line < 1) return `${d.file}: ${sev}${msg}`;
+  const head = `${d.file}:${d.line}:${d.col}: ${sev}${msg}`;
   if (d.length === 0) return head;
   let text = d.lineText ?? lineText(source, d.line);
   let col = d.col;
@@ -206,17 +210,24 @@ export function editDistance(a: string, b: string): number {
   return r1[b.length];
 }
 
+/** Names longer than this get no "did you mean" (and are not suggested). */
+export const MAX_SUGGEST_LENGTH = 64;
+
 /**
  * The candidate closest to `word` if it is close enough to be a likely misspelling (distance at
  * most a third of the longer word, and at least 1 allowed), else undefined. Ties go to the
  * candidate sharing the longest prefix with `word`; a tie that remains gives no suggestion.
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  // the distance costs length x length: a 100,000-character name is not a typo of anything
+  if (word.length > MAX_SUGGEST_LENGTH) return undefined;
   let best: string | undefined;
   let bestD = Infinity, bestPrefix = -1, tied = false;
   const lw = word.toLowerCase();
   for (const c of candidates) {
-    if (c === word || c === best) continue;
+    if (c === word || c === best || c.length > MAX_SUGGEST_LENGTH) continue;
+    // the lengths' difference is a lower bound of the distance
+    if (Math.abs(c.length - word.length) > bestD) continue;
     const lc = c.toLowerCase();
     const d = lc === lw ? 0.5 : editDistance(lw, lc);
     let prefix = 0;

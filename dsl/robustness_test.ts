@@ -9,7 +9,7 @@ import {
   MAX_EXPR_OPERATORS,
   runScenario,
 } from "../mod.ts";
-import { MAX_ITERATIONS } from "./mod.ts";
+import { MAX_ITERATIONS, MAX_OPS, MAX_RESULTS } from "./mod.ts";
 
 /** `FILE:LINE:COL: MESSAGE` of every diagnostic, and the exit code. */
 function diags(src: string, file = "t.ptlab"): { exit: number; diags: string[] } {
@@ -74,14 +74,47 @@ Deno.test("limits: deeply nested repeat blocks are a diagnostic at the 17th '{'"
     diags: ["t.ptlab:17:18: blocks (repeat, if) nested more than 16 deep"],
   });
   // nested loops multiply: the total iterations are bounded, reported at the loop that crosses
-  const wide = "mm a\n" + "repeat i in 0..1000 {\n".repeat(3) + 'snapshot "s"\n' + "}\n".repeat(3);
+  // (once: the iteration that found it ends the unrolling of the loops around it)
+  const wide = "mm a\n" + "repeat i in 0..1000 {\n".repeat(3) + "let x = i\n" + "}\n".repeat(3);
   assert.deepEqual(diags(wide), {
     exit: 2,
     diags: [
-      `t.ptlab:3:16: repeat unrolls to more than ${MAX_ITERATIONS} iterations in total (this loop: 1000)`,
       `t.ptlab:4:16: repeat unrolls to more than ${MAX_ITERATIONS} iterations in total (this loop: 1000)`,
     ],
   });
+});
+
+Deno.test("limits: at most MAX_RESULTS snapshots, prints and expectations; a loop over a limit is refused after its first iteration", () => {
+  // 2,000 x 256 snapshots took 4.9 s and 364 MB (the mutation fuzzer's "hang")
+  const many = 'mm a\nrepeat i in 0..2000 {\n  repeat j in 0..256 {\n    snapshot "x"\n  }\n}\n';
+  assert.deepEqual(diags(many), {
+    exit: 2,
+    diags: [
+      `t.ptlab:2:1: repeat makes more than ${MAX_RESULTS} snapshots, prints and expectations in total`,
+    ],
+  });
+  // a body whose size depends on the iteration (an if) is counted as it unrolls
+  const varying = "mm a\nrepeat i in 0..200000 {\n  if i >= 0 {\n    expect leaks == 0\n  }\n}\n";
+  assert.deepEqual(diags(varying), {
+    exit: 2,
+    diags: [
+      `t.ptlab:4:5: more than ${MAX_RESULTS} snapshots, prints and expectations in total (this one is repeated)`,
+    ],
+  });
+  assert.deepEqual(diags("mm a\nrepeat i in 0..100000 {\n  expect leaks == 0\n}\n").exit, 0);
+  // errors in an iteration end the unrolling: reported once, not a million times (35 s before)
+  const bad =
+    "mm a\nrepeat i in 0..1000000 {\n  expect a.vmpte == vm0\n  unmap a base size 2M\n}\n";
+  assert.deepEqual(diags(bad).diags, [
+    't.ptlab:3:21: unknown variable or metric "vm0"',
+    't.ptlab:4:11: unknown variable or metric "base"',
+  ]);
+  // the operations limit is known after one iteration of a fixed-size body
+  const ops = "mm a\nmap a 0x1000 size 4K\nrepeat i in 0..1000000 {\n" +
+    "  touch a 0x1000\n  touch a 0x1000\n  touch a 0x1000\n  touch a 0x1000\n  touch a 0x1000\n}\n";
+  assert.deepEqual(diags(ops).diags, [
+    `t.ptlab:3:1: repeat unrolls to more than ${MAX_OPS} operations`,
+  ]);
 });
 
 Deno.test("limits: an interpolation is bounded like any expression", () => {

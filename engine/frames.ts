@@ -116,7 +116,8 @@ export class Frames {
   /** Changes what an allocated frame is used for, keeping {@link Frames.tableFrames} right. */
   setUse(frame: number, use: Use): void {
     const holds = (u: number) => u === Use.Table || u === Use.Slab || u === Use.Pool;
-    this.tableFrames += (holds(use) ? 1 : 0) - (holds(this.use[frame]) ? 1 : 0);
+    const n = 1 << this.order[frame];
+    this.tableFrames += ((holds(use) ? 1 : 0) - (holds(this.use[frame]) ? 1 : 0)) * n;
     this.use[frame] = use;
   }
 

@@ -174,15 +174,32 @@ export function dupMmap(k: Machine, parent: Mm, name: string): Mm | null {
   return child;
 }
 
-/** Frames holding page tables that nothing owns (the `leaks` metric). */
+/** Per frame table: the last countLeaks pass that reached each frame (no clearing between). */
+const leakMarks = new WeakMap<object, { stamp: Uint32Array; pass: number }>();
+
+/**
+ * Frames holding page tables that nothing owns (the `leaks` metric): the frames that hold tables
+ * (`Frames.tableFrames`) less those a live owner reaches. The cost follows the tables reached,
+ * not the size of the frame table (a snapshot of one table on a HIGHMEM machine scanned 196,608
+ * frames).
+ */
 export function countLeaks(k: Machine): number {
   const f = k.frames;
-  const mark = new Uint8Array(f.capacity);
+  let m = leakMarks.get(f);
+  if (!m || m.stamp.length < f.capacity) {
+    m = { stamp: new Uint32Array(f.capacity), pass: 0 };
+    leakMarks.set(f, m);
+  }
+  const marks = m;
+  const pass = ++marks.pass;
   const p = k.pool;
+  let owned = 0;
   const markMem = (mem: number) => {
     const fr = memFrame(mem);
-    const n = 1 << f.order[fr];
-    for (let i = 0; i < n; i++) mark[fr + i] = 1;
+    if (marks.stamp[fr] === pass) return;
+    marks.stamp[fr] = pass;
+    const u = f.use[fr];
+    if (u === Use.Table || u === Use.Slab || u === Use.Pool) owned += 1 << f.order[fr];
   };
   // walk every live process's tree: a table only a dead mm could reach is leaked
   const stack: number[] = [];
@@ -198,14 +215,7 @@ export function countLeaks(k: Machine): number {
   for (const mm of k.mms.values()) {
     for (const fr of k.be.cachedFrames?.(k, mm) ?? []) markMem(fr * 256);
   }
-  let leaks = 0;
-  for (let i = 0; i < f.capacity; i++) {
-    const u = f.use[i];
-    if ((u === Use.Table || u === Use.Slab || u === Use.Pool) && !mark[i]) {
-      leaks += 1 << f.order[i];
-    }
-  }
-  return leaks;
+  return f.tableFrames - owned;
 }
 
 /** Per-process figures. */
