@@ -44,6 +44,7 @@ import {
 } from "chevrotain";
 import { didYouMean } from "./diagnostics.ts";
 import * as T from "./tokens.ts";
+import { STATEMENT_WORDS } from "./keywords.ts";
 
 /** What the expression being parsed stands for, for messages ("an address expression"). */
 let exprRole = "an";
@@ -53,28 +54,6 @@ let stmtKind = "";
 function found(t: IToken): string {
   return t.tokenType === EOF ? "end of input" : `'${t.image}'`;
 }
-
-const STATEMENT_WORDS = [
-  "arch",
-  "cpus",
-  "let",
-  "mm",
-  "map",
-  "touch",
-  "unmap",
-  "madvise",
-  "fork",
-  "exit",
-  "run",
-  "snapshot",
-  "expect",
-  "repeat",
-  "inject",
-  "include",
-  "param",
-  "print",
-  "if",
-];
 
 /** The `expect` being parsed has no comparison at its top level (yet). */
 let expectOpen = false;

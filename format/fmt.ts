@@ -30,6 +30,8 @@
  * @module
  */
 
+import { STATEMENT_WORDS } from "../dsl/keywords.ts";
+
 /** The kinds of token of {@link tokenize}. */
 export type TokenKind = "comment" | "string" | "number" | "word" | "arch" | "punct" | "other";
 
@@ -64,28 +66,7 @@ export type FormatResult = { ok: true; text: string } | FmtError;
 export type TokenizeResult = { ok: true; tokens: FmtToken[] } | FmtError;
 
 /** The words that begin a statement (`else` continues one). */
-export const STATEMENT_KEYWORDS: readonly string[] = [
-  "arch",
-  "cpus",
-  "let",
-  "mm",
-  "map",
-  "touch",
-  "unmap",
-  "madvise",
-  "fork",
-  "exit",
-  "run",
-  "snapshot",
-  "expect",
-  "repeat",
-  "inject",
-  "include",
-  "param",
-  "print",
-  "if",
-  "else",
-];
+export const STATEMENT_KEYWORDS: readonly string[] = [...STATEMENT_WORDS, "else"];
 
 /**
  * Words after which `-`/`+` is unary and `(` is not a call: the statement keywords and the
