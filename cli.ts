@@ -768,13 +768,19 @@ function tables(
       for (const t of r.trace) {
         out.line(`  line ${t.line}: ${t.fn}${t.detail ? ` ${t.detail}` : ""}`);
       }
+      if (r.traceTruncated) out.line(`  (the trace stopped after ${r.trace.length} calls)`);
       out.line("");
     }
     for (const l of runTableLines(r, style)) out.line(l);
     return;
   }
   // several configurations or versions: one table, a row per run
-  if (trace) out.line(traceSideBySide(runs));
+  if (trace) {
+    out.line(traceSideBySide(runs));
+    for (const r of runs.filter((r) => r.traceTruncated)) {
+      out.line(`(the trace of ${r.arch} ${r.kernel} stopped after ${r.trace!.length} calls)`);
+    }
+  }
   out.line(comparisonTable(runs, style));
   const failing = runs.filter((r) => r.violations.length || r.expectations.some((e) => !e.ok));
   if (failing.length > 8) {

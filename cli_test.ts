@@ -509,3 +509,28 @@ Deno.test("a sweep (--set n=1,2) is one comparison table with the param as a col
     '--set: the scenario has no param "m" (did you mean "n"?)',
   );
 });
+
+Deno.test("a million snapshots is a diagnostic at the repeat; 20,000 stream out in small chunks", () => {
+  // a million snapshots died with "Invalid string length" while the JSON was built
+  const million = 'mm a\nrepeat i in 0..1_000_000 {\n  snapshot "s"\n}\n';
+  const r = cli(["run", "m.ptlab"], { read: read({ "m.ptlab": million }) });
+  assertEquals(r.code, 2);
+  assertEquals(
+    r.stderr.split("\n")[0],
+    "m.ptlab:2:1: repeat makes more than 100000 snapshots, prints and expectations in total",
+  );
+  const most = 'mm a\nrepeat i in 0..20_000 {\n  snapshot "s"\n}\n';
+  let chunks = 0, longest = 0, bytes = 0;
+  const s = cli(["run", "m.ptlab", "--format", "json"], {
+    read: read({ "m.ptlab": most }),
+    write: (c) => {
+      chunks++;
+      longest = Math.max(longest, c.length);
+      bytes += c.length;
+    },
+  });
+  assertEquals(s.code, 0, s.stderr);
+  assert(bytes > 5_000_000, `${bytes} bytes`);
+  assert(longest < 1_000_000, `a chunk of ${longest} characters`);
+  assert(chunks > 100, `${chunks} chunks`);
+});

@@ -93,7 +93,7 @@ export type {
 } from "./dsl/mod.ts";
 export type { AllocOne, Backend, FreeOne, FreeTlb } from "./engine/backend.ts";
 export type { Geometry, InjectRule, KmemCache, Machine, MachineEvent } from "./engine/machine.ts";
-export { ENGINE_INJECT_SITES } from "./engine/machine.ts";
+export { ENGINE_INJECT_SITES, MAX_EVENTS, MAX_TRACE } from "./engine/machine.ts";
 export type { MmuGather } from "./engine/gather.ts";
 export type { Mm, Vma } from "./engine/mm.ts";
 export type { Frames, Use } from "./engine/frames.ts";

@@ -1,6 +1,6 @@
 // Regressions kept from `ptlab fuzz` findings (testdata/regressions/): each file says what was
 // found and what must hold now.
-import { runScenario } from "./mod.ts";
+import { MAX_TRACE, runScenario } from "./mod.ts";
 import { assertEquals } from "./testing/assert.ts";
 
 const file = "testdata/regressions/riscv-6.6-pmd-reused-before-flush.ptlab";
@@ -15,4 +15,18 @@ Deno.test("riscv 6.6 frees a PMD before the flush and the gather reuses it; 6.8+
     assertEquals(fixed.runs[0].violations, [], kernel);
     assertEquals(fixed.exitCode, 0, kernel);
   }
+});
+
+// found by the mutation fuzzer (fuzz/mutate.ts): 22 s for two kernels
+Deno.test("--trace stops at MAX_TRACE calls and says so (a terabyte traced took 22 s)", () => {
+  const src = "mm a\nmap a 0x10000000000 size 1T\ntouch a 0x10000000000 size 1T every 2M\n";
+  const r = runScenario(src, { trace: true }).runs[0];
+  assertEquals(r.trace!.length, MAX_TRACE);
+  assertEquals(r.traceTruncated, true);
+  // the figures are the whole run's: one PTE table per 2M step
+  assertEquals(r.final.mms.a.tables.pte, 524_288);
+  const small = runScenario("mm a\nmap a 0x10000000 size 4K\ntouch a 0x10000000\n", {
+    trace: true,
+  });
+  assertEquals(small.runs[0].traceTruncated, undefined);
 });

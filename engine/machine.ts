@@ -49,6 +49,12 @@ export type MachineEvent = RunEvent;
 /** Events a run lists; more are counted (an `inject fail ... every 1` over a huge unmap). */
 export const MAX_EVENTS = 1000;
 
+/**
+ * Kernel calls a trace records; then tracing stops (`traceTruncated`), so that `--trace` over a
+ * terabyte (millions of calls) costs no more than this many.
+ */
+export const MAX_TRACE = 100_000;
+
 /** A kmem_cache for page-table objects smaller than a page (or page-sized with a ctor). */
 export class KmemCache {
   /** Cache name as in the kernel. */
@@ -124,8 +130,13 @@ export class Machine {
   readonly events: MachineEvent[] = [];
   /** Events past MAX_EVENTS. */
   eventsDropped = 0;
-  /** Trace, when asked for. */
-  readonly trace: TraceEvent[] | null;
+  /**
+   * The trace while it records (null when not asked for, or once full): callers test it before
+   * they format a call's details.
+   */
+  trace: TraceEvent[] | null;
+  /** Every call traced (the trace stays here when it is full). */
+  readonly traceLog: TraceEvent[] | null;
   /** Scenario line of the operation running. */
   line = 0;
   /** Pending RCU callbacks (run at the next grace period), with the table memory they free. */
@@ -183,7 +194,7 @@ export class Machine {
     this.tablesPerFrame = tablesPerFrame(cfg);
     this.ncpus = Math.min(opts.cpus ?? 1, cfg.maxCpus);
     if (cfg.walkerCaches) this.frames.onAlloc = (pfn) => this.#checkReuse(pfn);
-    this.trace = opts.trace ? [] : null;
+    this.trace = this.traceLog = opts.trace ? [] : null;
   }
 
   /** Records a kernel call in the trace (spelled as the modelled version spells it). */
@@ -191,6 +202,7 @@ export class Machine {
     if (!this.trace) return;
     const name = spell(fn, this.kv, this.be.spelling);
     if (name) this.trace.push({ line: this.line, fn: name, detail });
+    if (this.trace.length >= MAX_TRACE) this.trace = null;
   }
 
   /**

@@ -8,7 +8,7 @@
 
 import type { Backend } from "./backend.ts";
 import { Use } from "./frames.ts";
-import { Machine } from "./machine.ts";
+import { Machine, MAX_TRACE } from "./machine.ts";
 import {
   copyPageRange,
   doMunmap,
@@ -626,7 +626,8 @@ export class Run {
       events: [...k.events],
       ...(k.eventsDropped ? { eventsDropped: k.eventsDropped } : {}),
       final: snapshot(k, "final", lastLine),
-      ...(k.trace ? { trace: k.trace } : {}),
+      ...(k.traceLog ? { trace: k.traceLog } : {}),
+      ...(k.traceLog && k.traceLog.length >= MAX_TRACE ? { traceTruncated: true } : {}),
       ...(this.prints.length ? { prints: this.prints } : {}),
     }, {
       ...(this.error ? { error: this.error } : {}),

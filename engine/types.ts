@@ -408,6 +408,8 @@ export interface RunResult {
   final: Snapshot;
   /** Kernel calls, when tracing was asked for. */
   trace?: TraceEvent[];
+  /** The trace stopped at its limit (`MAX_TRACE` calls); later calls are not in it. */
+  traceTruncated?: boolean;
   /** What `print` statements printed, in order (absent when none ran). */
   prints?: PrintOutput[];
 }

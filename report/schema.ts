@@ -103,6 +103,7 @@ const runSchema = z.object({
   eventsDropped: z.number().int().optional(),
   final: snapshotSchema,
   trace: z.array(traceSchema).optional(),
+  traceTruncated: z.boolean().optional().describe("the trace stopped at its limit"),
   prints: z.array(printSchema).optional().describe("what print statements printed"),
 });
 
