@@ -12,7 +12,7 @@ const dir = "testdata/invalid";
 const files = readdirSync(root + dir).filter((f) => f.endsWith(".ptlab")).sort();
 
 function diagnose(file: string, source: string): Diagnostic[] {
-  const parsed = parseScenario(source, file);
+  const parsed = parseScenario(source, file, { readFile: (p) => readFileSync(root + p, "utf8") });
   if (!parsed.scenario) return parsed.diagnostics;
   const arch = parsed.scenario.arch?.name ?? "x86_64-4level";
   return compileScenario(parsed.scenario, arch, catalog).diagnostics;

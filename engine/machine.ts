@@ -53,7 +53,7 @@ export const MAX_EVENTS = 1000;
  * Kernel calls a trace records; then tracing stops (`traceTruncated`), so that `--trace` over a
  * terabyte (millions of calls) costs no more than this many.
  */
-export const MAX_TRACE = 100_000;
+export const MAX_TRACE = 20_000;
 
 /** A kmem_cache for page-table objects smaller than a page (or page-sized with a ctor). */
 export class KmemCache {
