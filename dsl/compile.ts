@@ -91,6 +91,11 @@ export const MAX_OPS = 5_000_000;
  * output (a million snapshots took 10 s and 1.2 GB, for a table nobody reads).
  */
 export const MAX_RESULTS = 100_000;
+/**
+ * Most expression nodes compilation may evaluate, over every unrolled iteration (a sum of 500
+ * terms in a loop of a million ran for minutes).
+ */
+export const MAX_EVAL_STEPS = 20_000_000;
 /** Most CPUs. */
 export const MAX_CPUS = 4096;
 /** CPUs when the scenario has no `cpus` statement. */
@@ -250,6 +255,8 @@ class Compiler {
   iterations = 0;
   /** Snapshot, print and expect operations emitted (bounded by MAX_RESULTS). */
   results = 0;
+  /** Expression nodes evaluated (bounded by MAX_EVAL_STEPS). */
+  steps = 0;
   readonly repeats: Statement[] = [];
   pageSize?: bigint;
   taskSize?: bigint;
@@ -344,6 +351,13 @@ class Compiler {
   // ---- expressions ----
 
   ev(e: ExprNode): Val | undefined {
+    if (++this.steps > MAX_EVAL_STEPS) {
+      this.report(
+        (this.repeats[0] as Statement | undefined)?.keyword ?? e.span,
+        `unrolling evaluates more than ${MAX_EVAL_STEPS} expression terms`,
+      );
+      throw new Abort();
+    }
     switch (e.kind) {
       case "num":
         return { c: e.value };

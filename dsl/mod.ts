@@ -60,6 +60,7 @@ export {
   configFacts,
   DEFAULT_CPUS,
   MAX_CPUS,
+  MAX_EVAL_STEPS,
   MAX_ITERATIONS,
   MAX_OPS,
   MAX_RESULTS,

@@ -9,7 +9,7 @@ import {
   MAX_EXPR_OPERATORS,
   runScenario,
 } from "../mod.ts";
-import { MAX_ITERATIONS, MAX_OPS, MAX_RESULTS } from "./mod.ts";
+import { MAX_EVAL_STEPS, MAX_ITERATIONS, MAX_OPS, MAX_RESULTS } from "./mod.ts";
 
 /** `FILE:LINE:COL: MESSAGE` of every diagnostic, and the exit code. */
 function diags(src: string, file = "t.ptlab"): { exit: number; diags: string[] } {
@@ -237,4 +237,14 @@ Deno.test("limits hold when the lexer has already found an error (the parser wou
   assert.ok(
     out.diagnostics.some((d) => d.message.startsWith("expression nested more than 64 deep")),
   );
+});
+
+Deno.test("limits: unrolling evaluates at most MAX_EVAL_STEPS expression terms", () => {
+  // a 500-term sum in a loop of a million ran for minutes (the mutation fuzzer's "hang")
+  const sum = "1" + " + 1".repeat(499);
+  const src = `mm a\nrepeat i in 0..1_000_000 {\n  let x = ${sum}\n}\n`;
+  assert.deepEqual(diags(src).diags, [
+    `t.ptlab:2:1: unrolling evaluates more than ${MAX_EVAL_STEPS} expression terms`,
+  ]);
+  assert.equal(diags(`mm a\nrepeat i in 0..1000 {\n  let x = ${sum}\n}\n`).exit, 0);
 });
