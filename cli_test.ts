@@ -446,7 +446,7 @@ Deno.test("--max-tables refuses a scenario before it runs, at the statement that
   assertEquals(r.code, 2);
   assertMatch(
     r.stderr,
-    /^s\.ptlab:\d+:1: scenario needs about \d+ page tables, more than --max-tables 3/,
+    /^s\.ptlab:\d+:1: scenario needs about \d+ page tables at once, more than --max-tables 3/,
   );
   assertEquals(
     cli(["run", "s.ptlab", "--max-tables", "1000", "--format", "json"], { read: files }).code,

@@ -110,10 +110,16 @@ function removeRange(r: Ranges, s: number, e: number): Ranges {
 interface MmBound {
   /** Mapped ranges (pages). */
   ranges: Ranges;
+  /** Every range it ever had mapped: a table can only exist over a page touched while mapped. */
+  ever: Ranges;
   /** Tables it may have created (an upper bound of its live tables). */
   created: number;
   /** Simulator bytes of those tables. */
   bytes: number;
+  /** Its live tables at most: the lesser of `created` and the tables covering `ever`. */
+  live: number;
+  /** Their bytes. */
+  liveBytes: number;
 }
 
 /**
@@ -121,8 +127,14 @@ interface MmBound {
  * adds it to {@link TableEstimator.total}.
  */
 export class TableEstimator {
-  /** Tables the ops so far may create. */
+  /** Tables the ops so far may create (the walks' work: a table touched again counts again). */
   total = 0;
+  /** Tables alive at once, at most, at the worst point so far (what the memory holds). */
+  peak = 0;
+  /** Their simulator bytes. */
+  peakBytes = 0;
+  #live = 0;
+  #liveBytes = 0;
   /**
    * Simulator memory of those tables, bytes: {@link BYTES_PER_TABLE} each, and the directory of
    * an upper-level table (4 bytes per entry: 8 KiB for an s390 CRST table, 32 KiB for a 64K
@@ -203,6 +215,34 @@ export class TableEstimator {
     return [n, b];
   }
 
+  /** Recomputes the live bound of a process after its `created` or `ever` changed. */
+  #settle(m: MmBound): void {
+    const [cn, cb] = this.#coverage(m.ever);
+    const live = Math.min(m.created, MM_TABLES + cn);
+    const bytes = Math.min(m.bytes, this.#mmBytes + cb);
+    this.#live += live - m.live;
+    this.#liveBytes += bytes - m.liveBytes;
+    m.live = live;
+    m.liveBytes = bytes;
+    this.peak = Math.max(this.peak, this.#live);
+    this.peakBytes = Math.max(this.peakBytes, this.#liveBytes);
+  }
+
+  #newMm(name: string, ranges: Ranges, created: number, bytes: number): void {
+    const m = { ranges, ever: [...ranges], created, bytes, live: 0, liveBytes: 0 };
+    this.#drop(name);
+    this.#mms.set(name, m);
+    this.#settle(m);
+  }
+
+  #drop(name: string): void {
+    const m = this.#mms.get(name);
+    if (!m) return;
+    this.#live -= m.live;
+    this.#liveBytes -= m.liveBytes;
+    this.#mms.delete(name);
+  }
+
   /** The bound of one op (tables it may create), added to the total. */
   step(op: Op): number {
     let n = 0, b = 0;
@@ -210,12 +250,15 @@ export class TableEstimator {
       case "mm":
         n = MM_TABLES;
         b = this.#mmBytes;
-        this.#mms.set(op.name, { ranges: [], created: n, bytes: b });
+        this.#newMm(op.name, [], n, b);
         break;
       case "map": {
         const m = this.#mms.get(op.mm);
         const s = this.#pages(op.addr);
-        if (m) m.ranges = addRange(m.ranges, s, s + this.#pages(op.size));
+        if (m) {
+          m.ranges = addRange(m.ranges, s, s + this.#pages(op.size));
+          m.ever = addRange(m.ever, s, s + this.#pages(op.size));
+        }
         break;
       }
       case "unmap": {
@@ -234,6 +277,7 @@ export class TableEstimator {
         b = Math.min(b, this.capBytes);
         m.created = Math.min(m.created + n, this.cap);
         m.bytes = Math.min(m.bytes + b, this.capBytes);
+        this.#settle(m);
         break;
       }
       case "fork": {
@@ -242,11 +286,11 @@ export class TableEstimator {
         const [cn, cb] = this.#coverage(m.ranges);
         n = Math.min(MM_TABLES + Math.min(m.created, MM_TABLES + cn), this.cap);
         b = Math.min(this.#mmBytes + Math.min(m.bytes, this.#mmBytes + cb), this.capBytes);
-        this.#mms.set(op.child, { ranges: [...m.ranges], created: n, bytes: b });
+        this.#newMm(op.child, [...m.ranges], n, b);
         break;
       }
       case "exit":
-        this.#mms.delete(op.mm);
+        this.#drop(op.mm);
         break;
     }
     this.total += n;
@@ -262,16 +306,27 @@ export function estimateTables(ops: readonly Op[], g: LimitGeometry): number {
   return e.total;
 }
 
+/**
+ * How many times `--max-tables` the table walks of a program may visit (a table touched again
+ * counts again): 32 Mi visits by default, a few seconds of the engine's work.
+ */
+export const WORK_FACTOR = 4;
+
 /** A program whose estimate crosses the limit, and the op at which it does. */
 export interface TableLimitExceeded {
   /** The limit (`--max-tables`). */
   limit: number;
-  /** The whole program's estimate. */
+  /**
+   * What crossed it: the tables alive at once (`tables`), their simulator memory (`bytes`), or
+   * the walks' work (`work`: more than {@link WORK_FACTOR} times the limit in table visits).
+   */
+  kind: "tables" | "bytes" | "work";
+  /** Tables alive at once, at most ({@link TableEstimator.peak}). */
   estimate: number;
-  /** Simulator bytes of those tables ({@link TableEstimator.bytes}). */
+  /** Simulator bytes of those tables ({@link TableEstimator.peakBytes}). */
   bytes: number;
-  /** Whether the table count crossed the limit (else their bytes crossed limit * BYTES_PER_TABLE). */
-  tables: boolean;
+  /** Table visits of the whole program ({@link TableEstimator.total}). */
+  visits: number;
   /** Scenario line of the first op that takes the running estimate over the limit. */
   line: number;
   /** Its column. */
@@ -283,10 +338,11 @@ export interface TableLimitExceeded {
 }
 
 /**
- * Checks a program against a table limit before it runs: null when the estimate stays within
- * `limit` tables and `limit` * {@link BYTES_PER_TABLE} bytes of simulator memory (upper-level
- * tables cost more: their directories), otherwise the limit, the whole estimate and the op at
- * which it is first crossed.
+ * Checks a program against a table limit before it runs: null when at most `limit` tables are
+ * alive at once, taking at most `limit` * {@link BYTES_PER_TABLE} bytes of simulator memory
+ * (upper-level tables cost more: their directories), and the walks visit at most
+ * {@link WORK_FACTOR} * `limit` tables; otherwise what crossed, the estimates and the op at
+ * which it was first crossed.
  */
 export function checkTableLimit(
   ops: readonly Op[],
@@ -296,21 +352,24 @@ export function checkTableLimit(
   const e = new TableEstimator(g);
   let at: Op | null = null;
   const maxBytes = limit * BYTES_PER_TABLE;
-  let tables = false;
+  let kind: TableLimitExceeded["kind"] = "tables";
   for (const op of ops) {
     e.step(op);
-    if (!at && (e.total > limit || e.bytes > maxBytes)) {
-      at = op;
-      tables = e.total > limit;
-    }
+    if (at) continue;
+    if (e.peak > limit) kind = "tables";
+    else if (e.peakBytes > maxBytes) kind = "bytes";
+    else if (e.total > WORK_FACTOR * limit) kind = "work";
+    else continue;
+    at = op;
   }
   if (!at) return null;
   const src = at as { file?: string };
   return {
     limit,
-    estimate: e.total,
-    bytes: e.bytes,
-    tables,
+    kind,
+    estimate: e.peak,
+    bytes: e.peakBytes,
+    visits: e.total,
     line: at.line,
     col: at.col,
     ...(src.file !== undefined ? { file: src.file } : {}),
@@ -323,12 +382,16 @@ export function tableLimitMessage(x: TableLimitExceeded): string {
   const n = (v: number) => v.toLocaleString("en-US");
   const hint = `this ${x.op} crosses it; raise --max-tables, lower the machine's ram, or touch ` +
     `fewer tables`;
-  if (x.tables) {
-    return `scenario needs about ${n(x.estimate)} page tables, more than --max-tables ` +
+  if (x.kind === "tables") {
+    return `scenario needs about ${n(x.estimate)} page tables at once, more than --max-tables ` +
       `${n(x.limit)} (${hint})`;
   }
+  if (x.kind === "work") {
+    return `scenario walks about ${n(x.visits)} page tables (a table touched again counts ` +
+      `again), more than ${WORK_FACTOR} x --max-tables ${n(x.limit)} (${hint})`;
+  }
   const mib = (v: number) => n(Math.ceil(v / 2 ** 20));
-  return `scenario needs about ${n(x.estimate)} page tables taking about ${mib(x.bytes)} MiB ` +
-    `of simulator memory (upper-level tables hold a directory each), more than --max-tables ` +
-    `${n(x.limit)} allows (${mib(x.limit * BYTES_PER_TABLE)} MiB; ${hint})`;
+  return `scenario needs about ${n(x.estimate)} page tables at once, taking about ` +
+    `${mib(x.bytes)} MiB of simulator memory (upper-level tables hold a directory each), more ` +
+    `than --max-tables ${n(x.limit)} allows (${mib(x.limit * BYTES_PER_TABLE)} MiB; ${hint})`;
 }

@@ -46,16 +46,17 @@ Deno.test("128 TiB on s390-5level: the estimate follows the geometry, capped by 
   const crst = BYTES_PER_TABLE + 4 * 2048;
   assertEquals(over, {
     limit: DEFAULT_MAX_TABLES,
-    estimate: MM_TABLES + 2 ** 25,
+    estimate: 2 ** 25,
     bytes: MM_TABLES * crst + 2 ** 27 * BYTES_PER_TABLE + (2 ** 16 + 32 + 1) * crst,
-    tables: true,
+    kind: "tables",
+    visits: MM_TABLES + 2 ** 25,
     line: 4,
     col: 1,
     op: "touch",
   });
   assertEquals(
     tableLimitMessage(over),
-    "scenario needs about 33,554,444 page tables, more than --max-tables 8,388,608 (this touch " +
+    "scenario needs about 33,554,432 page tables at once, more than --max-tables 8,388,608 (this touch " +
       "crosses it; raise --max-tables, lower the machine's ram, or touch fewer tables)",
   );
   // with 1 GiB of RAM it fits: at most 512 Ki tables
@@ -69,14 +70,14 @@ Deno.test("a touch one page per segment table is refused by its bytes, not its c
   // whose 2048-entry directory costs 8 KiB: 17.8 GB of simulator memory for 4 Mi tables
   const cfg = configFor("s390-5level");
   const over = checkTableLimit(huge(4096n * T, 2n * G), cfg)!;
-  assertEquals([over.estimate, over.tables, over.line], [
+  assertEquals([over.estimate, over.kind, over.line], [
     MM_TABLES + 2 ** 22 + 2 ** 10 + 1,
-    false,
+    "bytes",
     4,
   ]);
   assertEquals(
     tableLimitMessage(over),
-    "scenario needs about 4,195,341 page tables taking about 16,937 MiB of simulator memory " +
+    "scenario needs about 4,195,341 page tables at once, taking about 16,937 MiB of simulator memory " +
       "(upper-level tables hold a directory each), more than --max-tables 8,388,608 allows " +
       "(1,088 MiB; this touch crosses it; raise --max-tables, lower the machine's ram, or touch " +
       "fewer tables)",
@@ -157,12 +158,15 @@ Deno.test("the estimate counts only mapped pages, forks by the parent's tables, 
   // dearest (the pgd's); the fork copies the parent's bytes, bounded by what covers its mappings
   const upper = BYTES_PER_TABLE + 4 * 512;
   const parentBytes = MM_TABLES * upper + 2 * BYTES_PER_TABLE + 2 * upper;
-  const bytes = parentBytes + MM_TABLES * upper + parentBytes;
+  // alive at once: the child's tables, like the parent's, are at most those covering its
+  // mappings and its own MM_TABLES (the fork's bound above also counts a pgd_alloc's extras)
+  const bytes = 2 * parentBytes;
   assertEquals(checkTableLimit(ops, cfg, 300), {
     limit: 300,
-    estimate: parent + MM_TABLES + parent,
+    estimate: 2 * parent,
     bytes,
-    tables: false,
+    kind: "bytes",
+    visits: parent + MM_TABLES + parent,
     line: 4,
     col: 3,
     op: "fork",
@@ -208,4 +212,30 @@ Deno.test("the estimate bounds the tables every configuration creates (fuzzed sc
 Deno.test("the default limit keeps the worst case near 1 GB of simulator memory", () => {
   assertEquals(DEFAULT_MAX_TABLES, 8 * 2 ** 20);
   assert(DEFAULT_MAX_TABLES * BYTES_PER_TABLE < 1.2e9);
+});
+
+Deno.test("a page touched again and again: the tables alive stay 3, the walks' work grows", () => {
+  // 5,000,000 touches of one page were refused as "15 million page tables, 21 GiB"; the tables
+  // alive are bounded by what covers the mappings, the visits by WORK_FACTOR x --max-tables
+  const cfg = configFor("x86_64-4level");
+  const ops: Op[] = [
+    { op: "mm", name: "a", line: 1, col: 1 },
+    { op: "map", mm: "a", addr: A, size: 4n * K, line: 2, col: 1 },
+  ];
+  for (let i = 1; i <= 1000; i++) {
+    ops.push({ op: "touch", mm: "a", addr: A, size: 4n * K, step: 4n * K, line: 2 + i, col: 1 });
+  }
+  // every touch walks a PUD, a PMD and a PTE table
+  assertEquals(estimateTables(ops, cfg), MM_TABLES + 3000);
+  assertEquals(checkTableLimit(ops, cfg, 1100), null);
+  // alive at once: MM_TABLES + 3 = 15, within 300; the 397th touch takes the visits (12 + 3 x
+  // 397 = 1203) past 4 x 300
+  const over = checkTableLimit(ops, cfg, 300)!;
+  assertEquals([over.kind, over.estimate, over.visits, over.line], ["work", 15, 3012, 399]);
+  assertEquals(
+    tableLimitMessage(over),
+    "scenario walks about 3,012 page tables (a table touched again counts again), more than 4 x " +
+      "--max-tables 300 (this touch crosses it; raise --max-tables, lower the machine's ram, or " +
+      "touch fewer tables)",
+  );
 });

@@ -419,6 +419,8 @@ export class Run {
   /** The `param` values reported with the result. */
   readonly params?: Record<string, string>;
   #created = 0;
+  readonly #shift: bigint;
+  readonly #pageMask: bigint;
 
   /**
    * A machine for `cfg`, ready for its first operation.
@@ -431,6 +433,8 @@ export class Run {
   constructor(cfg: ArchConfig, be: Backend, cpus: number, opts: RunOptions = {}) {
     this.k = new Machine(cfg, be, { cpus, trace: opts.trace });
     this.params = opts.params;
+    this.#shift = BigInt(cfg.pageShift);
+    this.#pageMask = (1n << this.#shift) - 1n;
   }
 
   #mm(name: string, line: number): Mm | null {
@@ -457,8 +461,8 @@ export class Run {
   }
 
   #pages(bytes: bigint, line: number): number {
-    const shift = BigInt(this.k.cfg.pageShift);
-    if (bytes & ((1n << shift) - 1n)) {
+    const shift = this.#shift;
+    if (bytes & this.#pageMask) {
       throw new EngineError(`0x${bytes.toString(16)} is not page aligned`, line);
     }
     return Number(bytes >> shift);

@@ -369,7 +369,7 @@ export function comparisonTable(runs: readonly RunResult[], style: TableStyle = 
     out.push(...alignedLines(rows, widths, (i) => i >= nk && i < nk + b.length));
   });
   // what print statements printed, per run (the JSON has them all)
-  runs.forEach((r, i) => {
+  runs.forEach((r) => {
     const prints = r.prints ?? [];
     const key = [r.arch, r.kernel, ...Object.entries(r.params ?? {}).map(([k, v]) => `${k}=${v}`)]
       .join(" ");
