@@ -70,9 +70,10 @@ export class Sim {
   on(mm: string, ...cpus: number[]): this {
     return this.#op({ op: "run", mm, cpus });
   }
-  /** Figures of one process. */
-  fig(mm: string): MmFigures {
-    return mmFigures(this.run.k, this.run.k.mms.get(mm)!);
+  /** The page-table figures of one process: VmPTE, tables per level, RSS. */
+  fig(mm: string): Pick<MmFigures, "vmpte" | "tables" | "rss"> {
+    const f = mmFigures(this.run.k, this.run.k.mms.get(mm)!);
+    return { vmpte: f.vmpte, tables: f.tables, rss: f.rss };
   }
   /** System-wide figures. */
   get sys(): SystemFigures {

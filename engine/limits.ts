@@ -26,6 +26,7 @@
  * @module
  */
 
+import { addRange, type Ranges, removeRange } from "./ranges.ts";
 import type { ArchConfig, Op } from "./types.ts";
 
 /**
@@ -81,31 +82,6 @@ export function ramTableCapacity(g: LimitGeometry): number {
 }
 
 /** A set of page ranges [start, end), sorted and disjoint (one process's mappings). */
-type Ranges = number[];
-
-function addRange(r: Ranges, s: number, e: number): Ranges {
-  const out: Ranges = [];
-  let i = 0;
-  while (i < r.length && r[i + 1] < s) out.push(r[i], r[i + 1]), i += 2;
-  while (i < r.length && r[i] <= e) s = Math.min(s, r[i]), e = Math.max(e, r[i + 1]), i += 2;
-  out.push(s, e);
-  while (i < r.length) out.push(r[i], r[i + 1]), i += 2;
-  return out;
-}
-
-function removeRange(r: Ranges, s: number, e: number): Ranges {
-  const out: Ranges = [];
-  for (let i = 0; i < r.length; i += 2) {
-    const a = r[i], b = r[i + 1];
-    if (b <= s || a >= e) out.push(a, b);
-    else {
-      if (a < s) out.push(a, s);
-      if (b > e) out.push(e, b);
-    }
-  }
-  return out;
-}
-
 /** What the estimator knows of one process. */
 interface MmBound {
   /** Mapped ranges (pages). */

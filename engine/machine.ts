@@ -9,7 +9,7 @@
 import type { Backend } from "./backend.ts";
 import { MmuGather } from "./gather.ts";
 import { Frames, GFP, Use } from "./frames.ts";
-import { Mm } from "./mm.ts";
+import { Mm, type PageCacheObject } from "./mm.ts";
 import { type Mem, memFrame, memOf, TablePool } from "./tables.ts";
 import type { ArchConfig, Level, RunEvent, TraceEvent, Violation } from "./types.ts";
 import { spell } from "./spelling.ts";
@@ -284,6 +284,21 @@ export class Machine {
   /** A fresh anon_vma id. */
   newAnonVma(): number {
     return ++this.#anonVmaSeq;
+  }
+
+  /** Page-cache objects (files and shared anonymous memory), by id. */
+  readonly objects: Map<number, PageCacheObject> = new Map();
+  /** Scenario files by name, to their object ids. */
+  readonly files: Map<string, number> = new Map();
+  /** Huge PMDs that map the huge zero page, by {@link hugeKey}. */
+  readonly hugeZero: Set<number> = new Set();
+  #objSeq = 0;
+
+  /** A new page-cache object of `pages` pages (`full`: every page in the cache already). */
+  newObject(name: string, pages: number, full: boolean): number {
+    const id = ++this.#objSeq;
+    this.objects.set(id, { name, pages, cached: new Map(), full });
+    return id;
   }
 
   /** Allocates page(s) that are not a ptdesc (__get_free_pages, get_zeroed_page); -1 on failure. */

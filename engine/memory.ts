@@ -25,7 +25,7 @@ import {
   tlbGatherPages,
 } from "./gather.ts";
 import type { Machine } from "./machine.ts";
-import type { Mm, Vma } from "./mm.ts";
+import { anonKind, type Mm, type Vma, vmaFrom, type VmaKind } from "./mm.ts";
 import {
   clearRange,
   countRange,
@@ -35,11 +35,13 @@ import {
   type Mem,
   memFrame,
   nthSet,
+  orBetween,
   orRange,
   setRange,
   setStrided,
 } from "./tables.ts";
 import { PTE } from "./types.ts";
+import { addToCache, cachedBits } from "./filemap.ts";
 import { ZONE_HIGHMEM } from "./frames.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -229,8 +231,161 @@ export function walkAllocToPmd(k: Machine, mm: Mm, vpn: number): number {
  * that is the range of the entry above the PTE tables).
  */
 function thpSuitable(k: Machine, vma: Vma, slotStart: number): boolean {
-  // transhuge_vma_suitable (include/linux/huge_mm.h)
-  return k.cfg.thp && vma.start <= slotStart && slotStart + k.geo.pmdPages <= vma.end;
+  // transhuge_vma_suitable (include/linux/huge_mm.h); anonymous private memory only: shmem
+  // THP follows shmem_enabled, "never" by default (mm/shmem.c)
+  return k.cfg.thp && vma.obj === 0 && !vma.shared && vma.start <= slotStart &&
+    slotStart + k.geo.pmdPages <= vma.end;
+}
+
+/** Key of a huge PMD entry in {@link Machine.hugeZero}. */
+export function hugeKey(pmdNode: number, idx: number): number {
+  return pmdNode * 65536 + idx;
+}
+
+/**
+ * fault_around_pages: 64 KiB of pages, rounded down to a power of two (mm/memory.c; 6.1 kept
+ * fault_around_bytes, the same figure). A read fault maps that many around it when above 1.
+ */
+function faultAroundPages(k: Machine): number {
+  return Math.max(1, 2 ** Math.floor(Math.log2(65536 / 2 ** k.cfg.pageShift)));
+}
+
+let scratchF = new Uint32Array(16), scratchW = new Uint32Array(16);
+
+/**
+ * The faults of a touch in one PTE table for every VMA kind but the plain anonymous write (the
+ * fast path of {@link faultRange}), word by word over the table's present bitmap:
+ *
+ * - anonymous private read: do_anonymous_page maps the zero page (no RSS, no anon_vma);
+ * - read of a file or shared anonymous memory: do_read_fault, with do_fault_around mapping the
+ *   cached pages of the fault_around_pages-aligned block around each fault (clamped to the VMA
+ *   and the PTE table) and shmem_fault adding the faulting page to the cache; the pages count as
+ *   MM_SHMEMPAGES (tmpfs); a private mapping maps them read-only (still not its own);
+ * - write to shared memory: do_shared_fault, MM_SHMEMPAGES;
+ * - write to private memory: do_anonymous_page or do_cow_fault for a page not present,
+ *   wp_page_copy for one that mapped the zero page or a page-cache page: MM_ANONPAGES, and the
+ *   page-cache page it mapped is no longer counted (mm/memory.c).
+ */
+function faultTable(
+  k: Machine,
+  mm: Mm,
+  vma: Vma,
+  pte: number,
+  first: number,
+  end: number,
+  step: number,
+  read: boolean,
+): void {
+  const p = k.pool;
+  const words = p.words;
+  if (scratchF.length < words) scratchF = new Uint32Array(words), scratchW = new Uint32Array(words);
+  const F = scratchF, W = scratchW;
+  F.fill(0, 0, words);
+  const base = p.base[pte];
+  const off = p.bits(pte);
+  const P = p.bitmap;
+  setStrided(F, 0, first - base, end - base, step);
+  const obj = vma.obj ? k.objects.get(vma.obj) : undefined;
+  const opage = vma.pgoff + (base - vma.start); // object page of the table's first entry
+  if (read && !obj) {
+    // do_anonymous_page, read: the zero page
+    const N = p.nonAnonOf(pte);
+    let n = 0;
+    for (let w = 0; w < words; w++) {
+      const add = F[w] & ~P[off + w];
+      if (add === 0) continue;
+      n += popcount(add);
+      P[off + w] = (P[off + w] | add) >>> 0;
+      N[w] = (N[w] | add) >>> 0;
+    }
+    p.count[pte] += n;
+    return;
+  }
+  if (read) {
+    // do_read_fault -> do_fault_around (filemap_map_pages), then __do_fault for the page itself
+    const C = cachedBits(obj!, opage, words);
+    const nr = Math.min(32, faultAroundPages(k));
+    const lo = Math.max(vma.start, base) - base;
+    const hi = Math.min(vma.end, base + k.geo.tableSpan[PTE]) - base;
+    const blockMask = nr >= 32 ? 0xffffffff : 2 ** nr - 1;
+    for (let w = 0; w < words; w++) {
+      const faulting = F[w] & ~P[off + w];
+      F[w] = faulting;
+      let win = 0;
+      if (nr > 1 && faulting !== 0) {
+        for (let b = 0; b < 32; b += nr) {
+          if ((faulting >>> b) & blockMask) win |= blockMask << b;
+        }
+      }
+      W[w] = win >>> 0;
+    }
+    // the window stays inside the VMA
+    for (let w = 0; w < words; w++) {
+      const w0 = w * 32;
+      let m = 0xffffffff;
+      if (w0 < lo) m = lo - w0 >= 32 ? 0 : (m << (lo - w0)) >>> 0;
+      if (w0 + 32 > hi) m = hi <= w0 ? 0 : (m & (2 ** (hi - w0) - 1)) >>> 0;
+      W[w] = (W[w] & m) >>> 0;
+    }
+    const N = vma.shared ? undefined : p.nonAnonOf(pte);
+    let n = 0;
+    for (let w = 0; w < words; w++) {
+      const add = (F[w] | (W[w] & C[w])) & ~P[off + w];
+      if (add === 0) continue;
+      n += popcount(add);
+      P[off + w] = (P[off + w] | add) >>> 0;
+      if (N) N[w] = (N[w] | add) >>> 0;
+    }
+    addToCache(obj!, opage, F);
+    p.count[pte] += n;
+    mm.rssShmem += n;
+    return;
+  }
+  if (vma.shared) {
+    // do_shared_fault (shmem_fault allocates what is not cached)
+    let n = 0;
+    for (let w = 0; w < words; w++) {
+      const add = F[w] & ~P[off + w];
+      F[w] = add;
+      if (add === 0) continue;
+      n += popcount(add);
+      P[off + w] = (P[off + w] | add) >>> 0;
+    }
+    if (obj) addToCache(obj, opage, F);
+    p.count[pte] += n;
+    mm.rssShmem += n;
+    return;
+  }
+  // private write: do_anonymous_page / do_cow_fault for new pages, wp_page_copy for the others
+  if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
+  const N = p.nonAnon.get(pte);
+  let added = 0, cowed = 0;
+  for (let w = 0; w < words; w++) {
+    const f = F[w];
+    const add = f & ~P[off + w];
+    const cow = N ? f & P[off + w] & N[w] : 0;
+    F[w] = add;
+    if (add) {
+      added += popcount(add);
+      P[off + w] = (P[off + w] | add) >>> 0;
+    }
+    if (cow) {
+      cowed += popcount(cow);
+      N![w] = (N![w] & ~cow) >>> 0;
+    }
+  }
+  // do_cow_fault reads the file's page in (shmem_fault adds it to the cache)
+  if (obj) addToCache(obj, opage, F);
+  p.count[pte] += added;
+  mm.rssPages += added + cowed;
+  // a COW of a page-cache page no longer maps it (one of the zero page was never counted)
+  if (obj) mm.rssShmem -= cowed;
+}
+
+function popcount(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /**
@@ -244,6 +399,7 @@ export function faultRange(
   first: number,
   end: number,
   step: number,
+  read = false,
 ): boolean {
   const p = k.pool;
   const g = k.geo;
@@ -267,19 +423,34 @@ export function faultRange(
     const dir = p.dir(parent);
     let pte = dir[idx];
     if (pte === 0 && thpSuitable(k, vma, slotStart)) {
-      // do_huge_pmd_anonymous_page (mm/huge_memory.c)
-      if (!hugeFault(k, mm, vma, parent, idx, v)) return oom(k, mm, v);
+      // do_huge_pmd_anonymous_page (mm/huge_memory.c): a THP, or on a read the huge zero page
+      if (!hugeFault(k, mm, vma, parent, idx, v, read)) return oom(k, mm, v);
+    } else if (pte === HUGE && !read && k.hugeZero.has(hugeKey(parent, idx))) {
+      if (k.kv >= 613) {
+        // do_huge_zero_wp_pmd: a THP replaces the huge zero page, the deposit stays (v6.13,
+        // "mm: Allocate THP on hugezeropage wp-fault")
+        k.hugeZero.delete(hugeKey(parent, idx));
+        mm.rssPages += k.geo.pmdPages;
+      } else {
+        // do_huge_pmd_wp_page on the huge zero page: __split_huge_pmd, then the PTE fault
+        splitHugePmd(k, mm, parent, idx, slotStart);
+        faultTable(k, mm, vma, dir[idx], v, slotEnd, step, false);
+      }
     } else if (pte !== HUGE) {
       if (pte === 0) {
-        // do_anonymous_page: pte_alloc -> __pte_alloc (mm/memory.c)
+        // do_anonymous_page / __do_fault: pte_alloc -> __pte_alloc (mm/memory.c)
         pte = pXdAlloc(k, mm, parent, idx, PTE, v);
         if (pte === 0) return oom(k, mm, v);
       }
-      if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
-      const base = p.base[pte];
-      const added = setStrided(p.bitmap, p.bits(pte), v - base, slotEnd - base, step);
-      p.count[pte] += added;
-      mm.rssPages += added;
+      if (read || vma.obj !== 0 || vma.shared || p.nonAnon.has(pte)) {
+        faultTable(k, mm, vma, pte, v, slotEnd, step, read);
+      } else {
+        if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
+        const base = p.base[pte];
+        const added = setStrided(p.bitmap, p.bits(pte), v - base, slotEnd - base, step);
+        p.count[pte] += added;
+        mm.rssPages += added;
+      }
     }
     // next touched page at or after slotStart + ts
     const nextSlot = slotStart + ts;
@@ -342,24 +513,30 @@ function hugeFault(
   pmdNode: number,
   idx: number,
   vpn: number,
+  read = false,
 ): boolean {
-  if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
+  if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare (vmf_anon_prepare)
   if (k.trace) k.call("do_huge_pmd_anonymous_page", `${mm.name} @${hexPage(k, vpn)}`);
   const pgtable = k.be.pteAllocOne(k, mm, vpn);
   if (pgtable < 0) return false; // VM_FAULT_OOM
   depositPgtable(k, mm, pmdNode, pgtable);
-  setHugePmd(k, mm, pmdNode, idx);
+  // a read maps the huge zero page (set_huge_zero_folio): mm_inc_nr_ptes, no RSS
+  setHugePmd(k, mm, pmdNode, idx, read);
   return true;
 }
 
-/** Writes a huge pmd and counts it: mm_inc_nr_ptes for the deposit, HPAGE_PMD_NR anon pages. */
-function setHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number): void {
+/**
+ * Writes a huge pmd and counts it: mm_inc_nr_ptes for the deposit, HPAGE_PMD_NR anon pages (none
+ * for the huge zero page).
+ */
+function setHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, zero = false): void {
   const p = k.pool;
   p.dir(pmdNode)[idx] = HUGE;
   p.count[pmdNode]++;
   mmIncNr(k, mm, PTE, 1);
   mm.tables[PTE]++;
-  mm.rssPages += k.geo.pmdPages;
+  if (zero) k.hugeZero.add(hugeKey(pmdNode, idx));
+  else mm.rssPages += k.geo.pmdPages;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,9 +597,9 @@ function zapLevel(
         continue;
       }
       splitHugePmd(k, mm, node, i, base + i * span);
-      zapPteRange(k, tlb, mm, p.dir(node)[i], a, b, details);
+      zapPteRange(k, tlb, mm, vma, p.dir(node)[i], a, b, details);
     } else if (below === PTE) {
-      zapPteRange(k, tlb, mm, child, a, b, details);
+      zapPteRange(k, tlb, mm, vma, child, a, b, details);
     } else {
       zapLevel(k, tlb, mm, vma, child, below, a, b, details);
     }
@@ -434,6 +611,7 @@ function zapPteRange(
   k: Machine,
   tlb: MmuGather,
   mm: Mm,
+  vma: Vma,
   pte: number,
   start: number,
   end: number,
@@ -464,7 +642,14 @@ function zapPteRange(
     tlb.clearedPtes = true;
     clearRange(p.bitmap, off, o0, hi);
     p.count[pte] -= take;
-    mm.rssPages -= take;
+    // zap_present_ptes: the counter of each page's kind (mm_counter); the zero page has none
+    const N = p.nonAnon.get(pte);
+    const notAnon = N ? clearRange(N, 0, o0, hi) : 0;
+    if (vma.shared) mm.rssShmem -= take;
+    else {
+      mm.rssPages -= take - notAnon;
+      if (vma.obj) mm.rssShmem -= notAnon;
+    }
     left -= take;
     o0 = hi;
     if (!k.cfg.gather.noGather) {
@@ -510,7 +695,8 @@ function zapHugePmd(
   if (pgtable >= 0) k.be.pteFree(k, mm, pgtable);
   mmIncNr(k, mm, PTE, -1);
   mm.tables[PTE]--;
-  mm.rssPages -= k.geo.pmdPages;
+  // the huge zero page is not counted (zap_huge_pmd: is_huge_zero_pmd)
+  if (!k.hugeZero.delete(hugeKey(pmdNode, idx))) mm.rssPages -= k.geo.pmdPages;
   // tlb_remove_page_size(tlb, page, HPAGE_PMD_SIZE): one batch entry
   if (!k.cfg.gather.noGather && tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(k, tlb)) {
     tlbFlushMmu(k, tlb);
@@ -537,6 +723,8 @@ function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: num
   p.created--; // the deposited table, counted when it was deposited
   const n = setRange(p.bitmap, p.bits(pte), 0, k.geo.pmdPages);
   p.count[pte] = n;
+  // __split_huge_zero_page_pmd: every entry maps the zero page
+  if (k.hugeZero.delete(hugeKey(pmdNode, idx))) setRange(p.nonAnonOf(pte), 0, 0, n);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -673,13 +861,24 @@ function freeTableTlb(k: Machine, tlb: MmuGather, level: number, mem: Mem, vpn: 
 // ---------------------------------------------------------------------------------------------
 // VMAs, munmap, madvise
 
-/** Inserts a new anonymous VMA, merging with compatible neighbours (vma_merge_new_range). */
-export function insertVma(mm: Mm, start: number, end: number): void {
+/** is_mergeable_vma: the same object, sharing and protection, and contiguous file pages. */
+function sameKind(a: VmaKind, b: VmaKind, aPages: number): boolean {
+  return a.shared === b.shared && a.obj === b.obj && a.prot === b.prot &&
+    a.pgoff + aPages === b.pgoff;
+}
+
+/**
+ * Inserts a new VMA of `kind` (private anonymous read-write unless told), merging with compatible
+ * neighbours (vma_merge_new_range, mm/vma.c).
+ */
+export function insertVma(mm: Mm, start: number, end: number, kind?: VmaKind): void {
+  const kd = kind ?? anonKind(start);
   const i = mm.findIndex(start);
   const prev = i > 0 ? mm.vmas[i - 1] : undefined;
   const next = mm.vmas[i];
-  const mergePrev = prev !== undefined && prev.end === start;
-  const mergeNext = next !== undefined && next.start === end;
+  const mergePrev = prev !== undefined && prev.end === start &&
+    sameKind(prev, kd, prev.end - prev.start);
+  const mergeNext = next !== undefined && next.start === end && sameKind(kd, next, end - start);
   // is_mergeable_anon_vma: a NULL anon_vma merges with anything; two different ones do not
   if (
     mergePrev && mergeNext && (prev.anonVma === 0 || next.anonVma === 0 ||
@@ -692,8 +891,9 @@ export function insertVma(mm: Mm, start: number, end: number): void {
     prev.end = end;
   } else if (mergeNext) {
     next.start = start;
+    next.pgoff = kd.pgoff;
   } else {
-    mm.vmas.splice(i, 0, { start, end, anonVma: 0 });
+    mm.vmas.splice(i, 0, { start, end, anonVma: 0, ...kd });
   }
 }
 
@@ -702,7 +902,7 @@ function splitVmas(mm: Mm, start: number, end: number): [number, number] {
   let i = mm.findIndex(start);
   const v = mm.vmas[i];
   if (v && v.start < start && v.end > start) {
-    mm.vmas.splice(i + 1, 0, { start, end: v.end, anonVma: v.anonVma });
+    mm.vmas.splice(i + 1, 0, vmaFrom(v, start));
     v.end = start;
     i++;
   }
@@ -710,7 +910,7 @@ function splitVmas(mm: Mm, start: number, end: number): [number, number] {
   while (j < mm.vmas.length && mm.vmas[j].start < end) j++;
   const w = mm.vmas[j - 1];
   if (j > i && w.end > end) {
-    mm.vmas.splice(j, 0, { start: end, end: w.end, anonVma: w.anonVma });
+    mm.vmas.splice(j, 0, vmaFrom(w, end));
     w.end = end;
   }
   return [i, j];
@@ -757,7 +957,7 @@ export function madviseDontneed(k: Machine, mm: Mm, start: number, end: number):
 /** copy_page_range for one VMA: the child gets a table wherever the parent has one (mm/memory.c). */
 export function copyPageRange(k: Machine, dst: Mm, src: Mm, vma: Vma): boolean {
   if (k.trace) k.call("copy_page_range", `${src.name} -> ${dst.name} ${hexPage(k, vma.start)}`);
-  return copyLevel(k, dst, src, dst.pgd, src.pgd, src.top, vma.start, vma.end);
+  return copyLevel(k, dst, src, dst.pgd, src.pgd, src.top, vma.start, vma.end, vma);
 }
 
 function copyLevel(
@@ -769,6 +969,7 @@ function copyLevel(
   level: number,
   start: number,
   end: number,
+  vma: Vma,
 ): boolean {
   const p = k.pool;
   const g = k.geo;
@@ -788,7 +989,8 @@ function copyLevel(
       const pgtable = k.be.pteAllocOne(k, dst, a);
       if (pgtable < 0) return false;
       depositPgtable(k, dst, dnode, pgtable);
-      setHugePmd(k, dst, dnode, i);
+      // the huge zero page is shared as it is (set_huge_zero_folio), no RSS
+      setHugePmd(k, dst, dnode, i, k.hugeZero.has(hugeKey(snode, i)));
       continue;
     }
     let d = p.dir(dnode)[i];
@@ -798,12 +1000,17 @@ function copyLevel(
       if (d === 0) return false;
     }
     if (below === PTE) {
-      // copy_pte_range: every present pte in range is copied (anonymous pages, COW)
+      // copy_pte_range: every present pte in range is copied (anonymous pages, COW); an
+      // entry that maps the zero page or a page-cache page stays one in the child
       const sb = p.base[s];
       const n = orRange(p.bitmap, p.bits(s), p.bits(d), a - sb, b - sb);
       p.count[d] += n;
-      dst.rssPages += n;
-    } else if (!copyLevel(k, dst, src, d, s, below, a, b)) {
+      const N = p.nonAnon.get(s);
+      const notAnon = N ? countRange(N, 0, a - sb, b - sb) : 0;
+      if (N && notAnon) orBetween(N, 0, p.nonAnonOf(d), 0, a - sb, b - sb);
+      dst.rssPages += n - notAnon;
+      if (vma.obj) dst.rssShmem += notAnon;
+    } else if (!copyLevel(k, dst, src, d, s, below, a, b, vma)) {
       return false;
     }
   }

@@ -5,7 +5,9 @@
  * @module
  */
 
-/** A VMA: [start, end) in virtual page numbers, private anonymous. */
+import type { Prot } from "./types.ts";
+
+/** A VMA: [start, end) in virtual page numbers. */
 export interface Vma {
   /** First page. */
   start: number;
@@ -13,6 +15,46 @@ export interface Vma {
   end: number;
   /** anon_vma id, 0 until the first write fault (anon_vma_prepare). */
   anonVma: number;
+  /** VM_SHARED: writes go to the page cache object, fork shares it (no copy). */
+  shared: boolean;
+  /**
+   * The page-cache object mapped ({@link PageCacheObject} id): a file, or the shmem object of
+   * shared anonymous memory (shmem_zero_setup); 0 for private anonymous memory.
+   */
+  obj: number;
+  /** vm_pgoff: the object's page at `start` (for anonymous memory, `start` itself). */
+  pgoff: number;
+  /** PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE. */
+  prot: Prot;
+}
+
+/** A VMA's kind, what a new VMA copies from its template. */
+export type VmaKind = Pick<Vma, "shared" | "obj" | "pgoff" | "prot">;
+
+/** Private anonymous read-write memory at `start`. */
+export function anonKind(start: number): VmaKind {
+  return { shared: false, obj: 0, pgoff: start, prot: "write" };
+}
+
+/** The part of `v` from `at` on, as a VMA of its own (the split's second half, __split_vma). */
+export function vmaFrom(v: Vma, at: number): Vma {
+  return { ...v, start: at, pgoff: v.pgoff + (at - v.start) };
+}
+
+/**
+ * A page-cache object: a tmpfs file, or the shmem object behind shared anonymous memory. Which
+ * of its pages are in the cache is a lazily made bitmap per 16,384 pages (its work follows the
+ * tables touched, never the file's size).
+ */
+export interface PageCacheObject {
+  /** The scenario's name (a file) or `shmem` for shared anonymous memory. */
+  name: string;
+  /** Size in pages. */
+  pages: number;
+  /** Bitmap chunks of the cached pages, by chunk index. */
+  cached: Map<number, Uint32Array>;
+  /** A scenario `file` (its pages are all in the cache, as after it was written). */
+  full: boolean;
 }
 
 /** A process address space. */
@@ -36,6 +78,10 @@ export class Mm {
   tables: number[] = [0, 0, 0, 0, 0];
   /** MM_ANONPAGES. */
   rssPages = 0;
+  /** MM_FILEPAGES (page-cache pages of files that are not shmem). */
+  rssFile = 0;
+  /** MM_SHMEMPAGES (tmpfs and shared anonymous pages). */
+  rssShmem = 0;
   /** CPUs currently running the mm. */
   cpus: number[] = [0];
   /** CPUs that ran it and now hold it as a lazy TLB mm. */

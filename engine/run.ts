@@ -129,10 +129,15 @@ function checkMm(k: Machine, mm: Mm): void {
       { mm: mm.name },
     );
   }
-  if (mm.rssPages !== 0) {
+  const counters = [["MM_ANONPAGES", mm.rssPages], ["MM_FILEPAGES", mm.rssFile], [
+    "MM_SHMEMPAGES",
+    mm.rssShmem,
+  ]] as const;
+  for (const [type, val] of counters) {
+    if (val === 0) continue;
     k.violate(
       "bad-rss-counter",
-      `BUG: Bad rss-counter state mm:${mm.name} type:MM_ANONPAGES val:${mm.rssPages}`,
+      `BUG: Bad rss-counter state mm:${mm.name} type:${type} val:${val}`,
       { mm: mm.name },
     );
   }
@@ -154,7 +159,7 @@ export function dupMmap(k: Machine, parent: Mm, name: string): Mm | null {
   let failed = false;
   for (const v of parent.vmas) {
     // anon_vma_fork: the child's VMA gets an anon_vma of its own when the parent has one
-    child.vmas.push({ start: v.start, end: v.end, anonVma: v.anonVma ? k.newAnonVma() : 0 });
+    child.vmas.push({ ...v, anonVma: v.anonVma ? k.newAnonVma() : 0 });
     // vma_needs_copy: anonymous memory with an anon_vma (mm/memory.c)
     if (v.anonVma && !copyPageRange(k, child, parent, v)) {
       failed = true;
@@ -224,7 +229,11 @@ export function mmFigures(k: Machine, mm: Mm): MmFigures {
   return {
     vmpte: mm.pgtablesBytes,
     tables: { pgd: t[0], p4d: t[1], pud: t[2], pmd: t[3], pte: t[4] },
-    rss: mm.rssPages * 2 ** k.cfg.pageShift,
+    rss: (mm.rssPages + mm.rssFile + mm.rssShmem) * 2 ** k.cfg.pageShift,
+    rss_anon: mm.rssPages * 2 ** k.cfg.pageShift,
+    rss_file: mm.rssFile * 2 ** k.cfg.pageShift,
+    rss_shmem: mm.rssShmem * 2 ** k.cfg.pageShift,
+    vmas: mm.vmas.length,
   };
 }
 
@@ -258,12 +267,25 @@ function metric(k: Machine, name: string, mmName: string | undefined, line: numb
     if (!mm && k.failedMms.has(mmName)) return 0n; // its creation failed: it has nothing
     if (!mm) throw new EngineError(`Process "${mmName}" does not exist here`, line);
     if (name === "vmpte") return BigInt(mm.pgtablesBytes);
-    if (name === "rss") return BigInt(mm.rssPages) << BigInt(k.cfg.pageShift);
+    const shift = BigInt(k.cfg.pageShift);
+    // get_mm_rss and the counters /proc/PID/status shows as RssAnon, RssFile, RssShmem
+    if (name === "rss") return BigInt(mm.rssPages + mm.rssFile + mm.rssShmem) << shift;
+    if (name === "rss_anon") return BigInt(mm.rssPages) << shift;
+    if (name === "rss_file") return BigInt(mm.rssFile) << shift;
+    if (name === "rss_shmem") return BigInt(mm.rssShmem) << shift;
+    if (name === "vmas") return BigInt(mm.vmas.length);
     const l = LEVELS.indexOf(name.replace("tables.", "") as typeof LEVELS[number]);
     if (name.startsWith("tables.") && l >= 0) return BigInt(mm.tables[l]);
     throw new EngineError(`Unknown process metric "${name}"`, line);
   }
   switch (name) {
+    case "total_vmpte": {
+      let t = 0;
+      for (const mm of k.mms.values()) t += mm.pgtablesBytes;
+      return BigInt(t);
+    }
+    case "processes":
+      return BigInt(k.mms.size);
     case "leaks":
       return BigInt(countLeaks(k));
     case "nr_page_table_pages":
@@ -488,7 +510,23 @@ export class Run {
           k.event("ENOMEM", `mmap of ${hexPage(k, s)} in ${mm.name} failed`);
           break;
         }
-        insertVma(mm, s, e);
+        let obj = 0, pgoff = s;
+        if (op.file !== undefined) {
+          obj = k.files.get(op.file) ?? 0;
+          if (!obj) throw new EngineError(`No file named "${op.file}"`, op.line);
+          pgoff = this.#pages(op.offset ?? 0n, op.line);
+        } else if (op.shared) {
+          // shmem_zero_setup: shared anonymous memory is a shmem object of its own, empty
+          obj = k.newObject("shmem", e - s, false);
+          pgoff = 0;
+        }
+        insertVma(mm, s, e, { shared: op.shared ?? false, obj, pgoff, prot: op.prot ?? "write" });
+        break;
+      }
+      case "file": {
+        // a tmpfs file written in full: every page is in the page cache (mm/shmem.c)
+        if (k.files.has(op.name)) throw new EngineError(`File "${op.name}" exists`, op.line);
+        k.files.set(op.name, k.newObject(op.name, this.#pages(op.size, op.line), true));
         break;
       }
       case "touch": {
@@ -503,7 +541,7 @@ export class Run {
           const first = s + Math.ceil((lo - s) / step) * step;
           const hi = Math.min(e, v.end);
           if (first >= hi) continue;
-          if (!faultRange(k, mm, v, first, hi, step)) break;
+          if (!faultRange(k, mm, v, first, hi, step, op.read ?? false)) break;
         }
         break;
       }

@@ -159,8 +159,23 @@ export class TablePool {
     return id * this.words;
   }
 
+  /**
+   * PTE nodes some of whose present entries map a page that is not the process's own anonymous
+   * page: the zero page, or a page-cache page a private mapping read (a bitmap like
+   * {@link TablePool.bitmap}, made only for the tables that have such entries).
+   */
+  readonly nonAnon: Map<number, Uint32Array> = new Map();
+
+  /** The {@link TablePool.nonAnon} bitmap of a PTE node, made empty when it has none. */
+  nonAnonOf(id: number): Uint32Array {
+    let b = this.nonAnon.get(id);
+    if (!b) this.nonAnon.set(id, b = new Uint32Array(this.words));
+    return b;
+  }
+
   /** Releases a node (its table memory is the caller's business). */
   destroy(id: number): void {
+    this.nonAnon.delete(id);
     this.frameRefs[memFrame(this.mem[id])]--;
     const d = this.dirIdx[id];
     if (d >= 0) {
@@ -343,6 +358,24 @@ export function nthSet(bm: Uint32Array, off: number, from: number, to: number, n
     from += hi - lo;
   }
   return -1;
+}
+
+/** ORs bits [from, to) of bitmap `src` (at word `so`) into bitmap `dst` (at word `dof`). */
+export function orBetween(
+  src: Uint32Array,
+  so: number,
+  dst: Uint32Array,
+  dof: number,
+  from: number,
+  to: number,
+): void {
+  while (from < to) {
+    const w = from >>> 5;
+    const lo = from & 31;
+    const hi = Math.min(32, lo + (to - from));
+    dst[dof + w] = (dst[dof + w] | (src[so + w] & wordMask(lo, hi))) >>> 0;
+    from += hi - lo;
+  }
 }
 
 /** ORs bits [from, to) of the bitmap at `src` into the one at `dst`; returns how many were newly set. */

@@ -203,13 +203,33 @@ export type Op =
   & OpSource
   & (
     | { readonly op: "mm"; readonly name: string }
-    | { readonly op: "map"; readonly mm: string; readonly addr: bigint; readonly size: bigint }
+    | {
+      /** A page-cache file (tmpfs/shmem): its pages exist apart from any process. */
+      readonly op: "file";
+      readonly name: string;
+      readonly size: bigint;
+    }
+    | {
+      readonly op: "map";
+      readonly mm: string;
+      readonly addr: bigint;
+      readonly size: bigint;
+      /** MAP_SHARED (with no file: shared anonymous memory, a shmem object of its own). */
+      readonly shared?: boolean;
+      /** The file mapped (a `file` op made it), at byte `offset` of it. */
+      readonly file?: string;
+      readonly offset?: bigint;
+      /** PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE (the default). */
+      readonly prot?: Prot;
+    }
     | {
       readonly op: "touch";
       readonly mm: string;
       readonly addr: bigint;
       readonly size: bigint;
       readonly step: bigint;
+      /** Read faults (the default is write faults). */
+      readonly read?: boolean;
     }
     | { readonly op: "unmap"; readonly mm: string; readonly addr: bigint; readonly size: bigint }
     | {
@@ -262,8 +282,16 @@ export interface MmFigures {
   vmpte: number;
   /** Live tables per level. */
   tables: Record<LevelName, number>;
-  /** Resident anonymous memory, bytes (MM_ANONPAGES << PAGE_SHIFT). */
+  /** Resident memory, bytes: get_mm_rss() << PAGE_SHIFT (VmRSS). */
   rss: number;
+  /** MM_ANONPAGES, bytes (RssAnon). */
+  rss_anon: number;
+  /** MM_FILEPAGES, bytes (RssFile). */
+  rss_file: number;
+  /** MM_SHMEMPAGES, bytes (RssShmem: tmpfs files and shared anonymous memory). */
+  rss_shmem: number;
+  /** VMAs (map_count). */
+  vmas: number;
 }
 
 /** System-wide figures. */
@@ -448,5 +476,15 @@ export const SYSTEM_METRICS: readonly (keyof SystemFigures)[] = [
 export const MM_METRICS: readonly string[] = [
   "vmpte",
   "rss",
+  "rss_anon",
+  "rss_file",
+  "rss_shmem",
+  "vmas",
   ...LEVELS.map((l) => `tables.${l}`),
 ];
+
+/** System-wide metrics a scenario can read besides {@link SYSTEM_METRICS}. */
+export const AGGREGATE_METRICS: readonly string[] = ["total_vmpte", "processes"];
+
+/** Protection of a mapping: PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE. */
+export type Prot = "none" | "read" | "write";

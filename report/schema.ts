@@ -29,7 +29,11 @@ const levelCounts = z.object({
 const mmFigures = z.object({
   vmpte: z.number().int().describe("mm->pgtables_bytes in bytes (VmPTE is this >> 10 kB)"),
   tables: levelCounts.describe("live tables per level"),
-  rss: z.number().int().describe("resident anonymous memory in bytes"),
+  rss: z.number().int().describe("resident memory in bytes (VmRSS)"),
+  rss_anon: z.number().int().describe("MM_ANONPAGES in bytes (RssAnon)"),
+  rss_file: z.number().int().describe("MM_FILEPAGES in bytes (RssFile)"),
+  rss_shmem: z.number().int().describe("MM_SHMEMPAGES in bytes (RssShmem)"),
+  vmas: z.number().int().describe("VMAs (map_count)"),
 });
 
 const systemFigures = z.object({
