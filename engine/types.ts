@@ -285,11 +285,11 @@ export interface MmFigures {
   /** Resident memory, bytes: get_mm_rss() << PAGE_SHIFT (VmRSS). */
   rss: number;
   /** MM_ANONPAGES, bytes (RssAnon). */
-  rss_anon: number;
+  "rss_anon": number;
   /** MM_FILEPAGES, bytes (RssFile). */
-  rss_file: number;
+  "rss_file": number;
   /** MM_SHMEMPAGES, bytes (RssShmem: tmpfs files and shared anonymous memory). */
-  rss_shmem: number;
+  "rss_shmem": number;
   /** VMAs (map_count). */
   vmas: number;
 }
