@@ -54,6 +54,7 @@ export type {
   OpSource,
   PrintOutput,
   Program,
+  Prot,
   RunError,
   RunEvent,
   RunExtras,
@@ -65,7 +66,7 @@ export type {
   TraceEvent,
   Violation,
 } from "./engine/types.ts";
-export { KERNEL_VERSIONS, LEVELS } from "./engine/types.ts";
+export { AGGREGATE_METRICS, KERNEL_VERSIONS, LEVELS, MM_METRICS } from "./engine/types.ts";
 export {
   EngineError,
   ExprError,
@@ -95,7 +96,7 @@ export type { AllocOne, Backend, FreeOne, FreeTlb } from "./engine/backend.ts";
 export type { Geometry, InjectRule, KmemCache, Machine, MachineEvent } from "./engine/machine.ts";
 export { ENGINE_INJECT_SITES, MAX_EVENTS, MAX_TRACE } from "./engine/machine.ts";
 export type { MmuGather } from "./engine/gather.ts";
-export type { Mm, Vma } from "./engine/mm.ts";
+export type { Mm, PageCacheObject, Vma, VmaKind } from "./engine/mm.ts";
 export type { Frames, Use } from "./engine/frames.ts";
 export type { Mem, TablePool } from "./engine/tables.ts";
 export {
