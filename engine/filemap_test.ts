@@ -70,7 +70,7 @@ Deno.test("fault-around: a read of one page of a cached file maps its 16-page bl
   const r = play([
     { op: "file", name: "f", size: 4n * M },
     { op: "mm", name: "a" },
-    { op: "map", mm: "a", addr: A, size: 4n * M, file: "f" },
+    { op: "map", mm: "a", addr: A, size: 4n * M, backing: "f" },
     // one page in the middle of a block: the block [16, 32) is mapped
     { op: "touch", mm: "a", addr: A + 20n * 4n * K, size: 4n * K, step: 4n * K, read: true },
     snap,
@@ -94,7 +94,7 @@ Deno.test("fault-around stops at the VMA: a file mapped from page 4 maps 12 page
     { op: "file", name: "f", size: 4n * M },
     { op: "mm", name: "a" },
     // a VMA starting at virtual page 4 of the table: the window is clamped to it
-    { op: "map", mm: "a", addr: A + 16n * K, size: 1n * M, file: "f", offset: 16n * K },
+    { op: "map", mm: "a", addr: A + 16n * K, size: 1n * M, backing: "f", offset: 16n * K },
     { op: "touch", mm: "a", addr: A + 16n * K, size: 4n * K, step: 4n * K, read: true },
     snap,
     { op: "exit", mm: "a" },
@@ -120,7 +120,7 @@ Deno.test("a private file mapping with a written page is copied at fork, read pa
   const r = play([
     { op: "file", name: "f", size: 4n * M },
     { op: "mm", name: "a" },
-    { op: "map", mm: "a", addr: A, size: 4n * M, file: "f" },
+    { op: "map", mm: "a", addr: A, size: 4n * M, backing: "f" },
     { op: "touch", mm: "a", addr: A, size: 4n * M, step: 4n * K, read: true },
     { op: "fork", mm: "a", child: "b" },
     snap,

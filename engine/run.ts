@@ -511,9 +511,9 @@ export class Run {
           break;
         }
         let obj = 0, pgoff = s;
-        if (op.file !== undefined) {
-          obj = k.files.get(op.file) ?? 0;
-          if (!obj) throw new EngineError(`No file named "${op.file}"`, op.line);
+        if (op.backing !== undefined) {
+          obj = k.files.get(op.backing) ?? 0;
+          if (!obj) throw new EngineError(`No file named "${op.backing}"`, op.line);
           pgoff = this.#pages(op.offset ?? 0n, op.line);
         } else if (op.shared) {
           // shmem_zero_setup: shared anonymous memory is a shmem object of its own, empty

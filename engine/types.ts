@@ -216,8 +216,11 @@ export type Op =
       readonly size: bigint;
       /** MAP_SHARED (with no file: shared anonymous memory, a shmem object of its own). */
       readonly shared?: boolean;
-      /** The file mapped (a `file` op made it), at byte `offset` of it. */
-      readonly file?: string;
+      /**
+       * The file mapped (a `file` op named it), at byte `offset` of it (`file` itself is the
+       * included file an op comes from, {@link OpSource}).
+       */
+      readonly backing?: string;
       readonly offset?: bigint;
       /** PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE (the default). */
       readonly prot?: Prot;
