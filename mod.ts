@@ -27,6 +27,7 @@ import {
   compileScenario,
   type ConfigCatalog,
   type Diagnostic,
+  MAX_RESULTS,
   parseScenario,
   type Scenario,
   SET_OPTION,
@@ -344,6 +345,7 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
   const jobs = combos.flatMap((params) =>
     names.flatMap((name) => kernels.map((kernel) => ({ name, kernel, params })))
   );
+  let totalResults = 0, resultsReported = false;
   for (const { name, kernel, params } of jobs) {
     const optionOverrides: Record<string, string> = kernel === undefined ? {} : { kernel };
     const c = compileScenario(s, name, catalog, { optionOverrides, foreign: multi, params });
@@ -380,6 +382,26 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
       });
       continue;
     }
+    // the output of every run together is bounded like one run's (MAX_RESULTS)
+    let results = 0;
+    for (const op of c.program!.ops) {
+      if (op.op === "snapshot" || op.op === "print" || op.op === "expect") results++;
+    }
+    totalResults += results;
+    if (totalResults > MAX_RESULTS && !resultsReported) {
+      resultsReported = true;
+      errors.push({
+        file,
+        line: 0,
+        col: 0,
+        length: 0,
+        kind: "semantic",
+        message: `the ${jobs.length} runs would record more than ${MAX_RESULTS} snapshots, ` +
+          `prints and expectations in total (${results} in each): choose fewer configurations ` +
+          `or kernels, or record less`,
+      });
+    }
+    if (resultsReported) continue;
     programs.push({
       name,
       run: () => {

@@ -30,3 +30,21 @@ Deno.test("--trace stops at MAX_TRACE calls and says so (a terabyte traced took 
   });
   assertEquals(small.runs[0].traceTruncated, undefined);
 });
+
+// found by the mutation fuzzer: 5,000 snapshots a loop, 2 loops, on 57 configurations (34 s)
+Deno.test("every run's results together are bounded by MAX_RESULTS", () => {
+  const src = 'mm a\nrepeat i in 0..2000 {\n  snapshot "s"\n}\n';
+  const all = runScenario(src, { file: "s.ptlab", arch: "all" });
+  assertEquals(all.exitCode, 2);
+  assertEquals(
+    all.diagnostics.map((d) => d.message),
+    [
+      "the 57 runs would record more than 100000 snapshots, prints and expectations in total " +
+      "(2000 in each): choose fewer configurations or kernels, or record less",
+    ],
+  );
+  assertEquals(
+    runScenario(src, { file: "s.ptlab", arch: "x86_64-4level,arm64-4k-48" }).exitCode,
+    0,
+  );
+});
