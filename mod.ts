@@ -85,6 +85,8 @@ export type {
   CompileResult,
   CpuList,
   ExprNode,
+  IndexedName,
+  MapClause,
   NameRef,
   ParseOptions,
   ParseResult,

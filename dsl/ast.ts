@@ -22,6 +22,30 @@ export interface NameRef {
   readonly span: Span;
 }
 
+/**
+ * A process or file name as written: `p`, or `p[EXPR]` with an index the compiler evaluates
+ * (a constant) and spells into the name (`p[3]`). `name` is the name without the index; `span`
+ * covers the whole of it, index included.
+ */
+export interface IndexedName extends NameRef {
+  /** The index, when there is one. */
+  readonly index?: ExprNode;
+}
+
+/** Protections a `map` may give (`prot none|read|write`). */
+export const PROTS = ["none", "read", "write"] as const;
+
+/** A clause of `map` after its size, as written (any order; each at most once). */
+export type MapClause =
+  /** `shared`: MAP_SHARED. */
+  | { readonly kind: "shared"; readonly keyword: Span }
+  /** `file NAME`: the file mapped. */
+  | { readonly kind: "file"; readonly keyword: Span; readonly name: IndexedName }
+  /** `offset OFF`: where in the file the mapping starts (bytes). */
+  | { readonly kind: "offset"; readonly keyword: Span; readonly value: ExprNode }
+  /** `prot WORD`: none, read or write (the word is checked by the compiler). */
+  | { readonly kind: "prot"; readonly keyword: Span; readonly value: NameRef };
+
 /** Binary arithmetic operators of expressions. */
 export type BinaryOp = "+" | "-" | "*" | "/" | "%" | "<<" | ">>";
 
@@ -31,12 +55,17 @@ export const FUNCTIONS = ["min", "max"] as const;
 /** An expression as written. `span` covers the whole expression. */
 export type ExprNode =
   | { readonly kind: "num"; readonly value: bigint; readonly span: Span }
-  /** A variable or a system-wide metric. */
-  | { readonly kind: "name"; readonly name: string; readonly span: Span }
-  /** `MM.metric` (path such as `vmpte` or `tables.pte`). */
+  /** A variable or a system-wide metric (`index`: written `name[EXPR]`, which no value is). */
+  | {
+    readonly kind: "name";
+    readonly name: string;
+    readonly span: Span;
+    readonly index?: ExprNode;
+  }
+  /** `MM.metric` (path such as `vmpte` or `tables.pte`; the process may be indexed, `p[i]`). */
   | {
     readonly kind: "mmMetric";
-    readonly mm: NameRef;
+    readonly mm: IndexedName;
     readonly metric: string;
     readonly metricSpan: Span;
     readonly span: Span;
@@ -114,36 +143,42 @@ export type Statement =
     | { readonly kind: "arch"; readonly name: NameRef; readonly options: readonly ArchOption[] }
     | { readonly kind: "cpus"; readonly count: ExprNode }
     | { readonly kind: "let"; readonly name: NameRef; readonly value: ExprNode }
-    | { readonly kind: "mm"; readonly name: NameRef }
+    | { readonly kind: "mm"; readonly name: IndexedName }
+    /** `file NAME size SIZE`: a page-cache (tmpfs) file. */
+    | { readonly kind: "file"; readonly name: IndexedName; readonly size: ExprNode }
     | {
       readonly kind: "map";
-      readonly mm: NameRef;
+      readonly mm: IndexedName;
       readonly addr: ExprNode;
       readonly size: ExprNode;
+      /** `shared`, `file NAME`, `offset OFF`, `prot P`, in the order written. */
+      readonly clauses: readonly MapClause[];
     }
     | {
       readonly kind: "touch";
-      readonly mm: NameRef;
+      readonly mm: IndexedName;
       readonly addr: ExprNode;
       readonly size?: ExprNode;
       readonly step?: ExprNode;
+      /** `read` at the end: read faults (else write faults). */
+      readonly read?: Span;
     }
     | {
       readonly kind: "unmap";
-      readonly mm: NameRef;
+      readonly mm: IndexedName;
       readonly addr: ExprNode;
       readonly size: ExprNode;
     }
     | {
       readonly kind: "madvise";
-      readonly mm: NameRef;
+      readonly mm: IndexedName;
       readonly advice: NameRef;
       readonly addr: ExprNode;
       readonly size: ExprNode;
     }
-    | { readonly kind: "fork"; readonly mm: NameRef; readonly child: NameRef }
-    | { readonly kind: "exit"; readonly mm: NameRef }
-    | { readonly kind: "run"; readonly mm: NameRef; readonly cpus: CpuList }
+    | { readonly kind: "fork"; readonly mm: IndexedName; readonly child: IndexedName }
+    | { readonly kind: "exit"; readonly mm: IndexedName }
+    | { readonly kind: "run"; readonly mm: IndexedName; readonly cpus: CpuList }
     | {
       readonly kind: "snapshot";
       /** The label, escapes undone (interpolations as written). */

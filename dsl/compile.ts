@@ -1,19 +1,24 @@
 /**
  * {@link Scenario} to {@link Program} for one configuration, with the semantic checks: the
  * configuration and its options, names (processes, variables, metrics), constants where the
- * compiler needs them, page alignment, the user address space, and the static VMA layout of each
- * process (overlapping `map`, `touch` outside any mapping). `repeat` is unrolled here.
+ * compiler needs them, page alignment, the user address space, the files and the static VMA
+ * layout of each process (overlapping `map`, a mapping past the end of its file, `touch` outside
+ * any mapping or against its protection). `repeat` is unrolled here, and indexed names (`p[i]`)
+ * are spelt out (`p[3]`).
  *
  * @module
  */
 
 import type { OptionProblem } from "../archs/config.ts";
-import { compareValues, MM_METRICS, SYSTEM_METRICS } from "../engine/types.ts";
-import type { ArchConfig, CmpOp, Expr, ExprPos, Op, Program } from "../engine/types.ts";
+import { AGGREGATE_METRICS, compareValues, MM_METRICS, SYSTEM_METRICS } from "../engine/types.ts";
+import type { ArchConfig, CmpOp, Expr, ExprPos, Op, Program, Prot } from "../engine/types.ts";
 import {
   type ExprNode,
   FUNCTIONS,
+  type IndexedName,
+  type MapClause,
   type NameRef,
+  PROTS,
   type Scenario,
   type Span,
   type Statement,
@@ -168,6 +173,10 @@ export const METRIC_SPELLINGS: Readonly<Record<string, string>> = {
   "leak": "leaks",
   "oom": "ooms",
   "enomem": "enomems",
+  "nr_processes": "processes",
+  "nr_mms": "processes",
+  "vmpte_total": "total_vmpte",
+  "total_pgtables_bytes": "total_vmpte",
 };
 /** Other spellings of the per-process metrics. */
 export const MM_METRIC_SPELLINGS: Readonly<Record<string, string>> = {
@@ -176,6 +185,14 @@ export const MM_METRIC_SPELLINGS: Readonly<Record<string, string>> = {
   "nr_pmds": "tables.pmd",
   "nr_puds": "tables.pud",
   "vmrss": "rss",
+  "rssanon": "rss_anon",
+  "rssfile": "rss_file",
+  "rssshmem": "rss_shmem",
+  "mm_anonpages": "rss_anon",
+  "mm_filepages": "rss_file",
+  "mm_shmempages": "rss_shmem",
+  "map_count": "vmas",
+  "nr_vmas": "vmas",
   "pgd": "tables.pgd",
   "p4d": "tables.p4d",
   "pud": "tables.pud",
@@ -197,7 +214,9 @@ function isCond(e: ExprNode): boolean {
   return e.kind === "cmp" || e.kind === "logic";
 }
 
-const systemMetrics: ReadonlySet<string> = new Set(SYSTEM_METRICS);
+/** The system-wide metrics: the machine's figures and the sums over processes. */
+const SYSTEM_WIDE: readonly string[] = [...SYSTEM_METRICS, ...AGGREGATE_METRICS];
+const systemMetrics: ReadonlySet<string> = new Set(SYSTEM_WIDE);
 const mmMetrics: ReadonlySet<string> = new Set(MM_METRICS);
 
 /** A value during compilation: a constant, or an expression the engine evaluates. */
@@ -239,6 +258,27 @@ function lowerFirst(s: string): string {
   return s.length > 0 ? s[0].toLowerCase() + s.slice(1) : s;
 }
 
+/**
+ * ` (did you mean "x"?)` for a process or file name: for an indexed one (`p[7]`), the name with
+ * the same base and the nearest index (`p[3]`), else the closest by edit distance.
+ */
+function nameHint(name: string, names: Iterable<string>): string {
+  const m = /^(.*)\[(\d+)\]$/.exec(name);
+  if (m) {
+    const want = BigInt(m[2]);
+    let best: string | undefined, bestD = 0n;
+    for (const n of names) {
+      if (!n.startsWith(m[1] + "[") || !n.endsWith("]")) continue;
+      const i = n.slice(m[1].length + 1, -1);
+      if (!/^\d+$/.test(i)) continue;
+      const d = BigInt(i) > want ? BigInt(i) - want : want - BigInt(i);
+      if (best === undefined || d < bestD) [best, bestD] = [n, d];
+    }
+    if (best !== undefined) return ` (did you mean "${best}"?)`;
+  }
+  return didYouMean(name, names);
+}
+
 function bestCandidate(word: string, candidates: readonly string[]): string {
   return candidates.length > 0 ? didYouMean(word, candidates) : "";
 }
@@ -251,6 +291,8 @@ class Compiler {
   readonly ops: Op[] = [];
   readonly env = new Map<string, Binding>();
   readonly live = new Map<string, { layout: Layout; line: number }>();
+  /** The files (`file` statements) made so far, by name. */
+  readonly files = new Map<string, { size: bigint; line: number }>();
   readonly exited = new Map<string, number>();
   readonly #pos = new Map<Statement, { line: number; col: number }>();
   readonly skip = new Set<Statement>();
@@ -365,6 +407,7 @@ class Compiler {
       case "num":
         return { c: e.value };
       case "name": {
+        if (e.index) return this.indexedValue(e.name, e.span, e.index);
         const b = this.env.get(e.name);
         if (b) {
           if ("c" in b) return b;
@@ -399,14 +442,15 @@ class Compiler {
           `unknown variable or metric "${e.name}"` +
             metricHint(e.name, METRIC_SPELLINGS, [
               ...this.env.keys(),
-              ...SYSTEM_METRICS,
+              ...SYSTEM_WIDE,
               ...CONFIG_FACTS,
             ]),
         );
         return undefined;
       }
       case "mmMetric": {
-        const mmOk = this.process(e.mm);
+        const mm = this.resolve(e.mm);
+        const mmOk = mm !== undefined && this.process(mm) !== undefined;
         if (!mmMetrics.has(e.metric)) {
           const sug = e.metric === "tables"
             ? ` (use ${MM_METRICS.filter((m) => m.startsWith("tables.")).join(", ")})`
@@ -418,8 +462,8 @@ class Compiler {
         }
         if (!mmOk) return undefined;
         return {
-          rt: { k: "metric", name: e.metric, mm: e.mm.name },
-          dep: { text: `${e.mm.name}.${e.metric}`, span: e.span },
+          rt: { k: "metric", name: e.metric, mm: mm.name },
+          dep: { text: `${mm.name}.${e.metric}`, span: e.span },
         };
       }
       case "neg": {
@@ -507,6 +551,27 @@ class Compiler {
         };
       }
     }
+  }
+
+  /** `NAME[EXPR]` where a value is wanted: a process or file is not one (reported). */
+  indexedValue(name: string, span: Span, index: ExprNode): undefined {
+    const r = this.resolve({ name, span, index });
+    if (!r) return undefined;
+    if (this.live.has(r.name)) {
+      this.report(
+        span,
+        `"${r.name}" is a process, not a value: use one of its metrics, such as ${r.name}.vmpte`,
+      );
+    } else if (this.files.has(r.name)) {
+      this.report(span, `"${r.name}" is a file, not a value`);
+    } else {
+      this.report(
+        span,
+        `unknown process "${r.name}"` +
+          (nameHint(r.name, this.live.keys()) || " (only process and file names take an index)"),
+      );
+    }
+    return undefined;
   }
 
   /** A number: an expression that is not a condition. */
@@ -608,7 +673,22 @@ class Compiler {
     return "c" in v ? { k: "num", v: v.c } : v.rt;
   }
 
-  // ---- processes ----
+  // ---- processes and files ----
+
+  /**
+   * The name an indexed name stands for (`p[i]` with i = 3: `p[3]`), or the name itself when it
+   * has no index; undefined (reported) when the index is not a constant of 0 or more.
+   */
+  resolve(r: IndexedName): NameRef | undefined {
+    if (!r.index) return r;
+    const v = this.constant(r.index, `the index of "${r.name}"`);
+    if (v === undefined) return undefined;
+    if (v < 0n) {
+      this.report(r.index.span, `the index of "${r.name}" must be 0 or more, not ${v}`);
+      return undefined;
+    }
+    return { name: `${r.name}[${v}]`, span: r.span };
+  }
 
   /** The live process named `r`, or undefined (reported). */
   process(r: NameRef): { layout: Layout; line: number } | undefined {
@@ -618,7 +698,7 @@ class Compiler {
     if (gone !== undefined) {
       this.report(r.span, `process "${r.name}" has exited (line ${gone})`);
     } else {
-      this.report(r.span, `unknown process "${r.name}"` + didYouMean(r.name, this.live.keys()));
+      this.report(r.span, `unknown process "${r.name}"` + nameHint(r.name, this.live.keys()));
     }
     return undefined;
   }
@@ -717,18 +797,81 @@ class Compiler {
         }
         return;
       }
-      case "mm":
-        if (this.newProcess(st.name, new Layout())) {
-          this.emit(st, { op: "mm", name: st.name.name, line, col });
+      case "mm": {
+        const name = this.resolve(st.name);
+        if (name && this.newProcess(name, new Layout())) {
+          this.emit(st, { op: "mm", name: name.name, line, col });
         }
         return;
+      }
+      case "file": {
+        const name = this.resolve(st.name);
+        const size = this.constant(st.size, "the size");
+        if (!name || size === undefined) return;
+        if (!this.positive(st.size, size, "size")) return;
+        const page = this.pageSize;
+        if (page !== undefined && size % page !== 0n) {
+          this.report(
+            st.size.span,
+            `size ${sizeText(size)} is not a multiple of the page size of ${this.configName} (${
+              sizeText(page)
+            })`,
+            this.alignKind,
+          );
+          return;
+        }
+        const prev = this.files.get(name.name);
+        if (prev) {
+          this.report(
+            name.span,
+            `duplicate file name "${name.name}" (created on line ${prev.line})`,
+          );
+          return;
+        }
+        this.files.set(name.name, { size, line });
+        this.emit(st, { op: "file", name: name.name, size, line, col });
+        return;
+      }
       case "map": {
-        const p = this.process(st.mm);
+        const mm = this.resolve(st.mm);
+        const p = mm && this.process(mm);
         const addr = this.constant(st.addr, "the address");
         const size = this.constant(st.size, "the size");
-        if (!p || addr === undefined || size === undefined) return;
+        const cl = this.mapClauses(st.clauses);
+        if (!mm || !p || addr === undefined || size === undefined) return;
         if (!this.positive(st.size, size, "size")) return;
-        this.range(st.addr, addr, st.size, size);
+        const fits = this.range(st.addr, addr, st.size, size);
+        // a problem with the file or a clause leaves the mapping in the layout (what follows is
+        // checked against it) but makes no operation
+        let ok = cl.ok;
+        if (cl.file) {
+          const f = cl.file;
+          const off = f.offset;
+          const at = f.offsetExpr ?? st.size;
+          const page = this.pageSize;
+          if (off < 0n) {
+            this.report(at.span, `offset must be 0 or more, not ${off}`);
+            ok = false;
+          } else if (page !== undefined && off % page !== 0n) {
+            this.report(
+              at.span,
+              `offset ${hex(off)} is not aligned to the page size of ${this.configName} (${
+                sizeText(page)
+              })`,
+              this.alignKind,
+            );
+            ok = false;
+          } else if (fits && off + size > f.size) {
+            this.report(
+              at.span,
+              `the mapping goes past the end of file "${f.name}": offset ${sizeText(off)} + ` +
+                `size ${sizeText(size)} is ${sizeText(off + size)}, but the file is ${
+                  sizeText(f.size)
+                }`,
+            );
+            ok = false;
+          }
+        }
         const end = addr + size;
         const o = p.layout.overlap(addr, end);
         if (o) {
@@ -736,21 +879,33 @@ class Compiler {
             st.addr.span,
             `mapping ${hex(addr)}..${hex(end)} overlaps the mapping ${hex(o.start)}..${
               hex(o.end)
-            } of "${st.mm.name}" made on line ${o.line}`,
+            } of "${mm.name}" made on line ${o.line}`,
           );
           return;
         }
-        p.layout.insert(addr, end, line);
-        this.emit(st, { op: "map", mm: st.mm.name, addr, size, line, col });
+        p.layout.insert(addr, end, line, cl.prot ?? "write");
+        if (!ok) return;
+        this.emit(st, {
+          op: "map",
+          mm: mm.name,
+          addr,
+          size,
+          ...(cl.shared ? { shared: true } : {}),
+          ...(cl.file ? { backing: cl.file.name, offset: cl.file.offset } : {}),
+          ...(cl.prot ? { prot: cl.prot } : {}),
+          line,
+          col,
+        });
         return;
       }
       case "touch": {
-        const p = this.process(st.mm);
+        const mm = this.resolve(st.mm);
+        const p = mm && this.process(mm);
         const addr = this.constant(st.addr, "the address");
         const page = this.pageSize ?? 4096n;
         const size = st.size ? this.constant(st.size, "the size") : page;
         const step = st.step ? this.constant(st.step, "the step") : page;
-        if (!p || addr === undefined || size === undefined || step === undefined) return;
+        if (!mm || !p || addr === undefined || size === undefined || step === undefined) return;
         let ok = true;
         if (st.size && !this.positive(st.size, size, "size")) ok = false;
         if (st.step) {
@@ -773,17 +928,47 @@ class Compiler {
           this.report(
             st.addr.span,
             hole === addr
-              ? `touch at ${hex(hole)} is outside any mapping of "${st.mm.name}"`
-              : `touch reaches ${hex(hole)}, which is outside any mapping of "${st.mm.name}"`,
+              ? `touch at ${hex(hole)} is outside any mapping of "${mm.name}"`
+              : `touch reaches ${hex(hole)}, which is outside any mapping of "${mm.name}"`,
           );
           return;
         }
-        this.emit(st, { op: "touch", mm: st.mm.name, addr, size, step, line, col });
+        // a write needs PROT_WRITE, a read PROT_READ: the fault would be SIGSEGV (bad_area)
+        const read = st.read !== undefined;
+        const denied = p.layout.firstDenied(
+          addr,
+          addr + size,
+          step,
+          read ? (prot) => prot === "none" : (prot) => prot !== "write",
+        );
+        if (denied) {
+          const a = denied.area;
+          this.report(
+            st.addr.span,
+            `touch ${read ? "reads" : "writes"} ${hex(denied.addr)} in the mapping ${
+              hex(a.start)
+            }..${hex(a.end)} of "${mm.name}" made on line ${a.line} with prot ${a.prot}: ` +
+              `the ${read ? "read" : "write"} would get SIGSEGV` +
+              (!read && a.prot === "read" ? " (add 'read' to the touch for read faults)" : ""),
+          );
+          return;
+        }
+        this.emit(st, {
+          op: "touch",
+          mm: mm.name,
+          addr,
+          size,
+          step,
+          ...(read ? { read: true } : {}),
+          line,
+          col,
+        });
         return;
       }
       case "unmap":
       case "madvise": {
-        const p = this.process(st.mm);
+        const mm = this.resolve(st.mm);
+        const p = mm && this.process(mm);
         if (st.kind === "madvise" && st.advice.name !== "dontneed") {
           const hint = didYouMean(st.advice.name, ["dontneed"]);
           this.report(
@@ -793,16 +978,16 @@ class Compiler {
         }
         const addr = this.constant(st.addr, "the address");
         const size = this.constant(st.size, "the size");
-        if (!p || addr === undefined || size === undefined) return;
+        if (!mm || !p || addr === undefined || size === undefined) return;
         if (!this.positive(st.size, size, "size")) return;
         if (!this.range(st.addr, addr, st.size, size)) return;
         if (st.kind === "unmap") {
           p.layout.remove(addr, addr + size);
-          this.emit(st, { op: "unmap", mm: st.mm.name, addr, size, line, col });
+          this.emit(st, { op: "unmap", mm: mm.name, addr, size, line, col });
         } else if (st.advice.name === "dontneed") {
           this.emit(st, {
             op: "madvise",
-            mm: st.mm.name,
+            mm: mm.name,
             advice: "dontneed",
             addr,
             size,
@@ -813,25 +998,29 @@ class Compiler {
         return;
       }
       case "fork": {
-        const p = this.process(st.mm);
-        if (!p) return;
-        if (this.newProcess(st.child, p.layout.clone())) {
-          this.emit(st, { op: "fork", mm: st.mm.name, child: st.child.name, line, col });
+        const mm = this.resolve(st.mm);
+        const p = mm && this.process(mm);
+        const child = this.resolve(st.child);
+        if (!mm || !p || !child) return;
+        if (this.newProcess(child, p.layout.clone())) {
+          this.emit(st, { op: "fork", mm: mm.name, child: child.name, line, col });
         }
         return;
       }
       case "exit": {
-        if (!this.process(st.mm)) return;
-        this.live.delete(st.mm.name);
-        this.exited.set(st.mm.name, line);
-        this.emit(st, { op: "exit", mm: st.mm.name, line, col });
+        const mm = this.resolve(st.mm);
+        if (!mm || !this.process(mm)) return;
+        this.live.delete(mm.name);
+        this.exited.set(mm.name, line);
+        this.emit(st, { op: "exit", mm: mm.name, line, col });
         return;
       }
       case "run": {
-        const p = this.process(st.mm);
+        const mm = this.resolve(st.mm);
+        const p = mm && this.process(mm);
         const cpus = this.cpuList(st);
-        if (!p || !cpus) return;
-        this.emit(st, { op: "run", mm: st.mm.name, cpus, line, col });
+        if (!mm || !p || !cpus) return;
+        this.emit(st, { op: "run", mm: mm.name, cpus, line, col });
         return;
       }
       case "snapshot": {
@@ -1009,6 +1198,98 @@ class Compiler {
         this.repeat(st);
         return;
     }
+  }
+
+  /**
+   * The clauses of a `map` (`shared`, `file NAME`, `offset OFF`, `prot P`), checked: each at most
+   * once, `offset` after `file NAME`, the file made already, the protection one of none, read or
+   * write. `ok` is false when one is wrong (reported); the others are still given.
+   */
+  mapClauses(clauses: readonly MapClause[]): {
+    ok: boolean;
+    shared: boolean;
+    file?: { name: string; size: bigint; offset: bigint; offsetExpr?: ExprNode };
+    prot?: Prot;
+  } {
+    let ok = true;
+    const first = new Map<string, Span>();
+    let shared = false, prot: Prot | undefined;
+    let file: { name: string; size: bigint } | undefined;
+    let offset: bigint | undefined, offsetExpr: ExprNode | undefined;
+    for (const c of clauses) {
+      const prev = first.get(c.kind);
+      if (prev) {
+        const p = locate(this.source, prev.offset), here = this.line(c.keyword.offset);
+        this.report(
+          c.keyword,
+          `'${c.kind}' is given twice (the first is ${
+            p.line === here ? `at column ${p.col}` : `on line ${p.line}`
+          })`,
+        );
+        ok = false;
+        continue;
+      }
+      first.set(c.kind, c.keyword);
+      switch (c.kind) {
+        case "shared":
+          shared = true;
+          break;
+        case "file": {
+          const name = this.resolve(c.name);
+          if (!name) {
+            ok = false;
+            break;
+          }
+          const f = this.files.get(name.name);
+          if (!f) {
+            this.report(
+              name.span,
+              `unknown file "${name.name}"` +
+                (nameHint(name.name, this.files.keys()) ||
+                  (this.files.size === 0 ? " (make one with 'file NAME size SIZE')" : "")),
+            );
+            ok = false;
+            break;
+          }
+          file = { name: name.name, size: f.size };
+          break;
+        }
+        case "offset": {
+          if (!first.has("file")) {
+            const later = clauses.some((d) => d.kind === "file");
+            this.report(
+              c.keyword,
+              later
+                ? "'offset' must come after 'file NAME'"
+                : "'offset' without 'file NAME' (an offset is a position in the file mapped)",
+            );
+            ok = false;
+            break;
+          }
+          const v = this.constant(c.value, "the offset");
+          if (v === undefined) ok = false;
+          else [offset, offsetExpr] = [v, c.value];
+          break;
+        }
+        case "prot": {
+          const w = c.value.name;
+          if (!(PROTS as readonly string[]).includes(w)) {
+            this.report(
+              c.value.span,
+              `unknown protection "${w}"${didYouMean(w, PROTS) || " (none, read or write)"}`,
+            );
+            ok = false;
+          } else prot = w as Prot;
+          break;
+        }
+      }
+    }
+    return {
+      ok,
+      shared,
+      ...(file ? { file: { ...file, offset: offset ?? 0n, offsetExpr } } : {}),
+      ...(prot ? { prot } : {}),
+    };
   }
 
   /** The first comparison of a compiled condition (a constant one stands as `c == 1`). */

@@ -11,6 +11,7 @@ export const STATEMENT_WORDS: readonly string[] = [
   "cpus",
   "let",
   "mm",
+  "file",
   "map",
   "touch",
   "unmap",

@@ -1,10 +1,13 @@
 /**
  * The static VMA layout of one process, simulated at compile time to check `map` overlaps and
- * `touch` coverage: sorted, non-overlapping `[start, end)` ranges, each remembering the line of
- * the `map` that made it. Every operation is per range, never per page.
+ * `touch` coverage and access: sorted, non-overlapping `[start, end)` ranges, each remembering
+ * the line of the `map` that made it and its protection. Every operation is per range, never per
+ * page.
  *
  * @module
  */
+
+import type { Prot } from "../engine/types.ts";
 
 /** One mapped range. */
 export interface Area {
@@ -14,6 +17,8 @@ export interface Area {
   end: bigint;
   /** Line of the `map` that made it. */
   line: number;
+  /** Its protection (`write`: PROT_READ | PROT_WRITE, the default). */
+  prot: Prot;
 }
 
 /** The mapped ranges of a process. */
@@ -51,8 +56,8 @@ export class Layout {
   }
 
   /** Adds `[start, end)` (the caller checked it overlaps nothing). */
-  insert(start: bigint, end: bigint, line: number): void {
-    this.areas.splice(this.#first(start), 0, { start, end, line });
+  insert(start: bigint, end: bigint, line: number, prot: Prot = "write"): void {
+    this.areas.splice(this.#first(start), 0, { start, end, line, prot });
   }
 
   /** Removes `[start, end)`, splitting ranges that straddle its ends. */
@@ -63,8 +68,8 @@ export class Layout {
     const keep: Area[] = [];
     while (j < a.length && a[j].start < end) {
       const v = a[j];
-      if (v.start < start) keep.push({ start: v.start, end: start, line: v.line });
-      if (v.end > end) keep.push({ start: end, end: v.end, line: v.line });
+      if (v.start < start) keep.push({ ...v, end: start });
+      if (v.end > end) keep.push({ ...v, start: end });
       j++;
     }
     if (j > i) a.splice(i, j - i, ...keep);
@@ -91,5 +96,26 @@ export class Layout {
       if (v.end > pos) pos = v.end;
     }
     return pos < end ? hit(pos, end) : undefined;
+  }
+
+  /**
+   * The first of the addresses `start, start + step, ...` below `end` that lies in a range whose
+   * protection `denied` refuses, with that range; undefined when none does.
+   */
+  firstDenied(
+    start: bigint,
+    end: bigint,
+    step: bigint,
+    denied: (prot: Prot) => boolean,
+  ): { addr: bigint; area: Area } | undefined {
+    const a = this.areas;
+    for (let i = this.#first(start); i < a.length && a[i].start < end; i++) {
+      const v = a[i];
+      if (!denied(v.prot)) continue;
+      const from = v.start > start ? v.start : start;
+      const p = start + (from - start + step - 1n) / step * step;
+      if (p < v.end && p < end) return { addr: p, area: v };
+    }
+    return undefined;
   }
 }

@@ -3,8 +3,8 @@
  * that neither the parser's recursion nor anything downstream (the visitor, the compiler, the
  * engine's expression evaluation) can run out of stack, whatever the input.
  *
- * - an expression nests at most {@link MAX_EXPR_DEPTH} deep: every open parenthesis and every
- *   unary minus whose operand has not ended yet counts one level;
+ * - an expression nests at most {@link MAX_EXPR_DEPTH} deep: every open parenthesis or bracket
+ *   (an index, `p[i]`) and every unary minus whose operand has not ended yet counts one level;
  * - an expression has at most {@link MAX_EXPR_OPERATORS} binary operators (comparisons, `and`,
  *   `or` included; the arguments of a call are part of the expression);
  * - blocks (`repeat`, `if`, `else`) nest at most {@link MAX_BLOCK_DEPTH} deep.
@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { IToken } from "chevrotain";
+import { type IToken, tokenMatcher } from "chevrotain";
 import * as T from "./tokens.ts";
 
 /** Deepest nesting of parentheses and unary minus in one expression. */
@@ -44,7 +44,7 @@ export interface LimitProblem {
 function isOperandEnd(t: IToken | undefined): boolean {
   if (!t) return false;
   const tt = t.tokenType;
-  return tt === T.Num || tt === T.Ident || tt === T.RParen;
+  return tt === T.Num || tt === T.RParen || tt === T.RBracket || tokenMatcher(t, T.Ident);
 }
 
 function isOperator(t: IToken): boolean {
@@ -74,21 +74,21 @@ export function checkLimits(tokens: readonly IToken[]): LimitProblem | undefined
       if (parens.length + pendingSum + pending > MAX_EXPR_DEPTH) {
         return at(t, `expression nested more than ${MAX_EXPR_DEPTH} deep`);
       }
-    } else if (tt === T.LParen) {
+    } else if (tt === T.LParen || tt === T.LBracket) {
       parens.push(pending);
       pendingSum += pending;
       pending = 0;
       if (parens.length + pendingSum > MAX_EXPR_DEPTH) {
         return at(t, `expression nested more than ${MAX_EXPR_DEPTH} deep`);
       }
-    } else if (tt === T.RParen) {
+    } else if (tt === T.RParen || tt === T.RBracket) {
       if (parens.length) pendingSum -= parens.pop()!;
       pending = 0;
     } else if (isOperator(t)) {
       if (++operators > MAX_EXPR_OPERATORS) {
         return at(t, `expression has more than ${MAX_EXPR_OPERATORS} operators`);
       }
-    } else if (tt === T.Num || tt === T.Ident || tt === T.Dot || tt === T.Comma) {
+    } else if (tt === T.Num || tt === T.Dot || tt === T.Comma || tokenMatcher(t, T.Ident)) {
       pending = 0;
     } else {
       // not part of an expression: the next one starts here

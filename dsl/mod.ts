@@ -35,6 +35,8 @@ export type {
   CompareOp,
   CpuList,
   ExprNode,
+  IndexedName,
+  MapClause,
   NameRef,
   Scenario,
   Span,
@@ -42,7 +44,7 @@ export type {
   StatementBase,
   TextPart,
 } from "./ast.ts";
-export { FUNCTIONS } from "./ast.ts";
+export { FUNCTIONS, PROTS } from "./ast.ts";
 export type { Diagnostic } from "./diagnostics.ts";
 export {
   capDiagnostics,

@@ -16,7 +16,7 @@ import {
   omittedNote,
 } from "./diagnostics.ts";
 import { checkLimits, MAX_INCLUDE_DEPTH, MAX_INCLUDES } from "./limits.ts";
-import { parser } from "./parser.ts";
+import { fileStatementAhead, parser } from "./parser.ts";
 import * as T from "./tokens.ts";
 import { buildAst, parseExprText } from "./visitor.ts";
 
@@ -96,6 +96,7 @@ for (
     T.Cpus,
     T.Let,
     T.Mm,
+    T.File,
     T.MapKw,
     T.Touch,
     T.Unmap,
@@ -116,8 +117,9 @@ for (
 
 /**
  * Parses and visits one top-level statement at a time (a statement keyword outside braces
- * starts the next one), so each statement's CST dies young. Returns undefined on the first
- * syntax error: the caller then parses the whole file to report every error with context.
+ * starts the next one, `file` only when it is not a clause of `map`), so each statement's CST
+ * dies young. Returns undefined on the first syntax error: the caller then parses the whole file
+ * to report every error with context.
  */
 function parseByStatement(tokens: IToken[], source: string): Statement[] | undefined {
   const out: Statement[] = [];
@@ -129,6 +131,7 @@ function parseByStatement(tokens: IToken[], source: string): Statement[] | undef
       if (tt === T.LCurly) depth++;
       else if (tt === T.RCurly) depth--;
       if (depth !== 0 || i === start || isStatementStart[tokens[i].tokenTypeIdx] === 0) continue;
+      if (tt === T.File && !fileStatementAhead((k) => tokens[i + k - 1])) continue;
     }
     if (i === start) break;
     parser.input = tokens.slice(start, i);

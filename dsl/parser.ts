@@ -6,14 +6,15 @@
  * statement  := 'arch' ArchName ('{' (archOption ','?)* '}')?
  *             | 'cpus' expr
  *             | 'let' Ident '=' expr
- *             | 'mm' Ident
- *             | 'map' Ident expr 'size' expr
- *             | 'touch' Ident expr ('size' expr)? ('every' expr)?
- *             | 'unmap' Ident expr 'size' expr
- *             | 'madvise' Ident Ident expr 'size' expr
- *             | 'fork' Ident 'as' Ident
- *             | 'exit' Ident
- *             | 'run' Ident 'on' expr (('..' expr) | (',' expr)*)
+ *             | 'mm' name
+ *             | 'file' name 'size' expr
+ *             | 'map' name expr 'size' expr mapClause*
+ *             | 'touch' name expr ('size' expr)? ('every' expr)? 'read'?
+ *             | 'unmap' name expr 'size' expr
+ *             | 'madvise' name Ident expr 'size' expr
+ *             | 'fork' name 'as' name
+ *             | 'exit' name
+ *             | 'run' name 'on' expr (('..' expr) | (',' expr)*)
  *             | 'snapshot' Str
  *             | 'expect' expr                      (a condition: comparisons, and, or)
  *             | 'repeat' Ident 'in' expr '..' expr '{' statement* '}'
@@ -21,10 +22,19 @@
  *             | 'param' Ident '=' expr
  *             | 'print' (Str | expr) (','? (Str | expr))*
  *             | 'if' expr '{' statement* '}' ('else' '{' statement* '}')?
+ * mapClause  := 'shared' | 'file' name | 'offset' expr | 'prot' Ident
+ *                                              (any order; the compiler checks repeats)
+ * name       := Ident ('[' expr ']')?           (a process or file name: p, p[i])
  * archOption := Ident '=' (Version | Num | Ident | 'on')
  * expr       := '-'* atom (AnyOp '-'* atom)*      (AnyOp: + - * / % << >> == != < <= > >= and or)
- * atom       := Num | '(' expr ')' | Ident ('.' Ident)* ('(' (expr (',' expr)*)? ')')?
+ * atom       := Num | '(' expr ')'
+ *             | Ident ('[' expr ']')? ('.' Ident)* ('(' (expr (',' expr)*)? ')')?
  * ```
+ *
+ * `shared`, `offset`, `prot` and `read` are contextual: names everywhere but where the grammar
+ * asks for them. `file` is a keyword, and starts a statement only when `file NAME` is followed by
+ * `size`; otherwise it is the `file NAME` clause of the `map` before it (see
+ * {@link fileStatementAhead}).
  *
  * For speed the statements are alternatives of one rule (one CST node per statement, told apart
  * by their keyword) and an expression is one flat CST node (operands and operators); the visitor
@@ -40,6 +50,7 @@ import {
   type IParserErrorMessageProvider,
   type IToken,
   tokenLabel,
+  tokenMatcher,
   type TokenType,
 } from "chevrotain";
 import { didYouMean } from "./diagnostics.ts";
@@ -67,8 +78,46 @@ function noStatement(t: IToken): string {
     return `expected ${COMPARISON_WANTED} but found ${found(t)}`;
   }
   if (t.tokenType === T.RCurly) return `unexpected '}' (no block is open)`;
-  const hint = t.tokenType === T.Ident ? didYouMean(t.image, STATEMENT_WORDS) : "";
+  const words = stmtKind === "map"
+    ? [...STATEMENT_WORDS, ...MAP_CLAUSE_WORDS]
+    : stmtKind === "touch"
+    ? [...STATEMENT_WORDS, "read"]
+    : STATEMENT_WORDS;
+  const hint = tokenMatcher(t, T.Ident) ? didYouMean(t.image, words) : "";
   return `expected a statement but found ${found(t)}${hint}`;
+}
+
+/** The words that begin a clause of `map` (for "did you mean"). */
+const MAP_CLAUSE_WORDS: readonly string[] = ["shared", "file", "offset", "prot"];
+
+/** Whether a token may be in an index expression (a look-ahead scan stops at one that may not). */
+function inExpression(t: IToken): boolean {
+  const tt = t.tokenType;
+  return tt === T.Num || tt === T.LParen || tt === T.RParen || tt === T.LBracket ||
+    tt === T.RBracket || tt === T.Dot || tt === T.Comma || tokenMatcher(t, T.Ident) ||
+    tokenMatcher(t, T.AnyOp);
+}
+
+/**
+ * Whether the `file` token `la(1)` begins a `file NAME size SIZE` statement rather than being
+ * the `file NAME` clause of the `map` before it: its name (and index) is followed by `size`.
+ * `la(k)` is the k-th token from the `file` (undefined or EOF past the end). The scan over an
+ * index stops at the first token no expression has, so it stays linear over a whole file.
+ */
+export function fileStatementAhead(la: (k: number) => IToken | undefined): boolean {
+  const name = la(2);
+  if (!name || !tokenMatcher(name, T.Ident)) return false;
+  let k = 3;
+  let t = la(k);
+  if (t && t.tokenType === T.LBracket) {
+    for (let depth = 0;; t = la(++k)) {
+      if (!t || !inExpression(t)) return false;
+      if (t.tokenType === T.LBracket) depth++;
+      else if (t.tokenType === T.RBracket && --depth === 0) break;
+    }
+    t = la(++k);
+  }
+  return t !== undefined && t.tokenType === T.Size;
 }
 
 function firstLabels(paths: TokenType[][]): string[] {
@@ -88,13 +137,17 @@ function expectedList(labels: string[]): string {
 function nameWanted(ruleName: string, previous: IToken): string {
   if (ruleName === "archOption") return "an option name";
   if (ruleName === "expr") return "a metric name after '.'";
+  if (previous.tokenType === T.File) return "a file name";
+  if (stmtKind === "map" && previous.tokenType === T.Prot) {
+    return "a protection (none, read or write)";
+  }
   switch (stmtKind) {
     case "let":
       return "a variable name";
     case "repeat":
       return "a loop variable name";
     case "madvise":
-      return previous.tokenType === T.Ident ? "an advice (dontneed)" : "a process name";
+      return ruleName === "indexedName" ? "a process name" : "an advice (dontneed)";
     case "fork":
       return previous.tokenType === T.As ? "a name for the child process" : "a process name";
     case "inject":
@@ -154,6 +207,7 @@ export class ScenarioParser extends CstParser {
   }
 
   #stmtAlts?: Alts;
+  #clauseAlts?: Alts;
   #optValueAlts?: Alts;
   #atomAlts0?: Alts;
   #atomAlts1?: Alts;
@@ -171,6 +225,7 @@ export class ScenarioParser extends CstParser {
         { ALT: () => this.#cpus() },
         { ALT: () => this.#let() },
         { ALT: () => this.#mm() },
+        { ALT: () => this.#file() },
         { ALT: () => this.#map() },
         { ALT: () => this.#touch() },
         { ALT: () => this.#unmap() },
@@ -226,24 +281,64 @@ export class ScenarioParser extends CstParser {
   #mm(): void {
     stmtKind = "mm";
     this.consume(0, T.Mm);
-    this.consume(2, T.Ident);
+    this.subrule(0, this.indexedName);
+  }
+
+  #file(): void {
+    stmtKind = "file";
+    this.consume(0, T.File);
+    this.subrule(9, this.indexedName);
+    this.consume(4, T.Size);
+    exprRole = "a size";
+    this.subrule(23, this.expr);
   }
 
   #map(): void {
     stmtKind = "map";
     this.consume(0, T.MapKw);
-    this.consume(3, T.Ident);
+    this.subrule(1, this.indexedName);
     exprRole = "an address";
     this.subrule(2, this.expr);
     this.consume(0, T.Size);
     exprRole = "a size";
     this.subrule(3, this.expr);
+    // shared | file NAME | offset OFF | prot P, in any order (a `file NAME size` after the map
+    // is the next statement)
+    this.many(6, {
+      GATE: () => this.LA(1).tokenType !== T.File || !fileStatementAhead((k) => this.LA(k)),
+      DEF: () =>
+        this.or(
+          4,
+          this.#clauseAlts ??= [
+            { ALT: () => this.consume(0, T.Shared) },
+            {
+              ALT: () => {
+                this.consume(1, T.File);
+                this.subrule(10, this.indexedName);
+              },
+            },
+            {
+              ALT: () => {
+                this.consume(0, T.Offset);
+                exprRole = "an offset";
+                this.subrule(24, this.expr);
+              },
+            },
+            {
+              ALT: () => {
+                this.consume(0, T.Prot);
+                this.consume(17, T.Ident);
+              },
+            },
+          ],
+        ),
+    });
   }
 
   #touch(): void {
     stmtKind = "touch";
     this.consume(0, T.Touch);
-    this.consume(4, T.Ident);
+    this.subrule(2, this.indexedName);
     exprRole = "an address";
     this.subrule(4, this.expr);
     this.option(2, () => {
@@ -256,12 +351,13 @@ export class ScenarioParser extends CstParser {
       exprRole = "a step";
       this.subrule(6, this.expr);
     });
+    this.option(8, () => this.consume(0, T.Read));
   }
 
   #unmap(): void {
     stmtKind = "unmap";
     this.consume(0, T.Unmap);
-    this.consume(5, T.Ident);
+    this.subrule(3, this.indexedName);
     exprRole = "an address";
     this.subrule(7, this.expr);
     this.consume(2, T.Size);
@@ -272,7 +368,7 @@ export class ScenarioParser extends CstParser {
   #madvise(): void {
     stmtKind = "madvise";
     this.consume(0, T.Madvise);
-    this.consume(6, T.Ident);
+    this.subrule(4, this.indexedName);
     this.consume(7, T.Ident);
     exprRole = "an address";
     this.subrule(9, this.expr);
@@ -284,21 +380,21 @@ export class ScenarioParser extends CstParser {
   #fork(): void {
     stmtKind = "fork";
     this.consume(0, T.Fork);
-    this.consume(8, T.Ident);
+    this.subrule(5, this.indexedName);
     this.consume(0, T.As);
-    this.consume(9, T.Ident);
+    this.subrule(6, this.indexedName);
   }
 
   #exit(): void {
     stmtKind = "exit";
     this.consume(0, T.Exit);
-    this.consume(10, T.Ident);
+    this.subrule(7, this.indexedName);
   }
 
   #run(): void {
     stmtKind = "run";
     this.consume(0, T.Run);
-    this.consume(11, T.Ident);
+    this.subrule(8, this.indexedName);
     this.consume(0, T.On);
     exprRole = "a CPU";
     this.subrule(11, this.expr);
@@ -409,6 +505,17 @@ export class ScenarioParser extends CstParser {
     this.consume(1, T.RCurly);
   }
 
+  /** A process or file name: `p`, or `p[EXPR]` with a constant index. */
+  indexedName = this.RULE("indexedName", () => {
+    this.CONSUME(T.Ident);
+    this.OPTION(() => {
+      this.CONSUME(T.LBracket);
+      exprRole = "an index";
+      this.SUBRULE(this.expr);
+      this.CONSUME(T.RBracket);
+    });
+  });
+
   /** `KEY = VALUE` of an `arch` block. */
   archOption = this.RULE("archOption", () => {
     this.CONSUME(T.Ident);
@@ -434,7 +541,7 @@ export class ScenarioParser extends CstParser {
     });
   });
 
-  /** Alternatives of an operand: number, parenthesised expression, (dotted) name. */
+  /** Alternatives of an operand: number, parenthesised expression, (indexed, dotted) name. */
   #atom(i: number): Alts {
     return [
       { ALT: () => this.consume(i, T.Num) },
@@ -448,6 +555,15 @@ export class ScenarioParser extends CstParser {
       {
         ALT: () => {
           this.consume(2 * i, T.Ident);
+          // an indexed process name: p[i].vmpte
+          this.option(4 + i, () => {
+            this.consume(i, T.LBracket);
+            const role = exprRole;
+            exprRole = "an index";
+            this.subrule(6 + i, this.expr);
+            exprRole = role;
+            this.consume(i, T.RBracket);
+          });
           this.many(3 + i, () => {
             this.consume(i, T.Dot);
             this.consume(2 * i + 1, T.Ident);

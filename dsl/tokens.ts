@@ -3,7 +3,10 @@
  *
  * Whitespace (newlines included), a byte-order mark at the very start and `#` comments are
  * skipped: every statement starts with a
- * keyword, so statements need no terminator. Keywords are reserved words (`longer_alt: Ident`).
+ * keyword, so statements need no terminator. Keywords are reserved words (`longer_alt: Ident`),
+ * except the contextual words of `map` and `touch` (`shared`, `offset`, `prot`, `read`): they are
+ * tokens of their own that are also names (category {@link Ident}), so a variable or process named
+ * `offset` or `read` still is one wherever a name is expected.
  * A configuration name such as `x86_64-4level` is one {@link ArchName} token, but only right
  * after the `arch` keyword (a custom matcher looks at the previous token); elsewhere `-` is minus.
  *
@@ -32,6 +35,20 @@ function keyword(word: string): TokenType {
   });
 }
 
+/**
+ * A contextual word: a token of its own where the grammar asks for it, a name (an {@link Ident})
+ * anywhere else.
+ */
+function contextual(word: string): TokenType {
+  return createToken({
+    name: word[0].toUpperCase() + word.slice(1),
+    pattern: new RegExp(word),
+    longer_alt: Ident,
+    categories: [Ident],
+    label: `'${word}'`,
+  });
+}
+
 /** `arch` */
 export const Arch: TokenType = keyword("arch");
 /** `cpus` */
@@ -42,6 +59,8 @@ export const Let: TokenType = keyword("let");
 export const Mm: TokenType = keyword("mm");
 /** `map` */
 export const MapKw: TokenType = keyword("map");
+/** `file` (a statement, and a clause of `map`) */
+export const File: TokenType = keyword("file");
 /** `touch` */
 export const Touch: TokenType = keyword("touch");
 /** `unmap` */
@@ -82,6 +101,14 @@ export const Print: TokenType = keyword("print");
 export const If: TokenType = keyword("if");
 /** `else` */
 export const Else: TokenType = keyword("else");
+/** `shared` (a clause of `map`; elsewhere a name) */
+export const Shared: TokenType = contextual("shared");
+/** `offset` (a clause of `map`; elsewhere a name) */
+export const Offset: TokenType = contextual("offset");
+/** `prot` (a clause of `map`; elsewhere a name) */
+export const Prot: TokenType = contextual("prot");
+/** `read` (read faults, at the end of `touch`; elsewhere a name) */
+export const Read: TokenType = contextual("read");
 
 const archNameRe = /[A-Za-z0-9_][A-Za-z0-9_-]*/y;
 const nameStartChars: string[] = [];
@@ -217,6 +244,10 @@ export const Comma: TokenType = punct("Comma", ",");
 export const LCurly: TokenType = punct("LCurly", "{");
 /** `}` */
 export const RCurly: TokenType = punct("RCurly", "}");
+/** `[` (an index: `p[i]`) */
+export const LBracket: TokenType = punct("LBracket", "[");
+/** `]` */
+export const RBracket: TokenType = punct("RBracket", "]");
 /** `(` */
 export const LParen: TokenType = punct("LParen", "(");
 /** `)` */
@@ -258,6 +289,7 @@ export const allTokens: TokenType[] = [
   Let,
   MapKw,
   Madvise,
+  File,
   Mm,
   Touch,
   Unmap,
@@ -278,6 +310,10 @@ export const allTokens: TokenType[] = [
   Print,
   If,
   Else,
+  Shared,
+  Offset,
+  Prot,
+  Read,
   And,
   Or,
   Ident,
@@ -304,6 +340,8 @@ export const allTokens: TokenType[] = [
   Comma,
   LCurly,
   RCurly,
+  LBracket,
+  RBracket,
   LParen,
   RParen,
   CmpOp,

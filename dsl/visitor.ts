@@ -17,6 +17,8 @@ import type {
   CompareOp,
   CpuList,
   ExprNode,
+  IndexedName,
+  MapClause,
   NameRef,
   Span,
   Statement,
@@ -79,6 +81,16 @@ class AstBuilder extends BaseVisitor {
     throw new Error("Empty statement");
   }
 
+  indexedName(ctx: Ctx): IndexedName {
+    const t: IToken = ctx.Ident[0];
+    if (!ctx.RBracket) return nameRef(t);
+    return {
+      name: t.image,
+      span: join(tokSpan(t), tokSpan(ctx.RBracket[0])),
+      index: this.expr(ctx.expr[0].children),
+    };
+  }
+
   archOption(ctx: Ctx): ArchOption {
     const v: IToken = (ctx.Version ?? ctx.Num ?? ctx.On ?? [ctx.Ident[1]])[0];
     return { key: nameRef(ctx.Ident[0]), value: v.image, valueSpan: tokSpan(v) };
@@ -86,7 +98,10 @@ class AstBuilder extends BaseVisitor {
 
   expr(ctx: Ctx): ExprNode {
     // fast paths: a lone number or name
-    if (ctx.AnyOp === undefined && ctx.Minus === undefined && ctx.LParen === undefined) {
+    if (
+      ctx.AnyOp === undefined && ctx.Minus === undefined && ctx.LParen === undefined &&
+      ctx.LBracket === undefined
+    ) {
       if (ctx.Num !== undefined) return num(ctx.Num[0]);
       if (ctx.Ident !== undefined && ctx.Dot === undefined) {
         const t: IToken = ctx.Ident[0];
@@ -238,7 +253,17 @@ class ExprReader {
       const r = this.toks[this.#i++]; // ')'
       return { ...e, span: join(tokSpan(t), tokSpan(r)) };
     }
-    // a name, maybe dotted (process metric), maybe called
+    // a name, maybe indexed (p[i]), maybe dotted (process metric), maybe called
+    let index: ExprNode | undefined;
+    let nameEnd = t;
+    if (this.#i < this.toks.length && this.toks[this.#i].tokenType === T.LBracket) {
+      index = this.b.expr(this.inner[this.#nested++].children);
+      nameEnd = this.toks[this.#i + 1]; // ']'
+      this.#i += 2;
+    }
+    const name: NameRef = index
+      ? { name: t.image, span: join(tokSpan(t), tokSpan(nameEnd)) }
+      : nameRef(t);
     let first: IToken | undefined, last = t;
     let metric = "";
     while (this.#i + 1 < this.toks.length && this.toks[this.#i].tokenType === T.Dot) {
@@ -258,13 +283,17 @@ class ExprReader {
         firstOffset(this.inner[this.#nested]) > open.startOffset &&
         firstOffset(this.inner[this.#nested]) < close.startOffset
       ) args.push(this.b.expr(this.inner[this.#nested++].children));
-      return { kind: "call", fn: nameRef(t), args, span: join(tokSpan(t), tokSpan(close)) };
+      // an indexed function name (`min[0](...)`) is one the compiler does not know
+      const fn = index ? { name: this.b.text(name.span), span: name.span } : name;
+      return { kind: "call", fn, args, span: join(tokSpan(t), tokSpan(close)) };
     }
-    if (!first) return { kind: "name", name: t.image, span: tokSpan(t) };
+    if (!first) {
+      return { kind: "name", name: t.image, span: name.span, ...(index ? { index } : {}) };
+    }
     const metricSpan = join(tokSpan(first), tokSpan(last));
     return {
       kind: "mmMetric",
-      mm: nameRef(t),
+      mm: index ? { ...name, index } : name,
       metric,
       metricSpan,
       span: join(tokSpan(t), metricSpan),
@@ -297,48 +326,85 @@ const STATEMENTS: Record<string, Build> = {
     name: nameRef(ctx.Ident[0]),
     value: b.expr(ctx.expr[0].children),
   }),
-  Mm: (_b, ctx) => ({ kind: "mm", keyword: tokSpan(ctx.Mm[0]), name: nameRef(ctx.Ident[0]) }),
-  Map: (b, ctx) => ({
-    kind: "map",
-    keyword: tokSpan(ctx.Map[0]),
-    mm: nameRef(ctx.Ident[0]),
-    addr: b.expr(ctx.expr[0].children),
-    size: b.expr(ctx.expr[1].children),
+  Mm: (b, ctx) => ({
+    kind: "mm",
+    keyword: tokSpan(ctx.Mm[0]),
+    name: b.indexedName(ctx.indexedName[0].children),
   }),
+  File: (b, ctx) => ({
+    kind: "file",
+    keyword: tokSpan(ctx.File[0]),
+    name: b.indexedName(ctx.indexedName[0].children),
+    size: b.expr(ctx.expr[0].children),
+  }),
+  Map: (b, ctx) => {
+    // the clauses' parts are listed by kind; their keywords put them back in order
+    const names: CstNode[] = ctx.indexedName;
+    const exprs: CstNode[] = ctx.expr;
+    const clauses: MapClause[] = [];
+    for (const t of ctx.Shared ?? []) clauses.push({ kind: "shared", keyword: tokSpan(t) });
+    (ctx.File ?? []).forEach((t: IToken, i: number) =>
+      clauses.push({
+        kind: "file",
+        keyword: tokSpan(t),
+        name: b.indexedName(names[1 + i].children),
+      })
+    );
+    (ctx.Offset ?? []).forEach((t: IToken, i: number) =>
+      clauses.push({ kind: "offset", keyword: tokSpan(t), value: b.expr(exprs[2 + i].children) })
+    );
+    (ctx.Prot ?? []).forEach((t: IToken, i: number) =>
+      clauses.push({ kind: "prot", keyword: tokSpan(t), value: nameRef(ctx.Ident[i]) })
+    );
+    clauses.sort((x, y) => x.keyword.offset - y.keyword.offset);
+    return {
+      kind: "map",
+      keyword: tokSpan(ctx.Map[0]),
+      mm: b.indexedName(names[0].children),
+      addr: b.expr(exprs[0].children),
+      size: b.expr(exprs[1].children),
+      clauses,
+    };
+  },
   Touch: (b, ctx) => {
     const e = ctx.expr;
     const st: Statement = {
       kind: "touch",
       keyword: tokSpan(ctx.Touch[0]),
-      mm: nameRef(ctx.Ident[0]),
+      mm: b.indexedName(ctx.indexedName[0].children),
       addr: b.expr(e[0].children),
       ...(ctx.Size ? { size: b.expr(e[1].children) } : {}),
       ...(ctx.Every ? { step: b.expr(e[ctx.Size ? 2 : 1].children) } : {}),
+      ...(ctx.Read ? { read: tokSpan(ctx.Read[0]) } : {}),
     };
     return st;
   },
   Unmap: (b, ctx) => ({
     kind: "unmap",
     keyword: tokSpan(ctx.Unmap[0]),
-    mm: nameRef(ctx.Ident[0]),
+    mm: b.indexedName(ctx.indexedName[0].children),
     addr: b.expr(ctx.expr[0].children),
     size: b.expr(ctx.expr[1].children),
   }),
   Madvise: (b, ctx) => ({
     kind: "madvise",
     keyword: tokSpan(ctx.Madvise[0]),
-    mm: nameRef(ctx.Ident[0]),
-    advice: nameRef(ctx.Ident[1]),
+    mm: b.indexedName(ctx.indexedName[0].children),
+    advice: nameRef(ctx.Ident[0]),
     addr: b.expr(ctx.expr[0].children),
     size: b.expr(ctx.expr[1].children),
   }),
-  Fork: (_b, ctx) => ({
+  Fork: (b, ctx) => ({
     kind: "fork",
     keyword: tokSpan(ctx.Fork[0]),
-    mm: nameRef(ctx.Ident[0]),
-    child: nameRef(ctx.Ident[1]),
+    mm: b.indexedName(ctx.indexedName[0].children),
+    child: b.indexedName(ctx.indexedName[1].children),
   }),
-  Exit: (_b, ctx) => ({ kind: "exit", keyword: tokSpan(ctx.Exit[0]), mm: nameRef(ctx.Ident[0]) }),
+  Exit: (b, ctx) => ({
+    kind: "exit",
+    keyword: tokSpan(ctx.Exit[0]),
+    mm: b.indexedName(ctx.indexedName[0].children),
+  }),
   Inject: (b, ctx) => ({
     kind: "inject",
     keyword: tokSpan(ctx.Inject[0]),
@@ -354,7 +420,12 @@ const STATEMENTS: Record<string, Build> = {
     const cpus: CpuList = ctx.DotDot && items.length === 2
       ? { kind: "range", from: items[0], to: items[1] }
       : { kind: "list", items };
-    return { kind: "run", keyword: tokSpan(ctx.Run[0]), mm: nameRef(ctx.Ident[0]), cpus };
+    return {
+      kind: "run",
+      keyword: tokSpan(ctx.Run[0]),
+      mm: b.indexedName(ctx.indexedName[0].children),
+      cpus,
+    };
   },
   Snapshot: (b, ctx) => {
     const t: IToken = ctx.Str[0];

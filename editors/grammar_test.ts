@@ -3,7 +3,7 @@ import { STATEMENT_KEYWORDS } from "../format/fmt.ts";
 // (patterns tried line by line, earliest match first, begin/end rules on a stack) that must give
 // every comment, string, statement keyword and number of the examples the right scope.
 import { assert, assertEquals } from "../testing/assert.ts";
-import { KEYWORDS, tokenize } from "../format/fmt.ts";
+import { CLAUSE_WORDS, KEYWORDS, tokenize } from "../format/fmt.ts";
 
 interface Captures {
   [group: string]: { name?: string };
@@ -205,7 +205,7 @@ function checkScopes(name: string, text: string): number {
 Deno.test("grammar: JSON with the scope, file type and every statement keyword", () => {
   assertEquals(grammar.scopeName, "source.ptlab");
   assertEquals(grammar.fileTypes, ["ptlab"]);
-  for (const k of [...STATEMENTS, ...KEYWORDS]) {
+  for (const k of [...STATEMENTS, ...KEYWORDS, ...CLAUSE_WORDS]) {
     assert(grammarText.includes(k), `keyword ${k} missing`);
   }
 });
@@ -297,6 +297,44 @@ Deno.test("grammar: the syntax being added", () => {
   assert(has(at(11, "a.t"), "variable.other.process"));
   assert(has(at(11, "0x7f_ff"), "constant.numeric.hex"));
   assert(has(at(11, "T"), "keyword.other.unit"));
+});
+
+Deno.test("grammar: files, map clauses, read touches, indexed names, new metrics (issue 9)", () => {
+  const src = [
+    "file cache[i] size 64K",
+    "map p[i] base size 16K shared file cache offset i * 4K prot read  # mapped",
+    "touch p[i] base size 16K read",
+    "expect p[i].tables.pte == 1 and c[0].rss_file > 0 and total_vmpte >= processes",
+    'print "{p[i].vmas}"',
+  ].join("\n");
+  assert(checkScopes("sample", src) >= 6);
+  const s = tokenizeLines(src);
+  const at = (line: number, text: string, offset = 0) => {
+    const col = src.split("\n")[line - 1].indexOf(text);
+    assert(col >= 0, text);
+    return s[line - 1][col + offset];
+  };
+  assert(has(at(1, "file"), "keyword.other.statement"));
+  assert(has(at(1, "cache"), "entity.name.file"));
+  assert(has(at(1, "["), "punctuation.section.brackets.begin"));
+  assert(has(at(1, "i]"), "variable.other"));
+  assert(has(at(1, "]"), "punctuation.section.brackets.end"));
+  assert(has(at(2, "shared"), "keyword.other"));
+  assert(has(at(2, "file"), "keyword"));
+  assert(has(at(2, "cache"), "entity.name.file"));
+  assert(has(at(2, "offset"), "keyword.other"));
+  assert(has(at(2, "prot"), "keyword.other"));
+  assert(has(at(2, "read"), "constant.language.protection"));
+  assert(has(at(2, "# mapped"), "comment"));
+  assert(has(at(3, "read"), "keyword.other"));
+  assert(has(at(4, ".tables", 1), "support.variable.metric"));
+  assert(has(at(4, "pte"), "support.variable.metric"));
+  assert(has(at(4, "c[0]"), "variable.other"));
+  assert(has(at(4, "rss_file"), "support.variable.metric"));
+  assert(has(at(4, "total_vmpte"), "support.variable.metric"));
+  assert(has(at(4, "processes"), "support.variable.metric"));
+  assert(has(at(5, "vmas"), "support.variable.metric"));
+  assert(has(at(5, "vmas"), "meta.interpolation"));
 });
 
 Deno.test("the VS Code extension contributes the grammar and the language id", () => {

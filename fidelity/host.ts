@@ -289,17 +289,29 @@ export async function replayOnHost(
     const start = await probe.send("measure forkbase") as unknown as HostReading;
     const readings: HostReading[] = [];
     const children = new Set<string>();
+    const files = new Map<string, number>();
     let batch: string[] = [];
     for (const o of after) {
       if ("mm" in o && o.op !== "fork" && o.op !== "exit" && o.mm !== self) {
         throw new Error(`Only ${self} can ${o.op} on the host (line ${o.line})`);
       }
       switch (o.op) {
+        case "file":
+          files.set(o.name, files.size);
+          batch.push(`file ${files.size - 1} ${hex(o.size)}`);
+          break;
         case "map":
-          batch.push(`map ${hex(o.addr)} ${hex(o.size)}`);
+          if (o.shared || o.backing !== undefined) {
+            const fi = o.backing !== undefined ? files.get(o.backing) ?? -1 : -1;
+            batch.push(
+              `mapx ${hex(o.addr)} ${hex(o.size)} ${o.shared ? "shared" : "private"} ${fi} ${
+                hex(o.offset ?? 0n)
+              }`,
+            );
+          } else batch.push(`map ${hex(o.addr)} ${hex(o.size)}`);
           break;
         case "touch":
-          batch.push(`touch ${hex(o.addr)} ${hex(o.size)} ${hex(o.step)}`);
+          batch.push(`${o.read ? "touchr" : "touch"} ${hex(o.addr)} ${hex(o.size)} ${hex(o.step)}`);
           break;
         case "unmap":
           batch.push(`unmap ${hex(o.addr)} ${hex(o.size)}`);

@@ -78,6 +78,10 @@ struct child {
 };
 static struct child children[MAX_CHILDREN];
 
+/* tmpfs files of the workload (memfd_create), by the index the driver gives them */
+#define MAX_FILES 16
+static int files[MAX_FILES];
+
 static void emit(const char *s)
 {
 	size_t n = strlen(s), off = 0;
@@ -562,7 +566,8 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "quit"))
 			break;
 		int quiet = !strcmp(cmd, "map") || !strcmp(cmd, "touch") || !strcmp(cmd, "unmap") ||
-			    !strcmp(cmd, "dontneed") || !strcmp(cmd, "fork") || !strcmp(cmd, "exit");
+			    !strcmp(cmd, "dontneed") || !strcmp(cmd, "fork") || !strcmp(cmd, "exit") ||
+			    !strcmp(cmd, "file") || !strcmp(cmd, "mapx") || !strcmp(cmd, "touchr");
 		if (!quiet && failure[0]) {
 			snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", failure);
 			emit(out);
@@ -578,6 +583,47 @@ int main(int argc, char **argv)
 				continue;
 			}
 			madvise(r, s, MADV_NOHUGEPAGE);
+		} else if (!strcmp(cmd, "file") && nt == 3) {
+			/* `file I SIZE`: a tmpfs file written in full, so all its pages are cached */
+			unsigned long i = num(tok[1]), s = num(tok[2]);
+			int fd = i < MAX_FILES ? (int)syscall(SYS_memfd_create, "ptlab", 0) : -1;
+			if (fd < 0 || ftruncate(fd, (off_t)s)) {
+				fail("memfd", tok[1]);
+				continue;
+			}
+			static char blk[65536];
+			memset(blk, 1, sizeof(blk));
+			for (unsigned long o = 0; o < s; o += sizeof(blk)) {
+				size_t n = s - o < sizeof(blk) ? s - o : sizeof(blk);
+				if (pwrite(fd, blk, n, (off_t)o) != (ssize_t)n) {
+					fail("pwrite", tok[1]);
+					break;
+				}
+			}
+			files[i] = fd;
+		} else if (!strcmp(cmd, "mapx") && nt == 6) {
+			/* `mapx ADDR SIZE shared|private FILE|-1 OFFSET`: shared anonymous memory (FILE -1,
+			 * shared) or a mapping of a workload file */
+			unsigned long a = num(tok[1]), s = num(tok[2]);
+			long fi = strtol(tok[4], NULL, 0);
+			int shared = !strcmp(tok[3], "shared");
+			int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE | MAP_FIXED_NOREPLACE;
+			int fd = -1;
+			if (fi < 0)
+				flags |= MAP_ANONYMOUS;
+			else if (fi < MAX_FILES)
+				fd = files[fi];
+			void *r = mmap((void *)a, s, PROT_READ | PROT_WRITE, flags, fd,
+				       fi < 0 ? 0 : (off_t)num(tok[5]));
+			if (r == MAP_FAILED || (unsigned long)r != a) {
+				fail("mmap", tok[1]);
+				continue;
+			}
+			madvise(r, s, MADV_NOHUGEPAGE);
+		} else if (!strcmp(cmd, "touchr") && nt == 4) {
+			unsigned long a = num(tok[1]), s = num(tok[2]), st = num(tok[3]);
+			for (unsigned long x = a; x < a + s; x += st)
+				(void)*(volatile char *)x;
 		} else if (!strcmp(cmd, "touch") && nt == 4) {
 			unsigned long a = num(tok[1]), s = num(tok[2]), st = num(tok[3]);
 			for (unsigned long x = a; x < a + s; x += st)

@@ -14,10 +14,14 @@
  * - A metric path (`a.tables.pte`) is one token. Tokens are separated by one space, except:
  *   none around `..` (`0..4`); none after `(` and before `)`; none before `,` (one after); none
  *   between a name and its `(` (`min(a, b)`, but `expect (a + b) == 1` after a keyword); none
- *   after a sign, that is a `-` or `+` after an operator, `(`, `,` or a keyword
- *   (`expect x == -1`), or written as a sign after a name (`map a -4K`); and a CPU list after
- *   `run MM on` is written without spaces (`0-3,8`, `0..4`, `0,2`). Two tokens are never glued
- *   where that would lex them differently.
+ *   between a name and its index, inside the brackets' ends, or around the `.` after one
+ *   (`p[i + 1].tables.pte`); none after a sign, that is a `-` or `+` after an operator, `(`, `[`,
+ *   `,` or a keyword (`expect x == -1`, `offset -4K` in a `map`), or written as a sign after a
+ *   name (`map a -4K`); and a CPU list after `run MM on` is written without spaces (`0-3,8`,
+ *   `0..4`, `0,2`). Two tokens are never glued where that would lex them differently.
+ * - The clauses of a `map` written on one line come in the order `shared`, `file NAME`,
+ *   `offset OFF`, `prot P` (when each is there at most once and `offset` follows `file`; else,
+ *   or over several lines, they stay as written). This is the only change of token order.
  * - A trailing comment is separated from the code by two spaces. A full-line comment is indented
  *   like code, except one that continues the trailing comment of the line above (it started in
  *   the same column): it stays aligned under that comment.
@@ -87,6 +91,31 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   "or",
 ]);
 
+/**
+ * The contextual words of `map` (`shared`, `offset`, `prot` and the protections) and `touch`
+ * (`read`): keywords where those statements have them, names anywhere else.
+ */
+export const CLAUSE_WORDS: readonly string[] = [
+  "shared",
+  "offset",
+  "prot",
+  "read",
+  "write",
+  "none",
+];
+
+/** The words the lexer reserves (which no expression holds). */
+const RESERVED: ReadonlySet<string> = new Set([
+  ...STATEMENT_KEYWORDS,
+  "size",
+  "every",
+  "as",
+  "on",
+  "in",
+  "and",
+  "or",
+]);
+
 const PUNCT = [
   "..",
   "==",
@@ -109,6 +138,8 @@ const PUNCT = [
   "}",
   "(",
   ")",
+  "[",
+  "]",
 ];
 
 const wordRe = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/y;
@@ -223,14 +254,154 @@ const unaryAfter = new Set([
   "%",
   "..",
   "{",
+  "[",
 ]);
 
+/** Whether a token is a keyword (a contextual word only where its statement has it). */
+type IsKeyword = (t: FmtToken) => boolean;
+
 /** `-` or `+` used as a sign: after an operator, an opening bracket, a keyword, or first. */
-function isUnary(prev: FmtToken | undefined): boolean {
+function isUnary(prev: FmtToken | undefined, isKeyword: IsKeyword): boolean {
   if (!prev) return true;
   if (prev.kind === "punct") return unaryAfter.has(prev.text);
-  if (prev.kind === "word") return KEYWORDS.has(prev.text);
+  if (prev.kind === "word") return isKeyword(prev);
   return false;
+}
+
+function isPunct(t: FmtToken | undefined, text: string): boolean {
+  return t !== undefined && t.kind === "punct" && t.text === text;
+}
+
+function isWord(t: FmtToken | undefined, text?: string): boolean {
+  return t !== undefined && t.kind === "word" && (text === undefined || t.text === text);
+}
+
+/** Index after the bracket group that opens at `k` (`(`...`)` or `[`...`]`), or undefined. */
+function skipGroup(code: FmtToken[], k: number): number | undefined {
+  const open = code[k].text, close = open === "(" ? ")" : "]";
+  for (let depth = 0; k < code.length; k++) {
+    const t = code[k];
+    if (t.kind !== "punct") {
+      if (t.kind === "word" && RESERVED.has(t.text)) return undefined;
+      continue;
+    }
+    if (t.text === "{" || t.text === "}") return undefined;
+    if (t.text === open) depth++;
+    else if (t.text === close && --depth === 0) return k + 1;
+  }
+  return undefined;
+}
+
+/** Index after a process or file name at `k` (`p`, `p[i]`), or undefined. */
+function nameEnd(code: FmtToken[], k: number): number | undefined {
+  const t = code[k];
+  if (!t || t.kind !== "word" || RESERVED.has(t.text)) return undefined;
+  return isPunct(code[k + 1], "[") ? skipGroup(code, k + 1) : k + 1;
+}
+
+const BINARY = new Set(["+", "-", "*", "/", "%", "<<", ">>", "==", "!=", "<", "<=", ">", ">="]);
+
+/** Index after the operand at `k` (signs, then a number, a group or a name), or undefined. */
+function operandEnd(code: FmtToken[], k: number): number | undefined {
+  while (isPunct(code[k], "-") || isPunct(code[k], "+")) k++;
+  const t = code[k];
+  if (!t) return undefined;
+  if (t.kind === "number") return k + 1;
+  if (isPunct(t, "(")) return skipGroup(code, k);
+  let e = nameEnd(code, k);
+  if (e === undefined) return undefined;
+  if (isPunct(code[e], ".") && isWord(code[e + 1])) e += 2;
+  return isPunct(code[e], "(") ? skipGroup(code, e) : e;
+}
+
+/** Index after the expression at `k`, or undefined. */
+function exprEnd(code: FmtToken[], k: number): number | undefined {
+  let e = operandEnd(code, k);
+  while (e !== undefined && e < code.length) {
+    const t = code[e];
+    const op = t.kind === "punct" ? BINARY.has(t.text) : isWord(t, "and") || isWord(t, "or");
+    if (!op) break;
+    e = operandEnd(code, e + 1);
+  }
+  return e;
+}
+
+/** One clause of a `map`: its word and the indexes `[from, to)` of its tokens in `code`. */
+interface Clause {
+  word: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * The clauses of the `map` whose keyword is `code[m]` (`shared`, `file NAME`, `offset OFF`,
+ * `prot P`), as far as the tokens read as them. A `file NAME size` after it is the next statement.
+ */
+function mapClauses(code: FmtToken[], m: number): Clause[] {
+  const out: Clause[] = [];
+  let k = nameEnd(code, m + 1);
+  if (k !== undefined) k = exprEnd(code, k);
+  if (k === undefined || !isWord(code[k], "size")) return out;
+  k = exprEnd(code, k + 1);
+  while (k !== undefined && k < code.length) {
+    const t = code[k];
+    let to: number | undefined;
+    if (isWord(t, "shared")) to = k + 1;
+    else if (isWord(t, "file")) {
+      to = nameEnd(code, k + 1);
+      if (to !== undefined && isWord(code[to], "size")) break;
+    } else if (isWord(t, "offset")) to = exprEnd(code, k + 1);
+    else if (isWord(t, "prot")) to = isWord(code[k + 1]) ? k + 2 : undefined;
+    if (to === undefined) break;
+    out.push({ word: t.text, from: k, to });
+    k = to;
+  }
+  return out;
+}
+
+const CLAUSE_ORDER = ["shared", "file", "offset", "prot"];
+
+/**
+ * The code tokens with the clauses of one-line `map`s put in the canonical order, and the
+ * tokens that are contextual keywords (clause words of `map`, the `read` that ends a `touch`).
+ */
+function contextual(code: FmtToken[]): { code: FmtToken[]; keywords: Set<FmtToken> } {
+  const keywords = new Set<FmtToken>();
+  let out = code;
+  for (let m = 0; m < code.length; m++) {
+    const t = code[m];
+    if (isWord(t, "touch")) {
+      // touch MM ADDR [size SIZE] [every STEP] [read]
+      let k = nameEnd(code, m + 1);
+      if (k !== undefined) k = exprEnd(code, k);
+      for (const w of ["size", "every"]) {
+        if (k !== undefined && isWord(code[k], w)) k = exprEnd(code, k + 1);
+      }
+      if (k !== undefined && isWord(code[k], "read")) keywords.add(code[k]);
+      continue;
+    }
+    if (!isWord(t, "map")) continue;
+    const clauses = mapClauses(code, m);
+    for (const c of clauses) {
+      keywords.add(code[c.from]);
+      if (c.word === "prot") keywords.add(code[c.from + 1]);
+    }
+    if (clauses.length < 2) continue;
+    const words = clauses.map((c) => c.word);
+    const first = clauses[0].from, last = clauses[clauses.length - 1].to;
+    const canonical = [...clauses].sort((a, b) =>
+      CLAUSE_ORDER.indexOf(a.word) - CLAUSE_ORDER.indexOf(b.word)
+    );
+    if (
+      new Set(words).size !== words.length ||
+      (words.includes("offset") && words.indexOf("offset") < words.indexOf("file")) ||
+      code[last - 1].line !== code[first].line ||
+      canonical.every((c, i) => c === clauses[i])
+    ) continue;
+    if (out === code) out = [...code];
+    out.splice(first, last - first, ...canonical.flatMap((c) => code.slice(c.from, c.to)));
+  }
+  return { code: out, keywords };
 }
 
 /** The two tokens, written without a space, lex back as the same two tokens. */
@@ -246,13 +417,11 @@ function glueSafe(a: FmtToken, b: FmtToken): boolean {
 /** Marks the tokens of CPU lists (`run MM on LIST`): indexes into `code`. */
 function cpuListTokens(code: FmtToken[]): Set<number> {
   const inList = new Set<number>();
-  for (let k = 2; k + 1 < code.length; k++) {
+  for (let r = 0; r + 2 < code.length; r++) {
+    if (!isWord(code[r], "run")) continue;
+    const k = nameEnd(code, r + 1);
+    if (k === undefined || k + 1 >= code.length || !isWord(code[k], "on")) continue;
     const t = code[k];
-    if (
-      !(t.kind === "word" && t.text === "on") || !(code[k - 2].kind === "word" &&
-        code[k - 2].text === "run") ||
-      code[k - 1].kind !== "word"
-    ) continue;
     for (let m = k + 1; m < code.length && code[m].line === t.line; m++) {
       const u = code[m];
       const item = u.kind === "number" || (u.kind === "word" && !KEYWORDS.has(u.text));
@@ -275,17 +444,21 @@ function spaceBetween(
   b: FmtToken,
   beforeA: FmtToken | undefined,
   bothInCpuList: boolean,
+  isKeyword: IsKeyword,
 ): string {
   let glue = false;
   if (bothInCpuList) glue = true;
   else if (a.text === ".." && a.kind === "punct") glue = true;
   else if (b.text === ".." && b.kind === "punct") glue = true;
-  else if (a.kind === "punct" && a.text === "(") glue = true;
-  else if (b.kind === "punct" && (b.text === ")" || b.text === ",")) glue = true;
-  else if (b.kind === "punct" && b.text === "(" && a.kind === "word") glue = !KEYWORDS.has(a.text);
+  else if (a.kind === "punct" && (a.text === "(" || a.text === "[")) glue = true;
+  else if (b.kind === "punct" && (b.text === ")" || b.text === "]" || b.text === ",")) glue = true;
+  else if (b.kind === "punct" && b.text === "(" && a.kind === "word") glue = !isKeyword(a);
+  else if (b.kind === "punct" && b.text === "[" && a.kind === "word") glue = !RESERVED.has(a.text);
+  else if (isPunct(a, "]") && isPunct(b, ".")) glue = true;
+  else if (isPunct(a, ".") && isPunct(beforeA, "]")) glue = true;
   else if (a.kind === "punct" && (a.text === "-" || a.text === "+")) {
     // A sign: after an operator or keyword, or written as one (`map a -4K`).
-    glue = isUnary(beforeA) ||
+    glue = isUnary(beforeA, isKeyword) ||
       (beforeA?.kind === "word" && !adjacent(beforeA, a) && adjacent(a, b));
   }
   return glue && glueSafe(a, b) ? "" : " ";
@@ -300,13 +473,18 @@ export function formatScenario(source: string): FormatResult {
   if (!tok.ok) return tok;
   const text = normalise(source);
   const lines = text.split("\n");
-  const code = tok.tokens.filter((t) => t.kind !== "comment");
+  const { code, keywords } = contextual(tok.tokens.filter((t) => t.kind !== "comment"));
+  const isKeyword: IsKeyword = (t) => KEYWORDS.has(t.text) || keywords.has(t);
   const codeIndex = new Map<FmtToken, number>();
   code.forEach((t, k) => codeIndex.set(t, k));
   const cpu = cpuListTokens(code);
 
+  // lines in the (reordered) code order, comments where they were
   const byLine: FmtToken[][] = lines.map(() => []);
-  for (const t of tok.tokens) byLine[t.line - 1].push(t);
+  let next = 0;
+  for (const t of tok.tokens) {
+    byLine[t.line - 1].push(t.kind === "comment" ? t : code[next++]);
+  }
 
   const out: string[] = [];
   let depth = 0;
@@ -352,7 +530,13 @@ export function formatScenario(source: string): FormatResult {
         const prev = ts[k - 1];
         const ci = codeIndex.get(t)!;
         const pi = codeIndex.get(prev)!;
-        s += spaceBetween(prev, t, pi > 0 ? code[pi - 1] : undefined, cpu.has(ci) && cpu.has(pi));
+        s += spaceBetween(
+          prev,
+          t,
+          pi > 0 ? code[pi - 1] : undefined,
+          cpu.has(ci) && cpu.has(pi),
+          isKeyword,
+        );
       }
       s += t.text;
       if (t.kind === "punct") {
