@@ -39,6 +39,7 @@ import type { Statement } from "./dsl/mod.ts";
 import type { ConfigDescription } from "./report/archs.ts";
 
 export type {
+  Advice,
   ArchConfig,
   CmpOp,
   ExpectationResult,
@@ -67,7 +68,7 @@ export type {
   TraceEvent,
   Violation,
 } from "./engine/types.ts";
-export { AGGREGATE_METRICS, KERNEL_VERSIONS, LEVELS, MM_METRICS } from "./engine/types.ts";
+export { ADVICE, AGGREGATE_METRICS, KERNEL_VERSIONS, LEVELS, MM_METRICS } from "./engine/types.ts";
 export {
   EngineError,
   ExprError,

@@ -139,9 +139,9 @@ export function commonOptions(spec: ConfigSpec): OptionSpec[] {
   if (spec.thpAvailable) {
     o.push({
       name: "thp",
-      values: ["on", "off"],
+      values: ["always", "madvise", "never", "on", "off"],
       default: "off",
-      doc: "transparent huge pages for anonymous memory (enabled=always)",
+      doc: "transparent huge pages for anonymous memory (enabled=); on is always, off is never",
     });
   }
   if (!spec.noSplitPtlocks) {
@@ -228,6 +228,11 @@ export function checkOptions(
 }
 
 /** log2 of a power of two. */
+/** The THP mode an option value names: `on` is `always`, `off` is `never` (mm/huge_memory.c). */
+function thpMode(v: string | undefined): "always" | "madvise" | "never" {
+  return v === "on" || v === "always" ? "always" : v === "madvise" ? "madvise" : "never";
+}
+
 function log2(n: number): number {
   return Math.round(Math.log2(n));
 }
@@ -275,7 +280,9 @@ export function resolveConfig(
     taskSize: spec.taskSize,
     firstUserAddress: spec.firstUserAddress ?? 0n,
     userPgtablesCeiling: spec.userPgtablesCeiling ?? 0n,
-    thp: spec.thpAvailable && opts.thp === "on",
+    thp: spec.thpAvailable && thpMode(opts.thp) !== "never",
+    thpMode: spec.thpAvailable ? thpMode(opts.thp) : "never",
+    thpAvailable: spec.thpAvailable,
     splitPtePtlocks: split,
     splitPmdPtlocks: split && spec.splitPmdPtlockArch,
     allocSplitPtlocks: split && opts.alloc_split_ptlocks === "on",

@@ -243,11 +243,14 @@ export class TableEstimator {
         if (m) m.ranges = removeRange(m.ranges, s, s + this.#pages(op.size));
         break;
       }
+      case "madvise":
       case "touch": {
+        // MADV_POPULATE_WRITE faults every page in, as a touch does
+        if (op.op === "madvise" && op.advice !== "populate_write") break;
         const m = this.#mms.get(op.mm);
         if (!m) break;
         const s = this.#pages(op.addr);
-        const step = Math.max(1, this.#pages(op.step));
+        const step = op.op === "touch" ? Math.max(1, this.#pages(op.step)) : 1;
         [n, b] = this.#touched(m.ranges, s, s + this.#pages(op.size), step);
         n = Math.min(n, this.cap);
         b = Math.min(b, this.capBytes);

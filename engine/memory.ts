@@ -233,7 +233,13 @@ export function walkAllocToPmd(k: Machine, mm: Mm, vpn: number): number {
 function thpSuitable(k: Machine, vma: Vma, slotStart: number): boolean {
   // transhuge_vma_suitable (include/linux/huge_mm.h); anonymous private memory only: shmem
   // THP follows shmem_enabled, "never" by default (mm/shmem.c)
-  return k.cfg.thp && vma.obj === 0 && !vma.shared && vma.start <= slotStart &&
+  // enabled=always unless VM_NOHUGEPAGE, enabled=madvise only with VM_HUGEPAGE
+  // (vma_thp_enabled / hugepage_global_always, include/linux/huge_mm.h)
+  const mode = k.cfg.thpMode;
+  const wanted = mode === "always"
+    ? vma.huge !== "nohuge"
+    : mode === "madvise" && vma.huge === "huge";
+  return wanted && vma.obj === 0 && !vma.shared && vma.start <= slotStart &&
     slotStart + k.geo.pmdPages <= vma.end;
 }
 
@@ -266,7 +272,7 @@ let scratchF = new Uint32Array(16), scratchW = new Uint32Array(16);
  *   wp_page_copy for one that mapped the zero page or a page-cache page: MM_ANONPAGES, and the
  *   page-cache page it mapped is no longer counted (mm/memory.c).
  */
-function faultTable(
+export function faultTable(
   k: Machine,
   mm: Mm,
   vma: Vma,
@@ -704,7 +710,7 @@ function zapHugePmd(
 }
 
 /** __split_huge_pmd for an anonymous THP: the deposited table becomes the PTE table. */
-function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: number): void {
+export function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: number): void {
   const p = k.pool;
   if (k.trace) k.call("__split_huge_pmd", `@${hexPage(k, vpn)}`);
   // pmdp_invalidate -> flush_pmd_tlb_range (mm/pgtable-generic.c)
@@ -862,8 +868,8 @@ function freeTableTlb(k: Machine, tlb: MmuGather, level: number, mem: Mem, vpn: 
 // VMAs, munmap, madvise
 
 /** is_mergeable_vma: the same object, sharing and protection, and contiguous file pages. */
-function sameKind(a: VmaKind, b: VmaKind, aPages: number): boolean {
-  return a.shared === b.shared && a.obj === b.obj && a.prot === b.prot &&
+export function sameKind(a: VmaKind, b: VmaKind, aPages: number): boolean {
+  return a.shared === b.shared && a.obj === b.obj && a.prot === b.prot && a.huge === b.huge &&
     a.pgoff + aPages === b.pgoff;
 }
 
@@ -898,7 +904,7 @@ export function insertVma(mm: Mm, start: number, end: number, kind?: VmaKind): v
 }
 
 /** Splits VMAs at `start` and `end` and returns the index range [i, j) of those inside. */
-function splitVmas(mm: Mm, start: number, end: number): [number, number] {
+export function splitVmas(mm: Mm, start: number, end: number): [number, number] {
   let i = mm.findIndex(start);
   const v = mm.vmas[i];
   if (v && v.start < start && v.end > start) {
@@ -1040,4 +1046,49 @@ export function exitMmap(k: Machine, mm: Mm): void {
     tlbFinishMmu(k, tlb);
   }
   mm.vmas = [];
+}
+
+/**
+ * Calls `fn` for every PMD entry that is not none in [start, end) of `mm` (the walk of
+ * change_protection and madvise's walk_page_range, without allocating): the PMD node, the
+ * entry's index and the first page it covers.
+ */
+export function walkPmds(
+  k: Machine,
+  mm: Mm,
+  start: number,
+  end: number,
+  fn: (pmdNode: number, idx: number, slot: number) => void,
+): void {
+  const p = k.pool;
+  const g = k.geo;
+  const pmdLevel = pmdLevelOf(k);
+  const visit = (node: number, level: number) => {
+    const span = g.span[level];
+    const base = p.base[node];
+    const i0 = Math.max(0, Math.floor((start - base) / span));
+    const i1 = Math.min(g.entries[level], Math.ceil((end - base) / span));
+    for (let i = i0; i < i1; i++) {
+      const c = p.dir(node)[i];
+      if (c === 0) continue;
+      if (level === pmdLevel) fn(node, i, base + i * span);
+      else if (c !== HUGE) visit(c, g.below[level]);
+    }
+  };
+  if (mm.pgd) visit(mm.pgd, mm.top);
+}
+
+/** Merges each VMA in [i, j] with the next one where vma_merge would (mm/vma.c). */
+export function mergeVmas(mm: Mm, i: number, j: number): void {
+  for (let x = Math.min(j, mm.vmas.length - 2); x >= Math.max(0, i); x--) {
+    const a = mm.vmas[x], b = mm.vmas[x + 1];
+    if (
+      a.end === b.start && sameKind(a, b, a.end - a.start) &&
+      (a.anonVma === 0 || b.anonVma === 0 || a.anonVma === b.anonVma)
+    ) {
+      a.end = b.end;
+      a.anonVma ||= b.anonVma;
+      mm.vmas.splice(x + 1, 1);
+    }
+  }
 }

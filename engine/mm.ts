@@ -26,10 +26,12 @@ export interface Vma {
   pgoff: number;
   /** PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE. */
   prot: Prot;
+  /** VM_HUGEPAGE (MADV_HUGEPAGE) or VM_NOHUGEPAGE (MADV_NOHUGEPAGE), when set. */
+  huge?: "huge" | "nohuge";
 }
 
 /** A VMA's kind, what a new VMA copies from its template. */
-export type VmaKind = Pick<Vma, "shared" | "obj" | "pgoff" | "prot">;
+export type VmaKind = Pick<Vma, "shared" | "obj" | "pgoff" | "prot" | "huge">;
 
 /** Private anonymous read-write memory at `start`. */
 export function anonKind(start: number): VmaKind {

@@ -8,6 +8,8 @@
 
 import type { Backend } from "./backend.ts";
 import { Use } from "./frames.ts";
+import { madviseCollapse, madviseFree, madviseHugepage, madvisePopulateWrite } from "./madvise.ts";
+import { doMprotect } from "./mprotect.ts";
 import { Machine, MAX_TRACE } from "./machine.ts";
 import {
   copyPageRange,
@@ -557,8 +559,32 @@ export class Run {
         const mm = this.#mm(op.mm, op.line);
         if (!mm) break;
         const [s, e] = this.#range(op.addr, op.size, op.line);
-        if (k.trace) k.call("madvise", `${mm.name} MADV_DONTNEED`);
-        madviseDontneed(k, mm, s, e);
+        if (k.trace) k.call("madvise", `${mm.name} MADV_${op.advice.toUpperCase()}`);
+        switch (op.advice) {
+          case "dontneed":
+            madviseDontneed(k, mm, s, e);
+            break;
+          case "free":
+            madviseFree(k, mm, s, e);
+            break;
+          case "hugepage":
+          case "nohugepage":
+            madviseHugepage(k, mm, s, e, op.advice === "hugepage" ? "huge" : "nohuge");
+            break;
+          case "populate_write":
+            madvisePopulateWrite(k, mm, s, e);
+            break;
+          case "collapse":
+            madviseCollapse(k, mm, s, e);
+            break;
+        }
+        break;
+      }
+      case "mprotect": {
+        const mm = this.#mm(op.mm, op.line);
+        if (!mm) break;
+        const [s, e] = this.#range(op.addr, op.size, op.line);
+        doMprotect(k, mm, s, e, op.prot);
         break;
       }
       case "fork": {

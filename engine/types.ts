@@ -92,8 +92,15 @@ export interface ArchConfig {
   firstUserAddress: bigint;
   /** USER_PGTABLES_CEILING (0 = the top). */
   userPgtablesCeiling: bigint;
-  /** Transparent huge pages at PMD level are enabled for anonymous memory. */
+  /** Transparent huge pages at PMD level may be used for anonymous memory (always or madvise). */
   thp: boolean;
+  /**
+   * /sys/kernel/mm/transparent_hugepage/enabled: `always`, `madvise` (only VMAs with
+   * MADV_HUGEPAGE) or `never`.
+   */
+  thpMode: "always" | "madvise" | "never";
+  /** CONFIG_TRANSPARENT_HUGEPAGE: MADV_COLLAPSE can make a THP whatever `thpMode` says. */
+  thpAvailable: boolean;
   /** USE_SPLIT_PTE_PTLOCKS. */
   splitPtePtlocks: boolean;
   /** USE_SPLIT_PMD_PTLOCKS. */
@@ -238,9 +245,17 @@ export type Op =
     | {
       readonly op: "madvise";
       readonly mm: string;
-      readonly advice: "dontneed";
+      readonly advice: Advice;
       readonly addr: bigint;
       readonly size: bigint;
+    }
+    | {
+      /** mprotect(2): the range's VMAs get `prot` (split and merged as vma_modify does). */
+      readonly op: "mprotect";
+      readonly mm: string;
+      readonly addr: bigint;
+      readonly size: bigint;
+      readonly prot: Prot;
     }
     | { readonly op: "fork"; readonly mm: string; readonly child: string }
     | { readonly op: "exit"; readonly mm: string }
@@ -491,3 +506,18 @@ export const AGGREGATE_METRICS: readonly string[] = ["total_vmpte", "processes"]
 
 /** Protection of a mapping: PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE. */
 export type Prot = "none" | "read" | "write";
+
+/**
+ * The madvise(2) advice modelled: MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+ * MADV_COLLAPSE, MADV_POPULATE_WRITE.
+ */
+export const ADVICE = [
+  "dontneed",
+  "free",
+  "hugepage",
+  "nohugepage",
+  "collapse",
+  "populate_write",
+] as const;
+/** One of {@link ADVICE}. */
+export type Advice = typeof ADVICE[number];

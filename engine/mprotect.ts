@@ -1,0 +1,73 @@
+/**
+ * mprotect(2) as mm/mprotect.c does it: the range's VMAs split at its ends (split_vma), each
+ * changed by change_protection with the mmu_gather do_mprotect_pkey holds (since v6.0, "mm/mprotect:
+ * use mmu_gather", 4a18419f71cd), a THP the range covers only in part split first
+ * (change_pmd_range -> __split_huge_pmd), then the VMAs merged again where vma_merge would.
+ *
+ * @module
+ */
+
+import { tlbAdjustRange, tlbFinishMmu, tlbGatherMmu } from "./gather.ts";
+import type { Machine } from "./machine.ts";
+import type { Mm, Vma } from "./mm.ts";
+import { mergeVmas, splitHugePmd, splitVmas, walkPmds } from "./memory.ts";
+import { countRange, firstSet, HUGE, lastSet } from "./tables.ts";
+import type { Prot } from "./types.ts";
+
+const RANK: Readonly<Record<Prot, number>> = { none: 0, read: 1, write: 2 };
+
+/**
+ * Whether changing a present entry from `from` to `to` changes the PTE (and pte_needs_flush
+ * asks for a flush): any loss of permission, PROT_NONE lifted, and a write permission that the
+ * entry really gets: on a shared mapping always, on a private one only for its own anonymous
+ * pages (can_change_pte_writable; the zero page and page-cache pages stay read-only for COW).
+ */
+function changes(vma: Vma, from: Prot, to: Prot, anonEntries: boolean): boolean {
+  if (RANK[to] < RANK[from] || from === "none") return true;
+  return vma.shared || anonEntries;
+}
+
+/** do_mprotect_pkey for [start, end) of `mm` (pages). */
+export function doMprotect(k: Machine, mm: Mm, start: number, end: number, prot: Prot): void {
+  if (k.trace) k.call("mprotect_fixup", `${mm.name} -> ${prot}`);
+  const [i, j] = splitVmas(mm, start, end);
+  const tlb = tlbGatherMmu(k, mm, false);
+  const p = k.pool;
+  for (let x = i; x < j; x++) {
+    const v = mm.vmas[x];
+    const from = v.prot;
+    if (from === prot) continue;
+    v.prot = prot;
+    walkPmds(k, mm, v.start, v.end, (pmdNode, idx, slot) => {
+      const span = k.geo.tableSpan[4];
+      let child = p.dir(pmdNode)[idx];
+      const a = Math.max(v.start, slot), b = Math.min(v.end, slot + span);
+      if (child === HUGE) {
+        if (a === slot && b === slot + span) {
+          // change_huge_pmd: the huge entry changes in place, tlb_flush_pmd_range
+          if (changes(v, from, prot, !k.hugeZero.has(pmdNode * 65536 + idx))) {
+            tlbAdjustRange(tlb, slot, span);
+            tlb.clearedPmds = true;
+          }
+          return;
+        }
+        splitHugePmd(k, mm, pmdNode, idx, slot);
+        child = p.dir(pmdNode)[idx];
+      }
+      // change_pte_range: every present entry in [a, b)
+      const off = p.bits(child), base = p.base[child];
+      const present = countRange(p.bitmap, off, a - base, b - base);
+      if (present === 0) return;
+      const N = p.nonAnon.get(child);
+      const anon = present - (N ? countRange(N, 0, a - base, b - base) : 0) > 0;
+      if (!changes(v, from, prot, anon)) return;
+      // tlb_flush_pte_range over the entries changed
+      const f = firstSet(p.bitmap, off, a - base, b - base);
+      const l = lastSet(p.bitmap, off, a - base, b - base);
+      tlbAdjustRange(tlb, base + f, l - f + 1);
+      tlb.clearedPtes = true;
+    });
+  }
+  tlbFinishMmu(k, tlb);
+  mergeVmas(mm, i - 1, j);
+}
