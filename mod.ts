@@ -169,7 +169,13 @@ export {
   type TableLimitExceeded,
   tableLimitMessage,
 } from "./engine/limits.ts";
-import { checkTableLimit, DEFAULT_MAX_TABLES, tableLimitMessage } from "./engine/limits.ts";
+import {
+  checkTableLimit,
+  DEFAULT_MAX_TABLES,
+  estimateTables,
+  tableLimitMessage,
+  WORK_FACTOR,
+} from "./engine/limits.ts";
 export { csv, csvLines, ndjson, ndjsonLines } from "./report/lines.ts";
 export { bigintAsHex, jsonChunks } from "./report/json.ts";
 export { junit, type SkippedRun, tap } from "./report/ci.ts";
@@ -348,7 +354,7 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
   const jobs = combos.flatMap((params) =>
     names.flatMap((name) => kernels.map((kernel) => ({ name, kernel, params })))
   );
-  let totalResults = 0, resultsReported = false;
+  let totalResults = 0, resultsReported = false, totalVisits = 0, workReported = false;
   for (const { name, kernel, params } of jobs) {
     const optionOverrides: Record<string, string> = kernel === undefined ? {} : { kernel };
     const c = compileScenario(s, name, catalog, { optionOverrides, foreign: multi, params });
@@ -373,7 +379,8 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
       if (!notes.includes(note)) notes.push(note);
     }
     // refused before it runs: more tables than --max-tables could make (engine/limits.ts)
-    const over = checkTableLimit(c.program!.ops, c.config!, opts.maxTables ?? DEFAULT_MAX_TABLES);
+    const maxTables = opts.maxTables ?? DEFAULT_MAX_TABLES;
+    const over = checkTableLimit(c.program!.ops, c.config!, maxTables);
     if (over) {
       errors.push({
         file: over.file ?? file,
@@ -385,6 +392,23 @@ export function runScenario(source: string, opts: RunScenarioOptions = {}): Scen
       });
       continue;
     }
+    // the walks of every run together are bounded like one run's (WORK_FACTOR x --max-tables)
+    totalVisits += estimateTables(c.program!.ops, c.config!);
+    if (totalVisits > WORK_FACTOR * maxTables && !workReported) {
+      workReported = true;
+      const n = (v: number) => v.toLocaleString("en-US");
+      errors.push({
+        file,
+        line: 0,
+        col: 0,
+        length: 0,
+        kind: "semantic",
+        message: `the ${jobs.length} runs walk about ${n(totalVisits)} page tables or more ` +
+          `together, more than ${WORK_FACTOR} x --max-tables ${n(maxTables)}: choose fewer ` +
+          `configurations or kernels, or raise --max-tables`,
+      });
+    }
+    if (workReported) continue;
     // the output of every run together is bounded like one run's (MAX_RESULTS)
     let results = 0;
     for (const op of c.program!.ops) {
