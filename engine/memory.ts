@@ -37,6 +37,7 @@ import {
   nthSet,
   orBetween,
   orRange,
+  popcount32,
   setRange,
   setStrided,
 } from "./tables.ts";
@@ -300,7 +301,7 @@ export function faultTable(
     for (let w = 0; w < words; w++) {
       const add = F[w] & ~P[off + w];
       if (add === 0) continue;
-      n += popcount(add);
+      n += popcount32(add);
       P[off + w] = (P[off + w] | add) >>> 0;
       N[w] = (N[w] | add) >>> 0;
     }
@@ -338,7 +339,7 @@ export function faultTable(
     for (let w = 0; w < words; w++) {
       const add = (F[w] | (W[w] & C[w])) & ~P[off + w];
       if (add === 0) continue;
-      n += popcount(add);
+      n += popcount32(add);
       P[off + w] = (P[off + w] | add) >>> 0;
       if (N) N[w] = (N[w] | add) >>> 0;
     }
@@ -354,7 +355,7 @@ export function faultTable(
       const add = F[w] & ~P[off + w];
       F[w] = add;
       if (add === 0) continue;
-      n += popcount(add);
+      n += popcount32(add);
       P[off + w] = (P[off + w] | add) >>> 0;
     }
     if (obj) addToCache(obj, opage, F);
@@ -372,11 +373,11 @@ export function faultTable(
     const cow = N ? f & P[off + w] & N[w] : 0;
     F[w] = add;
     if (add) {
-      added += popcount(add);
+      added += popcount32(add);
       P[off + w] = (P[off + w] | add) >>> 0;
     }
     if (cow) {
-      cowed += popcount(cow);
+      cowed += popcount32(cow);
       N![w] = (N![w] & ~cow) >>> 0;
     }
   }
@@ -388,11 +389,6 @@ export function faultTable(
   if (obj) mm.rssShmem -= cowed;
 }
 
-function popcount(x: number): number {
-  x = x - ((x >>> 1) & 0x55555555);
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
 
 /**
  * Write faults on pages first, first+step, ... below `end` (all in one VMA). Returns false when a
