@@ -32,7 +32,7 @@ export interface IndexedName extends NameRef {
   readonly index?: ExprNode;
 }
 
-/** Protections a `map` may give (`prot none|read|write`). */
+/** Protections a `map` (`prot none|read|write`) or an `mprotect` may give. */
 export const PROTS = ["none", "read", "write"] as const;
 
 /** A clause of `map` after its size, as written (any order; each at most once). */
@@ -172,9 +172,19 @@ export type Statement =
     | {
       readonly kind: "madvise";
       readonly mm: IndexedName;
+      /** The advice word as written (checked by the compiler against `ADVICE`). */
       readonly advice: NameRef;
       readonly addr: ExprNode;
       readonly size: ExprNode;
+    }
+    /** `mprotect MM ADDR size SIZE none|read|write`. */
+    | {
+      readonly kind: "mprotect";
+      readonly mm: IndexedName;
+      readonly addr: ExprNode;
+      readonly size: ExprNode;
+      /** The protection word as written (checked by the compiler against {@link PROTS}). */
+      readonly prot: NameRef;
     }
     | { readonly kind: "fork"; readonly mm: IndexedName; readonly child: IndexedName }
     | { readonly kind: "exit"; readonly mm: IndexedName }

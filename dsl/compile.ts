@@ -3,15 +3,31 @@
  * configuration and its options, names (processes, variables, metrics), constants where the
  * compiler needs them, page alignment, the user address space, the files and the static VMA
  * layout of each process (overlapping `map`, a mapping past the end of its file, `touch` outside
- * any mapping or against its protection). `repeat` is unrolled here, and indexed names (`p[i]`)
- * are spelt out (`p[3]`).
+ * any mapping or against its protection, `mprotect` of a hole, `madvise populate_write` of a range
+ * that is not writable; `mprotect` changes the protection the later checks see). `repeat` is
+ * unrolled here, and indexed names (`p[i]`) are spelt out (`p[3]`).
  *
  * @module
  */
 
 import type { OptionProblem } from "../archs/config.ts";
-import { AGGREGATE_METRICS, compareValues, MM_METRICS, SYSTEM_METRICS } from "../engine/types.ts";
-import type { ArchConfig, CmpOp, Expr, ExprPos, Op, Program, Prot } from "../engine/types.ts";
+import {
+  ADVICE,
+  AGGREGATE_METRICS,
+  compareValues,
+  MM_METRICS,
+  SYSTEM_METRICS,
+} from "../engine/types.ts";
+import type {
+  Advice,
+  ArchConfig,
+  CmpOp,
+  Expr,
+  ExprPos,
+  Op,
+  Program,
+  Prot,
+} from "../engine/types.ts";
 import {
   type ExprNode,
   FUNCTIONS,
@@ -33,7 +49,7 @@ import {
   MAX_DIAGNOSTICS,
   omittedNote,
 } from "./diagnostics.ts";
-import { Layout } from "./layout.ts";
+import { type Area, Layout } from "./layout.ts";
 import { MAX_SHIFT } from "./limits.ts";
 import * as T from "./tokens.ts";
 
@@ -279,6 +295,27 @@ function nameHint(name: string, names: Iterable<string>): string {
   return didYouMean(name, names);
 }
 
+/**
+ * ` (did you mean "x"?)` for a word of a closed list, where the kernel's own spelling
+ * (`MADV_COLLAPSE`, `PROT_READ`: `prefix` and any case) counts as the word it names, and so does
+ * the start of one word only (`populate`).
+ */
+function wordHint(word: string, words: readonly string[], prefix: string): string {
+  const bare = word.toLowerCase().replace(new RegExp(`^${prefix}`), "");
+  if (bare !== word && words.includes(bare)) return ` (did you mean "${bare}"?)`;
+  const hint = didYouMean(word, words);
+  if (hint || bare.length < 3) return hint;
+  const starts = words.filter((w) => w.startsWith(bare));
+  return starts.length === 1 ? ` (did you mean "${starts[0]}"?)` : "";
+}
+
+/** `prot P` of a range, and the `mprotect` that gave it when one did. */
+function protText(a: Area): string {
+  return a.protLine === undefined
+    ? `prot ${a.prot}`
+    : `prot ${a.prot} from the mprotect on line ${a.protLine}`;
+}
+
 function bestCandidate(word: string, candidates: readonly string[]): string {
   return candidates.length > 0 ? didYouMean(word, candidates) : "";
 }
@@ -310,6 +347,8 @@ class Compiler {
   injectSites: readonly string[] = [];
   /** The arch families that own an allocation site this configuration lacks. */
   injectSiteOwners: (site: string) => readonly string[] = () => [];
+  /** CONFIG_TRANSPARENT_HUGEPAGE of the configuration (what MADV_COLLAPSE needs). */
+  thpAvailable = true;
   /** Kind of the page-size alignment diagnostics ("fit" for a configuration chosen outside). */
   alignKind: Diagnostic["kind"] = "semantic";
 
@@ -947,7 +986,7 @@ class Compiler {
             st.addr.span,
             `touch ${read ? "reads" : "writes"} ${hex(denied.addr)} in the mapping ${
               hex(a.start)
-            }..${hex(a.end)} of "${mm.name}" made on line ${a.line} with prot ${a.prot}: ` +
+            }..${hex(a.end)} of "${mm.name}" made on line ${a.line} with ${protText(a)}: ` +
               `the ${read ? "read" : "write"} would get SIGSEGV` +
               (!read && a.prot === "read" ? " (add 'read' to the touch for read faults)" : ""),
           );
@@ -965,36 +1004,85 @@ class Compiler {
         });
         return;
       }
-      case "unmap":
-      case "madvise": {
+      case "unmap": {
         const mm = this.resolve(st.mm);
         const p = mm && this.process(mm);
-        if (st.kind === "madvise" && st.advice.name !== "dontneed") {
-          const hint = didYouMean(st.advice.name, ["dontneed"]);
-          this.report(
-            st.advice.span,
-            `unknown advice "${st.advice.name}"${hint || " (only dontneed is modelled)"}`,
-          );
-        }
         const addr = this.constant(st.addr, "the address");
         const size = this.constant(st.size, "the size");
         if (!mm || !p || addr === undefined || size === undefined) return;
         if (!this.positive(st.size, size, "size")) return;
         if (!this.range(st.addr, addr, st.size, size)) return;
-        if (st.kind === "unmap") {
-          p.layout.remove(addr, addr + size);
-          this.emit(st, { op: "unmap", mm: mm.name, addr, size, line, col });
-        } else if (st.advice.name === "dontneed") {
-          this.emit(st, {
-            op: "madvise",
-            mm: mm.name,
-            advice: "dontneed",
-            addr,
-            size,
-            line,
-            col,
-          });
+        p.layout.remove(addr, addr + size);
+        this.emit(st, { op: "unmap", mm: mm.name, addr, size, line, col });
+        return;
+      }
+      case "madvise": {
+        const mm = this.resolve(st.mm);
+        const p = mm && this.process(mm);
+        const advice = this.advice(st.advice);
+        const addr = this.constant(st.addr, "the address");
+        const size = this.constant(st.size, "the size");
+        if (!mm || !p || addr === undefined || size === undefined) return;
+        if (!this.positive(st.size, size, "size")) return;
+        if (!this.range(st.addr, addr, st.size, size)) return;
+        if (advice === undefined) return;
+        const end = addr + size;
+        if (advice === "collapse" && !this.thpAvailable) {
+          // madvise_collapse: -EINVAL without CONFIG_TRANSPARENT_HUGEPAGE, whatever thp says (a
+          // range with no whole aligned PMD block in it is fine: the kernel does nothing)
+          this.report(
+            st.advice.span,
+            `MADV_COLLAPSE needs transparent huge pages, which ${this.configName} does not have`,
+            "fit",
+          );
+          return;
         }
+        if (advice === "populate_write") {
+          // madvise_populate: faultin_page_range with FOLL_WRITE fails (-EFAULT) on a VMA
+          // without VM_WRITE
+          const denied = p.layout.firstDenied(
+            addr,
+            end,
+            this.pageSize ?? 4096n,
+            (prot) => prot !== "write",
+          );
+          if (denied) {
+            const a = denied.area;
+            this.report(
+              st.addr.span,
+              `madvise populate_write of ${hex(addr)}..${hex(end)} would fail: the range is not ` +
+                `writable (the mapping ${hex(a.start)}..${hex(a.end)} of "${mm.name}" made on ` +
+                `line ${a.line} has ${protText(a)})`,
+            );
+            return;
+          }
+        }
+        this.emit(st, { op: "madvise", mm: mm.name, advice, addr, size, line, col });
+        return;
+      }
+      case "mprotect": {
+        const mm = this.resolve(st.mm);
+        const p = mm && this.process(mm);
+        const prot = this.protection(st.prot);
+        const addr = this.constant(st.addr, "the address");
+        const size = this.constant(st.size, "the size");
+        if (!mm || !p || addr === undefined || size === undefined) return;
+        if (!this.positive(st.size, size, "size")) return;
+        if (!this.range(st.addr, addr, st.size, size)) return;
+        const end = addr + size;
+        // do_mprotect_pkey: -ENOMEM when a page of the range is in no VMA
+        const hole = p.layout.firstUnmapped(addr, end, this.pageSize ?? 4096n);
+        if (hole !== undefined) {
+          this.report(
+            st.addr.span,
+            `mprotect of ${hex(addr)}..${hex(end)} would fail with ENOMEM: ${hex(hole)} is ` +
+              `outside any mapping of "${mm.name}"`,
+          );
+          return;
+        }
+        if (prot === undefined) return;
+        p.layout.protect(addr, end, prot, line);
+        this.emit(st, { op: "mprotect", mm: mm.name, addr, size, prot, line, col });
         return;
       }
       case "fork": {
@@ -1272,14 +1360,9 @@ class Compiler {
           break;
         }
         case "prot": {
-          const w = c.value.name;
-          if (!(PROTS as readonly string[]).includes(w)) {
-            this.report(
-              c.value.span,
-              `unknown protection "${w}"${didYouMean(w, PROTS) || " (none, read or write)"}`,
-            );
-            ok = false;
-          } else prot = w as Prot;
+          const w = this.protection(c.value);
+          if (w === undefined) ok = false;
+          else prot = w;
           break;
         }
       }
@@ -1290,6 +1373,30 @@ class Compiler {
       ...(file ? { file: { ...file, offset: offset ?? 0n, offsetExpr } } : {}),
       ...(prot ? { prot } : {}),
     };
+  }
+
+  /** A protection word (`none`, `read`, `write`), or undefined (reported). */
+  protection(w: NameRef): Prot | undefined {
+    if ((PROTS as readonly string[]).includes(w.name)) return w.name as Prot;
+    this.report(
+      w.span,
+      `unknown protection "${w.name}"${
+        wordHint(w.name, PROTS, "prot_") || " (none, read or write)"
+      }`,
+    );
+    return undefined;
+  }
+
+  /** An advice word of `madvise` (one of {@link ADVICE}), or undefined (reported). */
+  advice(w: NameRef): Advice | undefined {
+    if ((ADVICE as readonly string[]).includes(w.name)) return w.name as Advice;
+    this.report(
+      w.span,
+      `unknown advice "${w.name}"${
+        wordHint(w.name, ADVICE, "madv_") || ` (one of ${ADVICE.join(", ")})`
+      }`,
+    );
+    return undefined;
   }
 
   /** The first comparison of a compiled condition (a constant one stands as `c == 1`). */
@@ -1687,6 +1794,7 @@ export function compileScenario(
         c.pageSize = 1n << BigInt(resolved.pageShift);
         c.facts = configFacts(resolved);
         c.taskSize = resolved.taskSize;
+        c.thpAvailable = resolved.thpAvailable;
         c.configName = resolved.name;
         c.injectSites = catalog.injectSites(configName);
         if (catalog.injectSiteOwners) c.injectSiteOwners = (s) => catalog.injectSiteOwners!(s);

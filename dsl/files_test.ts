@@ -479,7 +479,11 @@ Deno.test("syntax: the new clauses and names say what they wanted", () => {
     ["expect p[].vmpte == 1", "1:10: expected an index expression but found ']'"],
     ["mm a\ntouch a 0 read size 4K", "2:16: expected a statement but found 'size'"],
     ["fork a as b[", "1:13: expected an index expression but found end of input"],
-    ["madvise p[0] 1", "1:14: expected an advice (dontneed) but found '1'"],
+    [
+      "madvise p[0] 1",
+      "1:14: expected an advice (dontneed, free, hugepage, nohugepage, collapse or " +
+      "populate_write) but found '1'",
+    ],
   ];
   for (const [src, want] of cases) assert.deepEqual(messages(src)[0], want, src);
 });

@@ -16,6 +16,7 @@ export const STATEMENT_WORDS: readonly string[] = [
   "touch",
   "unmap",
   "madvise",
+  "mprotect",
   "fork",
   "exit",
   "run",

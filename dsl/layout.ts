@@ -1,8 +1,8 @@
 /**
- * The static VMA layout of one process, simulated at compile time to check `map` overlaps and
- * `touch` coverage and access: sorted, non-overlapping `[start, end)` ranges, each remembering
- * the line of the `map` that made it and its protection. Every operation is per range, never per
- * page.
+ * The static VMA layout of one process, simulated at compile time to check `map` overlaps,
+ * `touch` and `mprotect` coverage and access: sorted, non-overlapping `[start, end)` ranges, each
+ * remembering the line of the `map` that made it and its protection (and the `mprotect` that gave
+ * it, if one did). Every operation is per range, never per page.
  *
  * @module
  */
@@ -19,6 +19,12 @@ export interface Area {
   line: number;
   /** Its protection (`write`: PROT_READ | PROT_WRITE, the default). */
   prot: Prot;
+  /** Line of the `mprotect` that gave it `prot` (absent: the `map`'s own). */
+  protLine?: number;
+}
+
+function sameKind(a: Area, b: Area): boolean {
+  return a.line === b.line && a.prot === b.prot && a.protLine === b.protLine;
 }
 
 /** The mapped ranges of a process. */
@@ -73,6 +79,44 @@ export class Layout {
       j++;
     }
     if (j > i) a.splice(i, j - i, ...keep);
+  }
+
+  /**
+   * Gives `[start, end)` protection `prot` from the `mprotect` on line `line`, splitting ranges
+   * that straddle its ends (the caller checked every page of it is mapped). Neighbours left alike
+   * (same `map`, same protection from the same line) are merged again, as vma_modify merges VMAs,
+   * so an `mprotect` page by page in a loop keeps one range.
+   */
+  protect(start: bigint, end: bigint, prot: Prot, line: number): void {
+    const a = this.areas;
+    const i = this.#first(start);
+    let j = i;
+    const out: Area[] = [];
+    while (j < a.length && a[j].start < end) {
+      const v = a[j];
+      if (v.start < start) out.push({ ...v, end: start });
+      out.push({
+        ...v,
+        start: v.start > start ? v.start : start,
+        end: v.end < end ? v.end : end,
+        prot,
+        protLine: line,
+      });
+      if (v.end > end) out.push({ ...v, start: end });
+      j++;
+    }
+    if (j === i) return;
+    // merge with the neighbours outside the range too
+    let from = i, to = j;
+    if (from > 0) out.unshift(a[--from]);
+    if (to < a.length) out.push(a[to++]);
+    const merged: Area[] = [];
+    for (const v of out) {
+      const last = merged[merged.length - 1];
+      if (last && last.end === v.start && sameKind(last, v)) last.end = v.end;
+      else merged.push({ ...v });
+    }
+    a.splice(from, to - from, ...merged);
   }
 
   /**

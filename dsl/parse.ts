@@ -101,6 +101,7 @@ for (
     T.Touch,
     T.Unmap,
     T.Madvise,
+    T.Mprotect,
     T.Fork,
     T.Exit,
     T.Run,

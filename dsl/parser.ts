@@ -12,6 +12,7 @@
  *             | 'touch' name expr ('size' expr)? ('every' expr)? 'read'?
  *             | 'unmap' name expr 'size' expr
  *             | 'madvise' name Ident expr 'size' expr
+ *             | 'mprotect' name expr 'size' expr Ident  (none, read or write)
  *             | 'fork' name 'as' name
  *             | 'exit' name
  *             | 'run' name 'on' expr (('..' expr) | (',' expr)*)
@@ -53,6 +54,7 @@ import {
   tokenMatcher,
   type TokenType,
 } from "chevrotain";
+import { ADVICE } from "../engine/types.ts";
 import { didYouMean } from "./diagnostics.ts";
 import * as T from "./tokens.ts";
 import { STATEMENT_WORDS } from "./keywords.ts";
@@ -66,6 +68,9 @@ function found(t: IToken): string {
   return t.tokenType === EOF ? "end of input" : `'${t.image}'`;
 }
 
+/** The protection word of the `mprotect` being parsed (for the message after `prot read`). */
+let protWord = "";
+
 /** The `expect` being parsed has no comparison at its top level (yet). */
 let expectOpen = false;
 
@@ -78,6 +83,11 @@ function noStatement(t: IToken): string {
     return `expected ${COMPARISON_WANTED} but found ${found(t)}`;
   }
   if (t.tokenType === T.RCurly) return `unexpected '}' (no block is open)`;
+  if (stmtKind === "mprotect" && protWord === "prot" && PROT_WORDS.includes(t.image)) {
+    // `mprotect a 0 size 4K prot read`, by analogy with map's clause
+    return `expected a statement but found '${t.image}' (mprotect takes the protection ` +
+      `without 'prot': mprotect MM ADDR size SIZE ${t.image})`;
+  }
   const words = stmtKind === "map"
     ? [...STATEMENT_WORDS, ...MAP_CLAUSE_WORDS]
     : stmtKind === "touch"
@@ -86,6 +96,12 @@ function noStatement(t: IToken): string {
   const hint = tokenMatcher(t, T.Ident) ? didYouMean(t.image, words) : "";
   return `expected a statement but found ${found(t)}${hint}`;
 }
+
+/** The protections of `mprotect` (and of map's `prot`). */
+const PROT_WORDS: readonly string[] = ["none", "read", "write"];
+
+/** `dontneed, free, ... or populate_write`. */
+const ADVICE_LIST = `${ADVICE.slice(0, -1).join(", ")} or ${ADVICE[ADVICE.length - 1]}`;
 
 /** The words that begin a clause of `map` (for "did you mean"). */
 const MAP_CLAUSE_WORDS: readonly string[] = ["shared", "file", "offset", "prot"];
@@ -147,7 +163,9 @@ function nameWanted(ruleName: string, previous: IToken): string {
     case "repeat":
       return "a loop variable name";
     case "madvise":
-      return ruleName === "indexedName" ? "a process name" : "an advice (dontneed)";
+      return ruleName === "indexedName" ? "a process name" : `an advice (${ADVICE_LIST})`;
+    case "mprotect":
+      return ruleName === "indexedName" ? "a process name" : "a protection (none, read or write)";
     case "fork":
       return previous.tokenType === T.As ? "a name for the child process" : "a process name";
     case "inject":
@@ -230,6 +248,7 @@ export class ScenarioParser extends CstParser {
         { ALT: () => this.#touch() },
         { ALT: () => this.#unmap() },
         { ALT: () => this.#madvise() },
+        { ALT: () => this.#mprotect() },
         { ALT: () => this.#fork() },
         { ALT: () => this.#exit() },
         { ALT: () => this.#run() },
@@ -375,6 +394,20 @@ export class ScenarioParser extends CstParser {
     this.consume(3, T.Size);
     exprRole = "a size";
     this.subrule(10, this.expr);
+  }
+
+  #mprotect(): void {
+    stmtKind = "mprotect";
+    protWord = "";
+    this.consume(0, T.Mprotect);
+    this.subrule(11, this.indexedName);
+    exprRole = "an address";
+    this.subrule(25, this.expr);
+    this.consume(5, T.Size);
+    exprRole = "a size";
+    this.subrule(26, this.expr);
+    const w = this.consume(18, T.Ident); // none | read | write
+    if (!this.RECORDING_PHASE) protWord = w.image;
   }
 
   #fork(): void {
@@ -526,6 +559,8 @@ export class ScenarioParser extends CstParser {
         { ALT: () => this.CONSUME(T.Num) },
         { ALT: () => this.CONSUME2(T.Ident) },
         { ALT: () => this.CONSUME(T.On) },
+        // thp = madvise: the sysfs word is also a statement keyword
+        { ALT: () => this.CONSUME(T.Madvise) },
       ],
     );
   });

@@ -67,6 +67,8 @@ export const Touch: TokenType = keyword("touch");
 export const Unmap: TokenType = keyword("unmap");
 /** `madvise` */
 export const Madvise: TokenType = keyword("madvise");
+/** `mprotect` */
+export const Mprotect: TokenType = keyword("mprotect");
 /** `fork` */
 export const Fork: TokenType = keyword("fork");
 /** `exit` */
@@ -289,6 +291,7 @@ export const allTokens: TokenType[] = [
   Let,
   MapKw,
   Madvise,
+  Mprotect,
   File,
   Mm,
   Touch,

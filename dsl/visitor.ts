@@ -92,7 +92,7 @@ class AstBuilder extends BaseVisitor {
   }
 
   archOption(ctx: Ctx): ArchOption {
-    const v: IToken = (ctx.Version ?? ctx.Num ?? ctx.On ?? [ctx.Ident[1]])[0];
+    const v: IToken = (ctx.Version ?? ctx.Num ?? ctx.On ?? ctx.Madvise ?? [ctx.Ident[1]])[0];
     return { key: nameRef(ctx.Ident[0]), value: v.image, valueSpan: tokSpan(v) };
   }
 
@@ -393,6 +393,14 @@ const STATEMENTS: Record<string, Build> = {
     advice: nameRef(ctx.Ident[0]),
     addr: b.expr(ctx.expr[0].children),
     size: b.expr(ctx.expr[1].children),
+  }),
+  Mprotect: (b, ctx) => ({
+    kind: "mprotect",
+    keyword: tokSpan(ctx.Mprotect[0]),
+    mm: b.indexedName(ctx.indexedName[0].children),
+    addr: b.expr(ctx.expr[0].children),
+    size: b.expr(ctx.expr[1].children),
+    prot: nameRef(ctx.Ident[0]),
   }),
   Fork: (b, ctx) => ({
     kind: "fork",

@@ -337,6 +337,43 @@ Deno.test("grammar: files, map clauses, read touches, indexed names, new metrics
   assert(has(at(5, "vmas"), "meta.interpolation"));
 });
 
+Deno.test("grammar: mprotect and the advice of madvise (issue 9)", () => {
+  const src = [
+    "mprotect p[i] base + 4K size 2 * PAGE_SIZE read  # ro",
+    "madvise p[i] populate_write base size 4K",
+    "madvise a collapse base size 2M",
+    "repeat i in 0..2 { mprotect a i * 4K size 4K none }",
+    "let free = 1",
+    "mprotect a 0 size 4K write",
+  ].join("\n");
+  assert(checkScopes("sample", src) >= 6);
+  const s = tokenizeLines(src);
+  const at = (line: number, text: string, offset = 0) => {
+    const col = src.split("\n")[line - 1].indexOf(text);
+    assert(col >= 0, text);
+    return s[line - 1][col + offset];
+  };
+  assert(has(at(1, "mprotect"), "keyword.other.statement"));
+  assert(has(at(1, "p["), "variable.other"));
+  assert(has(at(1, "["), "punctuation.section.brackets.begin"));
+  assert(has(at(1, "size"), "keyword.other"));
+  assert(has(at(1, "PAGE_SIZE"), "support.constant"));
+  assert(has(at(1, "read"), "constant.language.protection"));
+  assert(has(at(1, "# ro"), "comment"));
+  assert(has(at(2, "madvise"), "keyword.other.statement"));
+  assert(has(at(2, "]"), "punctuation.section.brackets.end"));
+  assert(has(at(2, "populate_write"), "keyword.other.advice"));
+  assert(has(at(2, "base"), "variable.other"));
+  assert(has(at(2, "size"), "keyword.other"));
+  assert(has(at(3, "collapse"), "keyword.other.advice"));
+  assert(has(at(3, "2M"), "constant.numeric"));
+  assert(has(at(4, "mprotect"), "keyword.other.statement"));
+  assert(has(at(4, "none"), "constant.language.protection"));
+  assert(has(at(4, "}"), "punctuation.section.block.end"));
+  assert(!has(at(5, "free"), "keyword"));
+  assert(has(at(6, "write"), "constant.language.protection"));
+});
+
 Deno.test("the VS Code extension contributes the grammar and the language id", () => {
   const pkg = JSON.parse(Deno.readTextFileSync(new URL("vscode/package.json", here)));
   const lang = pkg.contributes.languages[0];

@@ -389,7 +389,6 @@ export function faultTable(
   if (obj) mm.rssShmem -= cowed;
 }
 
-
 /**
  * Write faults on pages first, first+step, ... below `end` (all in one VMA). Returns false when a
  * fault returned VM_FAULT_OOM (the touch stops there).

@@ -317,7 +317,14 @@ export async function replayOnHost(
           batch.push(`unmap ${hex(o.addr)} ${hex(o.size)}`);
           break;
         case "madvise":
-          batch.push(`dontneed ${hex(o.addr)} ${hex(o.size)}`);
+          batch.push(
+            o.advice === "dontneed"
+              ? `dontneed ${hex(o.addr)} ${hex(o.size)}`
+              : `advise ${hex(o.addr)} ${hex(o.size)} ${o.advice}`,
+          );
+          break;
+        case "mprotect":
+          batch.push(`mprotect ${hex(o.addr)} ${hex(o.size)} ${o.prot}`);
           break;
         case "fork":
           if (o.mm !== self) throw new Error(`Only ${self} can fork on the host`);

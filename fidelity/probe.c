@@ -567,7 +567,8 @@ int main(int argc, char **argv)
 			break;
 		int quiet = !strcmp(cmd, "map") || !strcmp(cmd, "touch") || !strcmp(cmd, "unmap") ||
 			    !strcmp(cmd, "dontneed") || !strcmp(cmd, "fork") || !strcmp(cmd, "exit") ||
-			    !strcmp(cmd, "file") || !strcmp(cmd, "mapx") || !strcmp(cmd, "touchr");
+			    !strcmp(cmd, "file") || !strcmp(cmd, "mapx") || !strcmp(cmd, "touchr") ||
+			    !strcmp(cmd, "mprotect") || !strcmp(cmd, "advise");
 		if (!quiet && failure[0]) {
 			snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", failure);
 			emit(out);
@@ -620,6 +621,24 @@ int main(int argc, char **argv)
 				continue;
 			}
 			madvise(r, s, MADV_NOHUGEPAGE);
+		} else if (!strcmp(cmd, "mprotect") && nt == 4) {
+			int prot = !strcmp(tok[3], "none") ? PROT_NONE :
+				   !strcmp(tok[3], "read") ? PROT_READ : PROT_READ | PROT_WRITE;
+			if (mprotect((void *)num(tok[1]), num(tok[2]), prot)) {
+				fail("mprotect", tok[1]);
+				continue;
+			}
+		} else if (!strcmp(cmd, "advise") && nt == 4) {
+			/* MADV_FREE 8, MADV_HUGEPAGE 14, MADV_NOHUGEPAGE 15, MADV_POPULATE_WRITE 23,
+			 * MADV_COLLAPSE 25 (include/uapi/asm-generic/mman-common.h) */
+			int adv = !strcmp(tok[3], "free") ? 8 : !strcmp(tok[3], "hugepage") ? 14 :
+				  !strcmp(tok[3], "nohugepage") ? 15 : !strcmp(tok[3], "populate_write") ? 23 :
+				  !strcmp(tok[3], "collapse") ? 25 : -1;
+			frees_pending = 1;
+			if (adv < 0 || madvise((void *)num(tok[1]), num(tok[2]), adv)) {
+				fail("madvise", tok[3]);
+				continue;
+			}
 		} else if (!strcmp(cmd, "touchr") && nt == 4) {
 			unsigned long a = num(tok[1]), s = num(tok[2]), st = num(tok[3]);
 			for (unsigned long x = a; x < a + s; x += st)

@@ -247,6 +247,31 @@ Deno.test("files, map clauses, read touches and indexed names (issue 9)", () => 
   assertEquals(fmt("let x = offset (1)"), "let x = offset(1)\n");
 });
 
+Deno.test("mprotect and the advice of madvise (issue 9)", () => {
+  const before = [
+    "mprotect  p[ i ]   base+4K size 2 * PAGE_SIZE   read  # ro",
+    "mprotect a 0 size 4K none",
+    "madvise p[i]  populate_write -4K size 4K",
+    "madvise a collapse (base) size 2M",
+    "madvise a free   base size 4K",
+    "repeat i in 0..2 { mprotect a i*4K size 4K write }",
+  ].join("\n");
+  const after = [
+    "mprotect p[i] base + 4K size 2 * PAGE_SIZE read  # ro",
+    "mprotect a 0 size 4K none",
+    "madvise p[i] populate_write -4K size 4K",
+    "madvise a collapse (base) size 2M",
+    "madvise a free base size 4K",
+    "repeat i in 0..2 { mprotect a i * 4K size 4K write }",
+    "",
+  ].join("\n");
+  assertEquals(fmt(before), after);
+  assertEquals(fmt(after), after);
+  assertEquals(kinds(after), kinds(before));
+  // the advice words are names elsewhere: a call, a difference
+  assertEquals(fmt("let x = free (1) - collapse - 1"), "let x = free(1) - collapse - 1\n");
+});
+
 Deno.test("edge cases: empty, unbalanced braces, odd characters, a one-line block", () => {
   assertEquals(fmt(""), "");
   assertEquals(fmt("\n\n  \n"), "");

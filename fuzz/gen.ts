@@ -47,8 +47,10 @@ export class Rng {
 /** One generated action (a statement, or a point where the oracle's expectations go). */
 export type Action =
   | { k: "mm"; name: string }
-  | { k: "map"; mm: string; addr: bigint; size: bigint }
-  | { k: "touch"; mm: string; addr: bigint; size: bigint; step: bigint }
+  | { k: "map"; mm: string; addr: bigint; size: bigint; shared?: boolean }
+  | { k: "touch"; mm: string; addr: bigint; size: bigint; step: bigint; read?: boolean }
+  | { k: "mprotect"; mm: string; addr: bigint; size: bigint; prot: "none" | "read" | "write" }
+  | { k: "advise"; mm: string; advice: string; addr: bigint; size: bigint }
   | { k: "unmap"; mm: string; addr: bigint; size: bigint }
   | { k: "dontneed"; mm: string; addr: bigint; size: bigint }
   | { k: "fork"; mm: string; child: string }
@@ -220,7 +222,14 @@ export function generate(seed: number, opts: GenOptions): GenScenario {
     if (r < 0.22) {
       const a = addr(), s = size();
       if (a + s <= task && !overlaps(p.vmas, a, a + s)) {
-        actions.push({ k: "map", mm, addr: a, size: s });
+        // shared anonymous memory now and then (fork does not copy its tables)
+        actions.push({
+          k: "map",
+          mm,
+          addr: a,
+          size: s,
+          ...(rng.chance(0.2) ? { shared: true } : {}),
+        });
         p.vmas.push([a, a + s]);
       }
     } else if (r < 0.55 && p.vmas.length) {
@@ -232,7 +241,36 @@ export function generate(seed: number, opts: GenOptions): GenScenario {
       const len = step * count;
       const sz = a + len > e ? e - a : len;
       if (sz > 0n && touchInside(p.vmas, a, sz, step)) {
-        actions.push({ k: "touch", mm, addr: a, size: sz, step });
+        actions.push({
+          k: "touch",
+          mm,
+          addr: a,
+          size: sz,
+          step,
+          ...(rng.chance(0.15) ? { read: true } : {}),
+        });
+      }
+    } else if (r < 0.6 && p.vmas.length) {
+      // within one VMA: mprotect there and back (split, merge, THP split, flushes), or advice
+      const [s, e] = rng.pick(p.vmas);
+      const a = s + rng.big((e - s) / page) * page;
+      const len = page * BigInt(1 + rng.int(1024));
+      const size = a + len > e ? e - a : len;
+      if (rng.chance(0.5)) {
+        const prot = rng.pick(["none", "read"] as const);
+        actions.push({ k: "mprotect", mm, addr: a, size, prot });
+        actions.push({ k: "mprotect", mm, addr: a, size, prot: "write" });
+      } else {
+        const advice = rng.pick(
+          [
+            "free",
+            "hugepage",
+            "nohugepage",
+            "populate_write",
+            ...(opts.thpAvailable ? ["collapse"] : []),
+          ],
+        );
+        actions.push({ k: "advise", mm, advice, addr: a, size });
       }
     } else if (r < 0.7 && p.vmas.length) {
       const [s, e] = rng.pick(p.vmas);
@@ -281,10 +319,19 @@ function oracleLines(sc: GenScenario, pageSize: bigint, cfg: ArchConfig): Map<nu
         break;
       case "map":
         procs.get(a.mm)?.vmas.push([a.addr, a.addr + a.size]);
+        // shared memory is not copied at fork: which pages a child has is the engine's business
+        if (a.shared) exact = false;
+        break;
+      case "mprotect":
+        break;
+      case "advise":
+        // populate_write, collapse and the THP advice change what is present
+        if (a.advice !== "free") exact = false;
         break;
       case "touch": {
         const p = procs.get(a.mm);
         if (!p) break;
+        if (a.read) exact = false; // the zero page, fault-around
         for (let x = a.addr; x < a.addr + a.size; x += a.step) p.pages.add(x / pageSize);
         break;
       }
@@ -353,10 +400,20 @@ export function render(
         out.push(`mm ${a.name}`);
         break;
       case "map":
-        out.push(`map ${a.mm} ${hex(a.addr)} size ${hex(a.size)}`);
+        out.push(`map ${a.mm} ${hex(a.addr)} size ${hex(a.size)}${a.shared ? " shared" : ""}`);
         break;
       case "touch":
-        out.push(`touch ${a.mm} ${hex(a.addr)} size ${hex(a.size)} every ${hex(a.step)}`);
+        out.push(
+          `touch ${a.mm} ${hex(a.addr)} size ${hex(a.size)} every ${hex(a.step)}${
+            a.read ? " read" : ""
+          }`,
+        );
+        break;
+      case "mprotect":
+        out.push(`mprotect ${a.mm} ${hex(a.addr)} size ${hex(a.size)} ${a.prot}`);
+        break;
+      case "advise":
+        out.push(`madvise ${a.mm} ${a.advice} ${hex(a.addr)} size ${hex(a.size)}`);
         break;
       case "unmap":
         out.push(`unmap ${a.mm} ${hex(a.addr)} size ${hex(a.size)}`);
