@@ -106,10 +106,11 @@ export interface CompileResult {
 /** Most iterations all `repeat`s may unroll to, in total. */
 export const MAX_ITERATIONS = 1_000_000;
 /**
- * Most operations a compiled program may have (1,000,000 operations compile, check and run in
- * about a second on the README's 2-core machine; 5,000,000 took 5 s and 600 MB).
+ * Most operations a compiled program may have (500,000 operations compile, check and run in
+ * about half a second on the README's 2-core machine, under 2 s when it is busy; 5,000,000 took
+ * 5 s and 600 MB).
  */
-export const MAX_OPS = 1_000_000;
+export const MAX_OPS = 500_000;
 /**
  * Most results a program may record: snapshots, prints and expectations, each a row of the
  * output (a million snapshots took 10 s and 1.2 GB, for a table nobody reads).

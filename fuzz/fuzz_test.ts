@@ -39,3 +39,10 @@ Deno.test("a failing scenario shrinks to the statements that fail", () => {
   // mm and the touch are all that is needed
   assertEquals(small.actions.map((a) => a.k), ["mm", "touch"]);
 });
+
+Deno.test("a kernel list (--kernel all) gives each scenario one kernel of it, in turn", () => {
+  // the list used to go into the scenario as `kernel = 6.1,6.6,...`: a parse error per scenario
+  const r = fuzz({ archs: ["x86_64-4level", "arm64-4k-48"], seed: 7, runs: 4, kernel: "6.1,6.18" });
+  assertEquals(r.findings, []);
+  assertEquals(r.scenarios, 8);
+});

@@ -37,7 +37,10 @@ export interface FuzzOptions {
   runs?: number;
   /** Time budget in seconds, shared by the configurations in turn. */
   seconds?: number;
-  /** Kernel version (random per scenario when undefined). */
+  /**
+   * Kernel version, or a comma list (`--kernel all`) the scenarios take in turn (random per
+   * scenario when undefined).
+   */
   kernel?: string;
   /** Called after each scenario (for progress). */
   progress?: (done: number, findings: number) => void;
@@ -177,7 +180,9 @@ export function fuzz(opts: FuzzOptions): FuzzReport {
     for (const c of ctx) {
       if (performance.now() >= deadline) break;
       const seed = ((opts.seed + round * 7919) ^ hash(c.name)) >>> 0;
-      const sc = generate(seed, { ...c.gen, kernel: opts.kernel });
+      const kernels = opts.kernel?.split(",").map((v) => v.trim());
+      const kernel = kernels?.[round % kernels.length];
+      const sc = generate(seed, { ...c.gen, kernel });
       report.scenarios++;
       report.statements += sc.actions.length;
       report.perArch[c.name] = (report.perArch[c.name] ?? 0) + 1;
