@@ -272,6 +272,10 @@ function arm64Config(pageShift: number, vaBits: number, nlevels: number): Config
     archData: { pgdCache: pgdBytes < page ? pgdBytes : 0, vaBits },
     backend: arm64Backend,
     story: arm64Story,
+    // select HAVE_MOVE_PMD, select HAVE_MOVE_PUD (arch/arm64/Kconfig, 5.10 / 5.11)
+    adjust: (cfg) => {
+      cfg.moveTables = { pmd: true, pud: true };
+    },
   };
 }
 

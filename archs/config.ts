@@ -287,6 +287,7 @@ export function resolveConfig(
     splitPmdPtlocks: split && spec.splitPmdPtlockArch,
     allocSplitPtlocks: split && opts.alloc_split_ptlocks === "on",
     ptReclaim: false,
+    moveTables: { pmd: false, pud: false },
     gather: {
       ...spec.gather,
       bundle: 8,

@@ -312,6 +312,8 @@ function x86Adjust(cfg: ArchConfig, kv: number): void {
   cfg.gather.tableFree = true;
   cfg.gather.rcuTableFree = true;
   cfg.ptReclaim = kv >= 614 && cfg.bits === 64;
+  // select HAVE_MOVE_PMD, select HAVE_MOVE_PUD (arch/x86/Kconfig)
+  cfg.moveTables = { pmd: true, pud: true };
   cfg.gather.tableOneRcu = cfg.ptReclaim;
   if (kv >= 615 && cfg.options.highpte === "on") cfg.options = { ...cfg.options, highpte: "off" };
 }

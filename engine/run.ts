@@ -10,6 +10,7 @@ import type { Backend } from "./backend.ts";
 import { Use } from "./frames.ts";
 import { madviseCollapse, madviseFree, madviseHugepage, madvisePopulateWrite } from "./madvise.ts";
 import { doMprotect } from "./mprotect.ts";
+import { doMremap } from "./mremap.ts";
 import { Machine, MAX_TRACE } from "./machine.ts";
 import {
   copyPageRange,
@@ -578,6 +579,14 @@ export class Run {
             madviseCollapse(k, mm, s, e);
             break;
         }
+        break;
+      }
+      case "mremap": {
+        const mm = this.#mm(op.mm, op.line);
+        if (!mm) break;
+        const [s, e] = this.#range(op.addr, op.size, op.line);
+        const [t, te] = this.#range(op.newAddr, op.newSize, op.line);
+        doMremap(k, mm, s, e - s, t, te - t);
         break;
       }
       case "mprotect": {

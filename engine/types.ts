@@ -109,6 +109,11 @@ export interface ArchConfig {
   allocSplitPtlocks: boolean;
   /** MADV_DONTNEED frees PTE tables it empties (CONFIG_PT_RECLAIM, 6.14+). */
   ptReclaim: boolean;
+  /**
+   * HAVE_MOVE_PMD / HAVE_MOVE_PUD: mremap's move_page_tables moves a whole PTE (PMD) table by
+   * its PMD (PUD) entry when the move is aligned to it, instead of PTE by PTE.
+   */
+  moveTables: { pmd: boolean; pud: boolean };
   /** The mmu_gather. */
   gather: GatherConfig;
   /** RAM of the simulated machine, bytes. */
@@ -248,6 +253,18 @@ export type Op =
       readonly advice: Advice;
       readonly addr: bigint;
       readonly size: bigint;
+    }
+    | {
+      /**
+       * mremap(2) of [addr, addr + size) to [newAddr, newAddr + newSize): in place when newAddr is
+       * addr (shrink, or grow into free space), else MREMAP_MAYMOVE | MREMAP_FIXED.
+       */
+      readonly op: "mremap";
+      readonly mm: string;
+      readonly addr: bigint;
+      readonly size: bigint;
+      readonly newAddr: bigint;
+      readonly newSize: bigint;
     }
     | {
       /** mprotect(2): the range's VMAs get `prot` (split and merged as vma_modify does). */

@@ -323,6 +323,11 @@ export async function replayOnHost(
               : `advise ${hex(o.addr)} ${hex(o.size)} ${o.advice}`,
           );
           break;
+        case "mremap":
+          batch.push(
+            `mremap ${hex(o.addr)} ${hex(o.size)} ${hex(o.newAddr)} ${hex(o.newSize)}`,
+          );
+          break;
         case "mprotect":
           batch.push(`mprotect ${hex(o.addr)} ${hex(o.size)} ${o.prot}`);
           break;

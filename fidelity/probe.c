@@ -568,7 +568,7 @@ int main(int argc, char **argv)
 		int quiet = !strcmp(cmd, "map") || !strcmp(cmd, "touch") || !strcmp(cmd, "unmap") ||
 			    !strcmp(cmd, "dontneed") || !strcmp(cmd, "fork") || !strcmp(cmd, "exit") ||
 			    !strcmp(cmd, "file") || !strcmp(cmd, "mapx") || !strcmp(cmd, "touchr") ||
-			    !strcmp(cmd, "mprotect") || !strcmp(cmd, "advise");
+			    !strcmp(cmd, "mprotect") || !strcmp(cmd, "advise") || !strcmp(cmd, "mremap");
 		if (!quiet && failure[0]) {
 			snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", failure);
 			emit(out);
@@ -621,6 +621,16 @@ int main(int argc, char **argv)
 				continue;
 			}
 			madvise(r, s, MADV_NOHUGEPAGE);
+		} else if (!strcmp(cmd, "mremap") && nt == 5) {
+			/* MREMAP_MAYMOVE | MREMAP_FIXED to another address, in place otherwise */
+			unsigned long a = num(tok[1]), s = num(tok[2]), na = num(tok[3]), ns = num(tok[4]);
+			void *r = na == a ? mremap((void *)a, s, ns, 0)
+					  : mremap((void *)a, s, ns, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)na);
+			frees_pending = 1;
+			if (r == MAP_FAILED || (unsigned long)r != na) {
+				fail("mremap", tok[1]);
+				continue;
+			}
 		} else if (!strcmp(cmd, "mprotect") && nt == 4) {
 			int prot = !strcmp(tok[3], "none") ? PROT_NONE :
 				   !strcmp(tok[3], "read") ? PROT_READ : PROT_READ | PROT_WRITE;
