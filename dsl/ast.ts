@@ -186,6 +186,16 @@ export type Statement =
       /** The protection word as written (checked by the compiler against {@link PROTS}). */
       readonly prot: NameRef;
     }
+    /** `mremap MM ADDR size SIZE to NEWADDR [size NEWSIZE]`. */
+    | {
+      readonly kind: "mremap";
+      readonly mm: IndexedName;
+      readonly addr: ExprNode;
+      readonly size: ExprNode;
+      readonly newAddr: ExprNode;
+      /** Absent: the old size. */
+      readonly newSize?: ExprNode;
+    }
     | { readonly kind: "fork"; readonly mm: IndexedName; readonly child: IndexedName }
     | { readonly kind: "exit"; readonly mm: IndexedName }
     | { readonly kind: "run"; readonly mm: IndexedName; readonly cpus: CpuList }

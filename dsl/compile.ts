@@ -4,7 +4,9 @@
  * compiler needs them, page alignment, the user address space, the files and the static VMA
  * layout of each process (overlapping `map`, a mapping past the end of its file, `touch` outside
  * any mapping or against its protection, `mprotect` of a hole, `madvise populate_write` of a range
- * that is not writable; `mprotect` changes the protection the later checks see). `repeat` is
+ * that is not writable, `mremap` of a range not inside one mapping, onto a mapped range or
+ * growing in place into one; `mprotect` changes the protection the later checks see, `mremap`
+ * the ranges). `repeat` is
  * unrolled here, and indexed names (`p[i]`) are spelt out (`p[3]`).
  *
  * @module
@@ -1084,6 +1086,73 @@ class Compiler {
         if (prot === undefined) return;
         p.layout.protect(addr, end, prot, line);
         this.emit(st, { op: "mprotect", mm: mm.name, addr, size, prot, line, col });
+        return;
+      }
+      case "mremap": {
+        const mm = this.resolve(st.mm);
+        const p = mm && this.process(mm);
+        const addr = this.constant(st.addr, "the address");
+        const size = this.constant(st.size, "the size");
+        const newAddr = this.constant(st.newAddr, "the new address");
+        const newSize = st.newSize ? this.constant(st.newSize, "the new size") : size;
+        if (
+          !mm || !p || addr === undefined || size === undefined || newAddr === undefined ||
+          newSize === undefined
+        ) return;
+        const newSizeE = st.newSize ?? st.size;
+        if (!this.positive(st.size, size, "size")) return;
+        if (st.newSize && !this.positive(st.newSize, newSize, "size")) return;
+        const oldFits = this.range(st.addr, addr, st.size, size);
+        if (!this.range(st.newAddr, newAddr, newSizeE, newSize) || !oldFits) return;
+        const end = addr + size;
+        const newEnd = newAddr + newSize;
+        // vma_to_resize: -EFAULT unless the old range is inside the VMA at addr
+        const v = p.layout.containing(addr, end);
+        if (!v) {
+          this.report(
+            st.addr.span,
+            `mremap of ${hex(addr)}..${hex(end)} would fail with EFAULT: it is not inside one ` +
+              `mapping of "${mm.name}"`,
+          );
+          return;
+        }
+        const mapping = (o: Area) =>
+          `the mapping ${hex(o.start)}..${hex(o.end)} of "${mm.name}" made on line ${o.line}`;
+        if (newAddr !== addr) {
+          // MREMAP_FIXED: the new range must not overlap the old one (-EINVAL); the simulator
+          // refuses to unmap what is there, as the kernel would do silently
+          if (newAddr < end && addr < newEnd) {
+            this.report(
+              st.newAddr.span,
+              `mremap onto a mapped range: ${hex(newAddr)}..${hex(newEnd)} overlaps the range ` +
+                `${hex(addr)}..${hex(end)} it moves (mremap(2) gives EINVAL)`,
+            );
+            return;
+          }
+          const o = p.layout.overlap(newAddr, newEnd);
+          if (o) {
+            this.report(
+              st.newAddr.span,
+              `mremap onto a mapped range: ${hex(newAddr)}..${hex(newEnd)} overlaps ${mapping(o)}`,
+            );
+            return;
+          }
+        } else if (newSize > size) {
+          // without MREMAP_MAYMOVE a VMA grows only at its end into free space (vma_expandable)
+          const o = end === v.end ? p.layout.overlap(end, newEnd) : undefined;
+          if (end !== v.end || o) {
+            this.report(
+              newSizeE.span,
+              `mremap of ${hex(addr)}..${hex(end)} would fail with ENOMEM: cannot grow in place (` +
+                (o
+                  ? `${hex(end)}..${hex(newEnd)} overlaps ${mapping(o)})`
+                  : `${hex(end)} is not the end of ${mapping(v)})`),
+            );
+            return;
+          }
+        }
+        p.layout.remap(addr, size, newAddr, newSize);
+        this.emit(st, { op: "mremap", mm: mm.name, addr, size, newAddr, newSize, line, col });
         return;
       }
       case "fork": {

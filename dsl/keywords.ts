@@ -17,6 +17,7 @@ export const STATEMENT_WORDS: readonly string[] = [
   "unmap",
   "madvise",
   "mprotect",
+  "mremap",
   "fork",
   "exit",
   "run",

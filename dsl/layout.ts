@@ -1,6 +1,6 @@
 /**
  * The static VMA layout of one process, simulated at compile time to check `map` overlaps,
- * `touch` and `mprotect` coverage and access: sorted, non-overlapping `[start, end)` ranges, each
+ * `touch`, `mprotect` and `mremap` coverage and access: sorted, non-overlapping `[start, end)` ranges, each
  * remembering the line of the `map` that made it and its protection (and the `mprotect` that gave
  * it, if one did). Every operation is per range, never per page.
  *
@@ -59,6 +59,33 @@ export class Layout {
     const i = this.#first(start);
     const a = this.areas[i];
     return a && a.start < end ? a : undefined;
+  }
+
+  /** The one range holding all of `[start, end)`, if one does (mremap's single VMA). */
+  containing(start: bigint, end: bigint): Area | undefined {
+    const a = this.areas[this.#first(start)];
+    return a && a.start <= start && a.end >= end ? a : undefined;
+  }
+
+  /**
+   * mremap of `[start, start + size)`, which the caller checked lies inside one range, to
+   * `[newStart, newStart + newSize)`: in place (`newStart` is `start`) a shrink removes the tail
+   * and a grow extends the range (the caller checked `start + size` is its end and the pages
+   * after it are free); a move removes the old range and adds the new one, free but for nothing
+   * (checked), with the old one's `map` line and protection.
+   */
+  remap(start: bigint, size: bigint, newStart: bigint, newSize: bigint): void {
+    const end = start + size;
+    const v = this.containing(start, end);
+    if (!v) return;
+    if (newStart === start) {
+      if (newSize < size) this.remove(start + newSize, end);
+      else if (newSize > size) v.end = start + newSize;
+      return;
+    }
+    const moved: Area = { ...v, start: newStart, end: newStart + newSize };
+    this.remove(start, end);
+    this.areas.splice(this.#first(newStart), 0, moved);
   }
 
   /** Adds `[start, end)` (the caller checked it overlaps nothing). */

@@ -102,6 +102,7 @@ for (
     T.Unmap,
     T.Madvise,
     T.Mprotect,
+    T.Mremap,
     T.Fork,
     T.Exit,
     T.Run,

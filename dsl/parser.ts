@@ -13,6 +13,7 @@
  *             | 'unmap' name expr 'size' expr
  *             | 'madvise' name Ident expr 'size' expr
  *             | 'mprotect' name expr 'size' expr Ident  (none, read or write)
+ *             | 'mremap' name expr 'size' expr 'to' expr ('size' expr)?
  *             | 'fork' name 'as' name
  *             | 'exit' name
  *             | 'run' name 'on' expr (('..' expr) | (',' expr)*)
@@ -32,7 +33,7 @@
  *             | Ident ('[' expr ']')? ('.' Ident)* ('(' (expr (',' expr)*)? ')')?
  * ```
  *
- * `shared`, `offset`, `prot` and `read` are contextual: names everywhere but where the grammar
+ * `shared`, `offset`, `prot`, `read` and `to` are contextual: names everywhere but where the grammar
  * asks for them. `file` is a keyword, and starts a statement only when `file NAME` is followed by
  * `size`; otherwise it is the `file NAME` clause of the `map` before it (see
  * {@link fileStatementAhead}).
@@ -249,6 +250,7 @@ export class ScenarioParser extends CstParser {
         { ALT: () => this.#unmap() },
         { ALT: () => this.#madvise() },
         { ALT: () => this.#mprotect() },
+        { ALT: () => this.#mremap() },
         { ALT: () => this.#fork() },
         { ALT: () => this.#exit() },
         { ALT: () => this.#run() },
@@ -408,6 +410,25 @@ export class ScenarioParser extends CstParser {
     this.subrule(26, this.expr);
     const w = this.consume(18, T.Ident); // none | read | write
     if (!this.RECORDING_PHASE) protWord = w.image;
+  }
+
+  #mremap(): void {
+    stmtKind = "mremap";
+    this.consume(0, T.Mremap);
+    this.subrule(12, this.indexedName);
+    exprRole = "an address";
+    this.subrule(27, this.expr);
+    this.consume(6, T.Size);
+    exprRole = "a size";
+    this.subrule(28, this.expr);
+    this.consume(0, T.To);
+    exprRole = "a new address";
+    this.subrule(29, this.expr);
+    this.option(9, () => {
+      this.consume(7, T.Size);
+      exprRole = "a new size";
+      this.subrule(30, this.expr);
+    });
   }
 
   #fork(): void {

@@ -4,7 +4,8 @@
  * Whitespace (newlines included), a byte-order mark at the very start and `#` comments are
  * skipped: every statement starts with a
  * keyword, so statements need no terminator. Keywords are reserved words (`longer_alt: Ident`),
- * except the contextual words of `map` and `touch` (`shared`, `offset`, `prot`, `read`): they are
+ * except the contextual words of `map`, `touch` and `mremap` (`shared`, `offset`, `prot`, `read`,
+ * `to`): they are
  * tokens of their own that are also names (category {@link Ident}), so a variable or process named
  * `offset` or `read` still is one wherever a name is expected.
  * A configuration name such as `x86_64-4level` is one {@link ArchName} token, but only right
@@ -69,6 +70,8 @@ export const Unmap: TokenType = keyword("unmap");
 export const Madvise: TokenType = keyword("madvise");
 /** `mprotect` */
 export const Mprotect: TokenType = keyword("mprotect");
+/** `mremap` */
+export const Mremap: TokenType = keyword("mremap");
 /** `fork` */
 export const Fork: TokenType = keyword("fork");
 /** `exit` */
@@ -111,6 +114,8 @@ export const Offset: TokenType = contextual("offset");
 export const Prot: TokenType = contextual("prot");
 /** `read` (read faults, at the end of `touch`; elsewhere a name) */
 export const Read: TokenType = contextual("read");
+/** `to` (the new address of `mremap`; elsewhere a name) */
+export const To: TokenType = contextual("to");
 
 const archNameRe = /[A-Za-z0-9_][A-Za-z0-9_-]*/y;
 const nameStartChars: string[] = [];
@@ -292,6 +297,7 @@ export const allTokens: TokenType[] = [
   MapKw,
   Madvise,
   Mprotect,
+  Mremap,
   File,
   Mm,
   Touch,
@@ -317,6 +323,7 @@ export const allTokens: TokenType[] = [
   Offset,
   Prot,
   Read,
+  To,
   And,
   Or,
   Ident,

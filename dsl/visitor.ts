@@ -402,6 +402,15 @@ const STATEMENTS: Record<string, Build> = {
     size: b.expr(ctx.expr[1].children),
     prot: nameRef(ctx.Ident[0]),
   }),
+  Mremap: (b, ctx) => ({
+    kind: "mremap",
+    keyword: tokSpan(ctx.Mremap[0]),
+    mm: b.indexedName(ctx.indexedName[0].children),
+    addr: b.expr(ctx.expr[0].children),
+    size: b.expr(ctx.expr[1].children),
+    newAddr: b.expr(ctx.expr[2].children),
+    ...(ctx.expr[3] ? { newSize: b.expr(ctx.expr[3].children) } : {}),
+  }),
   Fork: (b, ctx) => ({
     kind: "fork",
     keyword: tokSpan(ctx.Fork[0]),

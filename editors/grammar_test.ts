@@ -374,6 +374,35 @@ Deno.test("grammar: mprotect and the advice of madvise (issue 9)", () => {
   assert(has(at(6, "write"), "constant.language.protection"));
 });
 
+Deno.test("grammar: mremap and its `to`", () => {
+  const src = [
+    "mremap p[i] base size 16K to base + 1M  # move",
+    "mremap a base size 16K to base size 2 * PAGE_SIZE",
+    "repeat i in 0..2 { mremap a i * 4K size 4K to i * 4K + 1M }",
+    "let to = 1",
+  ].join("\n");
+  assert(checkScopes("sample", src) >= 4);
+  const s = tokenizeLines(src);
+  const at = (line: number, text: string, offset = 0) => {
+    const col = src.split("\n")[line - 1].indexOf(text);
+    assert(col >= 0, text);
+    return s[line - 1][col + offset];
+  };
+  assert(has(at(1, "mremap"), "keyword.other.statement"));
+  assert(has(at(1, "p["), "variable.other"));
+  assert(has(at(1, "["), "punctuation.section.brackets.begin"));
+  assert(has(at(1, "size"), "keyword.other"));
+  assert(has(at(1, " to ", 1), "keyword.other"));
+  assert(has(at(1, "1M"), "constant.numeric"));
+  assert(has(at(1, "# move"), "comment"));
+  assert(has(at(2, " to ", 1), "keyword.other"));
+  assert(has(at(2, "PAGE_SIZE"), "support.constant"));
+  assert(has(at(3, "mremap"), "keyword.other.statement"));
+  assert(has(at(3, " to ", 1), "keyword.other"));
+  assert(has(at(3, "}"), "punctuation.section.block.end"));
+  assert(!has(at(4, "to"), "keyword.other.ptlab"));
+});
+
 Deno.test("the VS Code extension contributes the grammar and the language id", () => {
   const pkg = JSON.parse(Deno.readTextFileSync(new URL("vscode/package.json", here)));
   const lang = pkg.contributes.languages[0];

@@ -19,8 +19,9 @@
  *   `,` or a keyword (`expect x == -1`, `offset -4K` in a `map`), or written as a sign after a
  *   name (`map a -4K`); and a CPU list after `run MM on` is written without spaces (`0-3,8`,
  *   `0..4`, `0,2`). Two tokens are never glued where that would lex them differently.
- * - The advice of a `madvise` and the protection that ends an `mprotect` are keywords there (a
- *   sign after them is a sign, a `(` after them no call): names anywhere else.
+ * - The advice of a `madvise`, the protection that ends an `mprotect` and the `to` of an `mremap`
+ *   are keywords there (a sign after them is a sign, a `(` after them no call): names anywhere
+ *   else.
  * - The clauses of a `map` written on one line come in the order `shared`, `file NAME`,
  *   `offset OFF`, `prot P` (when each is there at most once and `offset` follows `file`; else,
  *   or over several lines, they stay as written). This is the only change of token order.
@@ -96,8 +97,8 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
 
 /**
  * The contextual words of `map` (`shared`, `offset`, `prot` and the protections), `touch`
- * (`read`), `mprotect` (the protections) and `madvise` (the advice): keywords where those
- * statements have them, names anywhere else.
+ * (`read`), `mprotect` (the protections), `madvise` (the advice) and `mremap` (`to`): keywords
+ * where those statements have them, names anywhere else.
  */
 export const CLAUSE_WORDS: readonly string[] = [
   "shared",
@@ -106,6 +107,7 @@ export const CLAUSE_WORDS: readonly string[] = [
   "read",
   "write",
   "none",
+  "to",
   ...ADVICE,
 ];
 
@@ -369,7 +371,7 @@ const CLAUSE_ORDER = ["shared", "file", "offset", "prot"];
 /**
  * The code tokens with the clauses of one-line `map`s put in the canonical order, and the
  * tokens that are contextual keywords (clause words of `map`, the `read` that ends a `touch`,
- * the advice of a `madvise`, the protection that ends an `mprotect`).
+ * the advice of a `madvise`, the protection that ends an `mprotect`, the `to` of an `mremap`).
  */
 function contextual(code: FmtToken[]): { code: FmtToken[]; keywords: Set<FmtToken> } {
   const keywords = new Set<FmtToken>();
@@ -399,6 +401,15 @@ function contextual(code: FmtToken[]): { code: FmtToken[]; keywords: Set<FmtToke
       if (k !== undefined && isWord(code[k], "size")) k = exprEnd(code, k + 1);
       else k = undefined;
       if (k !== undefined && nameEnd(code, k) === k + 1) keywords.add(code[k]);
+      continue;
+    }
+    if (isWord(t, "mremap")) {
+      // mremap MM ADDR size SIZE to NEWADDR [size NEWSIZE]
+      let k = nameEnd(code, m + 1);
+      if (k !== undefined) k = exprEnd(code, k);
+      if (k !== undefined && isWord(code[k], "size")) k = exprEnd(code, k + 1);
+      else k = undefined;
+      if (k !== undefined && isWord(code[k], "to")) keywords.add(code[k]);
       continue;
     }
     if (!isWord(t, "map")) continue;

@@ -272,6 +272,27 @@ Deno.test("mprotect and the advice of madvise (issue 9)", () => {
   assertEquals(fmt("let x = free (1) - collapse - 1"), "let x = free(1) - collapse - 1\n");
 });
 
+Deno.test("mremap and its `to`", () => {
+  const before = [
+    "mremap  p[ i ]   base size 16K   to base+1M  # move",
+    "mremap a base size 16K to (base) size 2*PAGE_SIZE",
+    "mremap a base size 4K to -4K",
+    "repeat i in 0..2 { mremap a i*4K size 4K to i*4K+1M }",
+  ].join("\n");
+  const after = [
+    "mremap p[i] base size 16K to base + 1M  # move",
+    "mremap a base size 16K to (base) size 2 * PAGE_SIZE",
+    "mremap a base size 4K to -4K",
+    "repeat i in 0..2 { mremap a i * 4K size 4K to i * 4K + 1M }",
+    "",
+  ].join("\n");
+  assertEquals(fmt(before), after);
+  assertEquals(fmt(after), after);
+  assertEquals(kinds(after), kinds(before));
+  // `to` is a name elsewhere: a call, a difference
+  assertEquals(fmt("let x = to (1) - to - 1"), "let x = to(1) - to - 1\n");
+});
+
 Deno.test("edge cases: empty, unbalanced braces, odd characters, a one-line block", () => {
   assertEquals(fmt(""), "");
   assertEquals(fmt("\n\n  \n"), "");
