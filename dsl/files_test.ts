@@ -1,36 +1,10 @@
 // The syntax of issue 9: page-cache files, the clauses of `map` (shared, file, offset, prot),
 // read touches, indexed process and file names (`p[i]`) and the new metrics.
 import assert from "node:assert/strict";
-import {
-  checkLimits,
-  type CompileResult,
-  compileScenario,
-  formatDiagnostic,
-  parseScenario,
-} from "./mod.ts";
+import { checkLimits, compileScenario, formatDiagnostic, parseScenario } from "./mod.ts";
 import * as T from "./tokens.ts";
 import { catalog } from "./_test_catalog.ts";
-
-function compile(src: string, arch = "x86_64-4level"): CompileResult {
-  const p = parseScenario(src, "t.ptlab");
-  assert.deepEqual(p.diagnostics.map((d) => d.message), []);
-  return compileScenario(p.scenario!, arch, catalog);
-}
-
-/** Ops without their source positions. */
-function ops(src: string, arch?: string): unknown[] {
-  const r = compile(src, arch);
-  assert.deepEqual(r.diagnostics.map((d) => d.message), []);
-  assert.ok(r.program);
-  return r.program.ops.map(({ line: _l, col: _c, ...rest }) => rest);
-}
-
-/** `LINE:COL: message` of every diagnostic, syntax or semantic. */
-function messages(src: string, arch = "x86_64-4level"): string[] {
-  const p = parseScenario(src, "t.ptlab");
-  const ds = p.scenario ? compileScenario(p.scenario, arch, catalog).diagnostics : p.diagnostics;
-  return ds.map((d) => `${d.line}:${d.col}: ${d.message}`);
-}
+import { messages, ops } from "./_testing.ts";
 
 const BASE = 0x7f0000000000n;
 

@@ -1,33 +1,11 @@
 // `mremap MM ADDR size SIZE to NEWADDR [size NEWSIZE]`: the ops, the checks and the layout the
 // later statements see.
 import assert from "node:assert/strict";
-import { type CompileResult, compileScenario, parseScenario } from "./mod.ts";
 import { Layout } from "./layout.ts";
-import { catalog } from "./_test_catalog.ts";
-
-function compile(src: string, arch = "x86_64-4level"): CompileResult {
-  const p = parseScenario(src, "t.ptlab");
-  assert.deepEqual(p.diagnostics.map((d) => d.message), []);
-  return compileScenario(p.scenario!, arch, catalog);
-}
-
-/** Ops without their source positions. */
-function ops(src: string, arch?: string): unknown[] {
-  const r = compile(src, arch);
-  assert.deepEqual(r.diagnostics.map((d) => d.message), []);
-  assert.ok(r.program);
-  return r.program.ops.map(({ line: _l, col: _c, ...rest }) => rest);
-}
+import { compile, messages, ops } from "./_testing.ts";
 
 function remaps(src: string): unknown[] {
   return ops(src).filter((o) => (o as { op: string }).op === "mremap");
-}
-
-/** `LINE:COL: message` of every diagnostic, syntax or semantic. */
-function messages(src: string, arch = "x86_64-4level"): string[] {
-  const p = parseScenario(src, "t.ptlab");
-  const ds = p.scenario ? compileScenario(p.scenario, arch, catalog).diagnostics : p.diagnostics;
-  return ds.map((d) => `${d.line}:${d.col}: ${d.message}`);
 }
 
 const BASE = 0x7f0000000000n;
