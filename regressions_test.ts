@@ -48,3 +48,20 @@ Deno.test("every run's results together are bounded by MAX_RESULTS", () => {
     0,
   );
 });
+
+// found by ptlab fuzz: an mremap above s390's page-table root crashed (no crst_table_upgrade);
+// a failed one left the old mapping, which a later map then overlapped
+Deno.test("mremap asks the arch for the new range (s390 crst_table_upgrade); a failed one keeps the old", () => {
+  const up = runScenario(
+    "arch s390-4level\nmm a\nmap a 0x1000 size 0xa000\ntouch a 0x1000 size 0xa000\n" +
+      "mremap a 0x1000 size 0xa000 to 0x7fdffffffffff000\nexit a\nexpect leaks == 0\n",
+  );
+  assertEquals([up.exitCode, up.runs[0].violations], [0, []]);
+  const failed = runScenario(
+    "arch s390-4level\nmm a\nmap a 0x1000 size 0x1000\ntouch a 0x1000\n" +
+      "inject fail crst_table_alloc every 1\nmremap a 0x1000 size 0x1000 to 0x7fdffffffffff000\n" +
+      "map a 0x1000 size 0x1000 shared\nexit a\n",
+  );
+  assertEquals(failed.runs[0].violations, []);
+  assertEquals(failed.runs[0].events.map((e) => e.kind), ["injected-failure", "ENOMEM", "skipped"]);
+});

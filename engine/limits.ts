@@ -259,6 +259,23 @@ export class TableEstimator {
         this.#settle(m);
         break;
       }
+      case "mremap": {
+        // move_page_tables: the new range may need tables of its own at every level (alloc_new_pud,
+        // alloc_new_pmd, pte_alloc), at most those covering it
+        const m = this.#mms.get(op.mm);
+        if (!m) break;
+        const s = this.#pages(op.addr), t = this.#pages(op.newAddr);
+        const e = t + this.#pages(op.newSize);
+        [n, b] = this.#coverage([t, e]);
+        n = Math.min(n, this.cap);
+        b = Math.min(b, this.capBytes);
+        m.ranges = addRange(removeRange(m.ranges, s, s + this.#pages(op.size)), t, e);
+        m.ever = addRange(m.ever, t, e);
+        m.created = Math.min(m.created + n, this.cap);
+        m.bytes = Math.min(m.bytes + b, this.capBytes);
+        this.#settle(m);
+        break;
+      }
       case "fork": {
         const m = this.#mms.get(op.mm);
         if (!m) break;

@@ -193,6 +193,20 @@ Deno.test("the estimate bounds the tables every configuration creates (fuzzed sc
             addr: a.addr,
             size: a.size,
           });
+        } else if (a.k === "advise") {
+          ops.push(
+            { ...at, op: "madvise", mm: a.mm, advice: a.advice, addr: a.addr, size: a.size } as Op,
+          );
+        } else if (a.k === "mremap") {
+          ops.push({
+            ...at,
+            op: "mremap",
+            mm: a.mm,
+            addr: a.addr,
+            size: a.size,
+            newAddr: a.to,
+            newSize: a.size,
+          });
         } else if (a.k !== "check") {
           const { k: kind, ...rest } = a;
           ops.push({ ...at, op: kind, ...rest } as unknown as Op);

@@ -21,6 +21,7 @@ import type { Mm } from "./mm.ts";
 import {
   depositPgtable,
   doMunmap,
+  hexPage,
   hugeKey,
   insertVma,
   pmdLevelOf,
@@ -200,6 +201,13 @@ export function doMremap(
     // in place: shrink (do_vmi_munmap of the tail) or grow (vma_expand)
     if (newLen < oldLen) doMunmap(k, mm, start + newLen, start + oldLen);
     else if (newLen > oldLen) vma.end = start + newLen;
+    return;
+  }
+  // mremap_to -> get_unmapped_area(MAP_FIXED): the arch's check of the new range (s390 raises its
+  // page-table root with crst_table_upgrade, check_asce_limit); -ENOMEM when it cannot
+  if (k.be.archMmap && !k.be.archMmap(k, mm, to, to + newLen)) {
+    k.enomems++;
+    k.event("ENOMEM", `mremap to ${hexPage(k, to)} in ${mm.name} failed`);
     return;
   }
   // mremap_to: a shrinking move unmaps the tail first

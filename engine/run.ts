@@ -508,6 +508,12 @@ export class Run {
         if (!mm) break;
         const [s, e] = this.#range(op.addr, op.size, op.line);
         if (k.trace) k.call("mmap", `${mm.name} ${hexPage(k, s)}-${hexPage(k, e)}`);
+        // MAP_FIXED_NOREPLACE: a range still mapped (an mremap away from it failed) is -EEXIST
+        const at = mm.vmas[mm.findIndex(s)];
+        if (at && at.start < e) {
+          k.event("skipped", `mmap of ${hexPage(k, s)} in ${mm.name}: EEXIST, the range is mapped`);
+          break;
+        }
         if (k.be.archMmap && !k.be.archMmap(k, mm, s, e)) {
           k.enomems++;
           k.event("ENOMEM", `mmap of ${hexPage(k, s)} in ${mm.name} failed`);

@@ -51,6 +51,7 @@ export type Action =
   | { k: "touch"; mm: string; addr: bigint; size: bigint; step: bigint; read?: boolean }
   | { k: "mprotect"; mm: string; addr: bigint; size: bigint; prot: "none" | "read" | "write" }
   | { k: "advise"; mm: string; advice: string; addr: bigint; size: bigint }
+  | { k: "mremap"; mm: string; addr: bigint; size: bigint; to: bigint }
   | { k: "unmap"; mm: string; addr: bigint; size: bigint }
   | { k: "dontneed"; mm: string; addr: bigint; size: bigint }
   | { k: "fork"; mm: string; child: string }
@@ -80,6 +81,11 @@ interface Proc {
   vmas: Range[];
   pages: Set<bigint>;
   stack: Range | null;
+  /**
+   * An mprotect or advice split its ranges (or its parent's) at some point: the generator's ranges
+   * no longer say where one mapping ends, so it makes no mremap (which needs one mapping).
+   */
+  split?: boolean;
 }
 
 function overlaps(vmas: readonly Range[], a: bigint, b: bigint): boolean {
@@ -256,7 +262,15 @@ export function generate(seed: number, opts: GenOptions): GenScenario {
       const a = s + rng.big((e - s) / page) * page;
       const len = page * BigInt(1 + rng.int(1024));
       const size = a + len > e ? e - a : len;
-      if (rng.chance(0.5)) {
+      const to = addr();
+      if (rng.chance(0.2) && !p.split && (!p.stack || s !== p.stack[0])) {
+        // move a whole mapping somewhere free (move_page_tables: aligned or not, as it falls)
+        if (to + (e - s) <= task && !overlaps(p.vmas, to, to + (e - s))) {
+          actions.push({ k: "mremap", mm, addr: s, size: e - s, to });
+          p.vmas = [...removeRange(p.vmas, s, e), [to, to + (e - s)]];
+        }
+      } else if (rng.chance(0.5)) {
+        p.split = true;
         const prot = rng.pick(["none", "read"] as const);
         actions.push({ k: "mprotect", mm, addr: a, size, prot });
         actions.push({ k: "mprotect", mm, addr: a, size, prot: "write" });
@@ -271,6 +285,7 @@ export function generate(seed: number, opts: GenOptions): GenScenario {
           ],
         );
         actions.push({ k: "advise", mm, advice, addr: a, size });
+        p.split = true;
       }
     } else if (r < 0.7 && p.vmas.length) {
       const [s, e] = rng.pick(p.vmas);
@@ -284,7 +299,7 @@ export function generate(seed: number, opts: GenOptions): GenScenario {
     } else if (r < 0.76 && procs.size < 3) {
       const child = `p${names++}`;
       actions.push({ k: "fork", mm, child });
-      procs.set(child, { vmas: [...p.vmas], pages: new Set(), stack: p.stack });
+      procs.set(child, { vmas: [...p.vmas], pages: new Set(), stack: p.stack, split: p.split });
     } else if (r < 0.8) {
       actions.push({ k: "exit", mm });
       procs.delete(mm);
@@ -324,6 +339,19 @@ function oracleLines(sc: GenScenario, pageSize: bigint, cfg: ArchConfig): Map<nu
         break;
       case "mprotect":
         break;
+      case "mremap": {
+        // the pages move with the mapping
+        const p = procs.get(a.mm);
+        if (!p) break;
+        const delta = a.to - a.addr;
+        const moved = [...p.pages].filter((pg) =>
+          pg * pageSize >= a.addr && pg * pageSize < a.addr + a.size
+        );
+        for (const pg of moved) p.pages.delete(pg);
+        for (const pg of moved) p.pages.add(pg + delta / pageSize);
+        p.vmas = [...removeRange(p.vmas, a.addr, a.addr + a.size), [a.to, a.to + a.size]];
+        break;
+      }
       case "advise":
         // populate_write, collapse and the THP advice change what is present
         if (a.advice !== "free") exact = false;
@@ -411,6 +439,9 @@ export function render(
         break;
       case "mprotect":
         out.push(`mprotect ${a.mm} ${hex(a.addr)} size ${hex(a.size)} ${a.prot}`);
+        break;
+      case "mremap":
+        out.push(`mremap ${a.mm} ${hex(a.addr)} size ${hex(a.size)} to ${hex(a.to)}`);
         break;
       case "advise":
         out.push(`madvise ${a.mm} ${a.advice} ${hex(a.addr)} size ${hex(a.size)}`);
