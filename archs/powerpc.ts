@@ -781,6 +781,11 @@ export const powerpcConfigs: ConfigSpec[] = [
     archData: { variant: "radix-4k" },
     backend: powerpcBackend,
     story: ppcStory,
+    // PPC_BOOK3S_64 selects HAVE_MOVE_PMD and HAVE_MOVE_PUD; arch_supports_page_table_move is
+    // radix_enabled() (arch/powerpc/include/asm/tlb.h): hash moves entry by entry
+    adjust: (cfg) => {
+      cfg.moveTables = { pmd: true, pud: true };
+    },
   },
   {
     name: "ppc64-radix-64k",
@@ -808,6 +813,11 @@ export const powerpcConfigs: ConfigSpec[] = [
     archData: { variant: "radix-64k" },
     backend: powerpcBackend,
     story: ppcStory,
+    // PPC_BOOK3S_64 selects HAVE_MOVE_PMD and HAVE_MOVE_PUD; arch_supports_page_table_move is
+    // radix_enabled() (arch/powerpc/include/asm/tlb.h): hash moves entry by entry
+    adjust: (cfg) => {
+      cfg.moveTables = { pmd: true, pud: true };
+    },
   },
   {
     name: "ppc64-hash-4k",

@@ -181,6 +181,8 @@ const riscvOptions: OptionSpec[] = [{
 function riscvAdjust(cfg: ArchConfig, kv: number): void {
   cfg.gather.tableFree = kv >= 608;
   cfg.gather.rcuTableFree = kv >= 608;
+  // select HAVE_MOVE_PMD, select HAVE_MOVE_PUD (arch/riscv/Kconfig)
+  cfg.moveTables = { pmd: true, pud: true };
 }
 
 /** How riscv allocates, counts and frees each level in kernel `kv` (`ptlab explain`). */

@@ -99,3 +99,27 @@ Deno.test("mremap in place: a shrink unmaps the tail, a grow extends the VMA", (
   assertEquals([fig(r, 1).tables.pte, fig(r, 1).rss, r.snapshots[1].mms.a.vmas], [2, 513, 1]);
   assertEquals(r.violations, []);
 });
+
+Deno.test("HAVE_MOVE_PMD: riscv and powerpc radix move the PTE table, powerpc hash moves entries", () => {
+  const how = (name: string) => {
+    const run = new Run(configFor(name, { kernel: "6.18" }), findConfig(name)!.backend, 1, {
+      trace: true,
+    });
+    const size = 1n << BigInt(configFor(name).pageShift + 9); // one PTE table's span
+    const ops = [
+      { op: "mm", name: "a" },
+      { op: "map", mm: "a", addr: A, size },
+      { op: "touch", mm: "a", addr: A, size, step: 4096n * 16n },
+      { op: "mremap", mm: "a", addr: A, size, newAddr: A + G, newSize: size },
+      { op: "exit", mm: "a" },
+    ];
+    ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
+    const r = run.finish(ops.length);
+    const fns = new Set(r.trace!.filter((t) => t.line === 4).map((t) => t.fn));
+    return [fns.has("move_normal_pmd"), fns.has("move_ptes"), r.violations.length];
+  };
+  assertEquals(how("riscv64-sv48"), [true, false, 0]);
+  assertEquals(how("ppc64-radix-4k"), [true, false, 0]);
+  // PPC_BOOK3S_64 selects HAVE_MOVE_PMD, but arch_supports_page_table_move() is radix_enabled()
+  assertEquals(how("ppc64-hash-4k"), [false, true, 0]);
+});
