@@ -84,6 +84,19 @@ interface Frame {
   outer: string[]; // the scopes of its begin and end (without contentName)
 }
 
+/**
+ * The scopes of `src`, looked up by line and the first occurrence of a text on it (with an
+ * offset into that text).
+ */
+function scopesAt(src: string): (line: number, text: string, offset?: number) => string[] {
+  const s = tokenizeLines(src);
+  return (line, text, offset = 0) => {
+    const col = src.split("\n")[line - 1].indexOf(text);
+    assert(col >= 0, text);
+    return s[line - 1][col + offset];
+  };
+}
+
 /** Scopes of every character of every line (a tiny subset of TextMate, enough for this grammar). */
 function tokenizeLines(text: string): string[][][] {
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
@@ -266,12 +279,7 @@ Deno.test("grammar: the syntax being added", () => {
     "}",
   ].join("\n");
   assert(checkScopes("sample", src) >= 10);
-  const s = tokenizeLines(src);
-  const at = (line: number, text: string, offset = 0) => {
-    const col = src.split("\n")[line - 1].indexOf(text);
-    assert(col >= 0, text);
-    return s[line - 1][col + offset];
-  };
+  const at = scopesAt(src);
   assert(has(at(1, "include"), "keyword.control"));
   assert(has(at(1, "#"), "comment.line"));
   assert(has(at(2, "param"), "keyword"));
@@ -308,12 +316,7 @@ Deno.test("grammar: files, map clauses, read touches, indexed names, new metrics
     'print "{p[i].vmas}"',
   ].join("\n");
   assert(checkScopes("sample", src) >= 6);
-  const s = tokenizeLines(src);
-  const at = (line: number, text: string, offset = 0) => {
-    const col = src.split("\n")[line - 1].indexOf(text);
-    assert(col >= 0, text);
-    return s[line - 1][col + offset];
-  };
+  const at = scopesAt(src);
   assert(has(at(1, "file"), "keyword.other.statement"));
   assert(has(at(1, "cache"), "entity.name.file"));
   assert(has(at(1, "["), "punctuation.section.brackets.begin"));
@@ -347,12 +350,7 @@ Deno.test("grammar: mprotect and the advice of madvise (issue 9)", () => {
     "mprotect a 0 size 4K write",
   ].join("\n");
   assert(checkScopes("sample", src) >= 6);
-  const s = tokenizeLines(src);
-  const at = (line: number, text: string, offset = 0) => {
-    const col = src.split("\n")[line - 1].indexOf(text);
-    assert(col >= 0, text);
-    return s[line - 1][col + offset];
-  };
+  const at = scopesAt(src);
   assert(has(at(1, "mprotect"), "keyword.other.statement"));
   assert(has(at(1, "p["), "variable.other"));
   assert(has(at(1, "["), "punctuation.section.brackets.begin"));
@@ -382,12 +380,7 @@ Deno.test("grammar: mremap and its `to`", () => {
     "let to = 1",
   ].join("\n");
   assert(checkScopes("sample", src) >= 4);
-  const s = tokenizeLines(src);
-  const at = (line: number, text: string, offset = 0) => {
-    const col = src.split("\n")[line - 1].indexOf(text);
-    assert(col >= 0, text);
-    return s[line - 1][col + offset];
-  };
+  const at = scopesAt(src);
   assert(has(at(1, "mremap"), "keyword.other.statement"));
   assert(has(at(1, "p["), "variable.other"));
   assert(has(at(1, "["), "punctuation.section.brackets.begin"));

@@ -6,20 +6,22 @@
  * @module
  */
 
-import { tlbAdjustRange, tlbFinishMmu, tlbGatherMmu } from "./gather.ts";
+import { tlbFinishMmu, tlbGatherMmu } from "./gather.ts";
 import type { Machine } from "./machine.ts";
 import type { Mm } from "./mm.ts";
 import {
+  anonPresent,
   depositPgtable,
   faultRange,
   hexPage,
   hugeKey,
   mergeVmas,
-  splitHugePmd,
   splitVmas,
+  tlbFlushPresent,
   walkPmds,
+  walkPteRanges,
 } from "./memory.ts";
-import { countRange, firstSet, HUGE, lastSet } from "./tables.ts";
+import { countRange, HUGE } from "./tables.ts";
 import { PTE } from "./types.ts";
 
 /**
@@ -28,30 +30,14 @@ import { PTE } from "./types.ts";
  * covers in part is split; the tables and RSS stay, the gather flushes what it changed.
  */
 export function madviseFree(k: Machine, mm: Mm, start: number, end: number): void {
-  const p = k.pool;
   for (let i = mm.findIndex(start); i < mm.vmas.length && mm.vmas[i].start < end; i++) {
     const v = mm.vmas[i];
     if (v.obj !== 0 || v.shared) continue; // -EINVAL: not vma_is_anonymous
     const s = Math.max(start, v.start), e = Math.min(end, v.end);
     const tlb = tlbGatherMmu(k, mm, false);
-    walkPmds(k, mm, s, e, (pmdNode, idx, slot) => {
-      const span = k.geo.tableSpan[PTE];
-      let child = p.dir(pmdNode)[idx];
-      const a = Math.max(s, slot), b = Math.min(e, slot + span);
-      if (child === HUGE) {
-        if (a === slot && b === slot + span) return; // madvise_free_huge_pmd: no flush needed
-        splitHugePmd(k, mm, pmdNode, idx, slot);
-        child = p.dir(pmdNode)[idx];
-      }
-      const off = p.bits(child), base = p.base[child];
-      const N = p.nonAnon.get(child);
-      const anon = countRange(p.bitmap, off, a - base, b - base) -
-        (N ? countRange(N, 0, a - base, b - base) : 0);
-      if (anon <= 0) return;
-      const f = firstSet(p.bitmap, off, a - base, b - base);
-      const l = lastSet(p.bitmap, off, a - base, b - base);
-      tlbAdjustRange(tlb, base + f, l - f + 1);
-      tlb.clearedPtes = true;
+    // madvise_free_huge_pmd of a whole THP needs no flush; a part of one is split first
+    walkPteRanges(k, mm, s, e, () => {}, (pte, a, b) => {
+      if (anonPresent(k, pte, a, b) > 0) tlbFlushPresent(k, tlb, pte, a, b);
     });
     tlbFinishMmu(k, tlb);
   }

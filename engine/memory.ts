@@ -1087,3 +1087,49 @@ export function mergeVmas(mm: Mm, i: number, j: number): void {
     }
   }
 }
+
+/**
+ * The walk change_protection and madvise_free_pte_range share: for every PMD entry in [start,
+ * end) that is not none, `onHuge(pmdNode, idx, slot)` for a THP the range covers whole, else
+ * (after __split_huge_pmd of a THP covered in part) `onPtes(pte, a, b)` with the PTE node and the
+ * part [a, b) of the range it maps.
+ */
+export function walkPteRanges(
+  k: Machine,
+  mm: Mm,
+  start: number,
+  end: number,
+  onHuge: (pmdNode: number, idx: number, slot: number) => void,
+  onPtes: (pte: number, a: number, b: number) => void,
+): void {
+  const p = k.pool;
+  const span = k.geo.tableSpan[PTE];
+  walkPmds(k, mm, start, end, (pmdNode, idx, slot) => {
+    const a = Math.max(start, slot), b = Math.min(end, slot + span);
+    if (p.dir(pmdNode)[idx] === HUGE) {
+      if (a === slot && b === slot + span) return onHuge(pmdNode, idx, slot);
+      splitHugePmd(k, mm, pmdNode, idx, slot);
+    }
+    onPtes(p.dir(pmdNode)[idx], a, b);
+  });
+}
+
+/** tlb_flush_pte_range over the present entries of `pte` in [a, b) (none present: nothing). */
+export function tlbFlushPresent(k: Machine, tlb: MmuGather, pte: number, a: number, b: number) {
+  const p = k.pool;
+  const off = p.bits(pte), base = p.base[pte];
+  const f = firstSet(p.bitmap, off, a - base, b - base);
+  if (f < 0) return;
+  const l = lastSet(p.bitmap, off, a - base, b - base);
+  tlbAdjustRange(tlb, base + f, l - f + 1);
+  tlb.clearedPtes = true;
+}
+
+/** Present entries of `pte` in [a, b) that map the process's own anonymous pages. */
+export function anonPresent(k: Machine, pte: number, a: number, b: number): number {
+  const p = k.pool;
+  const base = p.base[pte];
+  const N = p.nonAnon.get(pte);
+  return countRange(p.bitmap, p.bits(pte), a - base, b - base) -
+    (N ? countRange(N, 0, a - base, b - base) : 0);
+}

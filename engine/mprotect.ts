@@ -10,9 +10,16 @@
 import { tlbAdjustRange, tlbFinishMmu, tlbGatherMmu } from "./gather.ts";
 import type { Machine } from "./machine.ts";
 import type { Mm, Vma } from "./mm.ts";
-import { mergeVmas, splitHugePmd, splitVmas, walkPmds } from "./memory.ts";
-import { countRange, firstSet, HUGE, lastSet } from "./tables.ts";
-import type { Prot } from "./types.ts";
+import {
+  anonPresent,
+  hugeKey,
+  mergeVmas,
+  splitVmas,
+  tlbFlushPresent,
+  walkPteRanges,
+} from "./memory.ts";
+import { countRange } from "./tables.ts";
+import { type Prot, PTE } from "./types.ts";
 
 const RANK: Readonly<Record<Prot, number>> = { none: 0, read: 1, write: 2 };
 
@@ -38,34 +45,18 @@ export function doMprotect(k: Machine, mm: Mm, start: number, end: number, prot:
     const from = v.prot;
     if (from === prot) continue;
     v.prot = prot;
-    walkPmds(k, mm, v.start, v.end, (pmdNode, idx, slot) => {
-      const span = k.geo.tableSpan[4];
-      let child = p.dir(pmdNode)[idx];
-      const a = Math.max(v.start, slot), b = Math.min(v.end, slot + span);
-      if (child === HUGE) {
-        if (a === slot && b === slot + span) {
-          // change_huge_pmd: the huge entry changes in place, tlb_flush_pmd_range
-          if (changes(v, from, prot, !k.hugeZero.has(pmdNode * 65536 + idx))) {
-            tlbAdjustRange(tlb, slot, span);
-            tlb.clearedPmds = true;
-          }
-          return;
-        }
-        splitHugePmd(k, mm, pmdNode, idx, slot);
-        child = p.dir(pmdNode)[idx];
+    walkPteRanges(k, mm, v.start, v.end, (pmdNode, idx, slot) => {
+      // change_huge_pmd: the huge entry changes in place, tlb_flush_pmd_range
+      if (changes(v, from, prot, !k.hugeZero.has(hugeKey(pmdNode, idx)))) {
+        tlbAdjustRange(tlb, slot, k.geo.tableSpan[PTE]);
+        tlb.clearedPmds = true;
       }
-      // change_pte_range: every present entry in [a, b)
-      const off = p.bits(child), base = p.base[child];
-      const present = countRange(p.bitmap, off, a - base, b - base);
-      if (present === 0) return;
-      const N = p.nonAnon.get(child);
-      const anon = present - (N ? countRange(N, 0, a - base, b - base) : 0) > 0;
-      if (!changes(v, from, prot, anon)) return;
-      // tlb_flush_pte_range over the entries changed
-      const f = firstSet(p.bitmap, off, a - base, b - base);
-      const l = lastSet(p.bitmap, off, a - base, b - base);
-      tlbAdjustRange(tlb, base + f, l - f + 1);
-      tlb.clearedPtes = true;
+    }, (pte, a, b) => {
+      // change_pte_range: tlb_flush_pte_range over the present entries it changes
+      const present = countRange(p.bitmap, p.bits(pte), a - p.base[pte], b - p.base[pte]);
+      if (present && changes(v, from, prot, anonPresent(k, pte, a, b) > 0)) {
+        tlbFlushPresent(k, tlb, pte, a, b);
+      }
     });
   }
   tlbFinishMmu(k, tlb);

@@ -299,6 +299,13 @@ function skipGroup(code: FmtToken[], k: number): number | undefined {
   return undefined;
 }
 
+/** The token after `MM ADDR size SIZE` starting at `from` (mprotect, mremap), if it is there. */
+function afterRange(code: FmtToken[], from: number): number | undefined {
+  let k = nameEnd(code, from);
+  if (k !== undefined) k = exprEnd(code, k);
+  return k !== undefined && isWord(code[k], "size") ? exprEnd(code, k + 1) : undefined;
+}
+
 /** Index after a process or file name at `k` (`p`, `p[i]`), or undefined. */
 function nameEnd(code: FmtToken[], k: number): number | undefined {
   const t = code[k];
@@ -396,19 +403,13 @@ function contextual(code: FmtToken[]): { code: FmtToken[]; keywords: Set<FmtToke
     }
     if (isWord(t, "mprotect")) {
       // mprotect MM ADDR size SIZE PROT
-      let k = nameEnd(code, m + 1);
-      if (k !== undefined) k = exprEnd(code, k);
-      if (k !== undefined && isWord(code[k], "size")) k = exprEnd(code, k + 1);
-      else k = undefined;
+      const k = afterRange(code, m + 1);
       if (k !== undefined && nameEnd(code, k) === k + 1) keywords.add(code[k]);
       continue;
     }
     if (isWord(t, "mremap")) {
       // mremap MM ADDR size SIZE to NEWADDR [size NEWSIZE]
-      let k = nameEnd(code, m + 1);
-      if (k !== undefined) k = exprEnd(code, k);
-      if (k !== undefined && isWord(code[k], "size")) k = exprEnd(code, k + 1);
-      else k = undefined;
+      const k = afterRange(code, m + 1);
       if (k !== undefined && isWord(code[k], "to")) keywords.add(code[k]);
       continue;
     }
