@@ -81,6 +81,11 @@ export interface Backend {
   flushTlbMm?(k: Machine, mm: Mm): void;
   /** flush_pmd_tlb_range (pmdp_invalidate when a huge pmd is split); default: as flushTlbMm. */
   flushPmdTlbRange?(k: Machine, mm: Mm, vpn: number): void;
+  /**
+   * flush_tlb_page, `times` pages of one table (ptep_clear_flush in wp_page_copy); default: the
+   * arch's range flush (flushPmdTlbRange) per page, else a flush with IPIs to the mm's other CPUs.
+   */
+  flushTlbPage?(k: Machine, mm: Mm, vpn: number, times: number): void;
   /** arch_exit_mmap: called at the start of exit_mmap (powerpc drops its fragment caches). */
   archExitMmap?(k: Machine, mm: Mm): void;
   /**

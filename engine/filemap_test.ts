@@ -166,3 +166,28 @@ Deno.test("THP read: the huge zero page with a deposited table; a write replaces
   assertEquals([old.violations, now.violations], [[], []]);
   assertEquals([old.final.metrics.leaks, now.final.metrics.leaks], [0, 0]);
 });
+
+Deno.test("wp_page_copy flushes each page it replaces, with IPIs to the mm's other CPUs", () => {
+  // mm/memory.c wp_page_copy: ptep_clear_flush -> flush_tlb_page per replaced entry; on x86
+  // flush_tlb_mm_range(freed_tables = false) interrupts the other CPUs in mm_cpumask
+  const cfg = configFor("x86_64-4level", { kernel: "6.6" });
+  const run = new Run(cfg, findConfig("x86_64-4level")!.backend, 2);
+  const ops: Record<string, unknown>[] = [
+    { op: "mm", name: "a" },
+    { op: "run", mm: "a", cpus: [0, 1] },
+    { op: "map", mm: "a", addr: A, size: 2n * M },
+    { op: "touch", mm: "a", addr: A, size: 2n * M, step: 4n * K, read: true },
+    snap,
+    // 16 zero-page entries replaced: 16 flushes, one IPI each to CPU 1
+    { op: "touch", mm: "a", addr: A, size: 64n * K, step: 4n * K },
+    snap,
+    // the same pages again: already the mm's own, no COW, no flush
+    { op: "touch", mm: "a", addr: A, size: 64n * K, step: 4n * K },
+    snap,
+  ];
+  ops.forEach((o, i) => run.step({ line: i + 1, col: 1, ...o } as unknown as Op));
+  const r = run.finish(ops.length);
+  const s = r.snapshots.map((x) => [x.metrics.tlb_flushes, x.metrics.ipis]);
+  assertEquals([s[1][0] - s[0][0], s[1][1] - s[0][1]], [16, 16]);
+  assertEquals(s[2], s[1]);
+});

@@ -414,12 +414,12 @@ export class Machine {
    * Sends a TLB-flush IPI from the CPU running `mm` to every other CPU running it, and to its
    * lazy-TLB CPUs when `lazyToo` (x86 flush_tlb_mm_range with freed_tables). Returns the IPIs.
    */
-  flushIpis(mm: Mm, lazyToo: boolean): number {
+  flushIpis(mm: Mm, lazyToo: boolean, times = 1): number {
     const self = mm.cpu;
     let n = 0;
     for (const c of mm.cpus) if (c !== self && c < this.ncpus) n++;
     if (lazyToo) { for (const c of mm.lazy) if (c !== self && c < this.ncpus) n++; }
-    this.ipis += n;
+    this.ipis += n * times;
     return n;
   }
 
@@ -428,11 +428,32 @@ export class Machine {
    * CPU (arm64 TLBI IS, powerpc tlbie, s390 IDTE): no IPI; otherwise IPIs go to the other CPUs
    * running the mm, and to its lazy ones too when `lazyToo`.
    */
-  tlbFlushed(mm: Mm, fn: string, what: string, lazyToo: boolean, broadcast = false): void {
-    this.tlbFlushes++;
+  tlbFlushed(
+    mm: Mm,
+    fn: string,
+    what: string,
+    lazyToo: boolean,
+    broadcast = false,
+    times = 1,
+  ): void {
+    this.tlbFlushes += times;
     this.unflushed.delete(mm.id);
-    const n = broadcast ? 0 : this.flushIpis(mm, lazyToo);
-    if (this.trace) this.call(fn, `${mm.name} ${what}${n ? `, ${n} IPI(s)` : ""}`);
+    const n = broadcast ? 0 : this.flushIpis(mm, lazyToo, times);
+    if (this.trace) {
+      const x = times > 1 ? ` (x${times})` : "";
+      this.call(fn, `${mm.name} ${what}${x}${n ? `, ${n * times} IPI(s)` : ""}`);
+    }
+  }
+
+  /**
+   * flush_tlb_page of `times` pages in the table at `vpn` (ptep_clear_flush after wp_page_copy
+   * replaced them, mm/memory.c): the arch's page flush, or its range flush per page.
+   */
+  flushTlbPages(mm: Mm, vpn: number, times: number): void {
+    if (this.be.flushTlbPage) this.be.flushTlbPage(this, mm, vpn, times);
+    else if (this.be.flushPmdTlbRange) {
+      for (let i = 0; i < times; i++) this.be.flushPmdTlbRange(this, mm, vpn);
+    } else this.tlbFlushed(mm, "flush_tlb_page", `@${vpn.toString(16)}`, false, false, times);
   }
 
   /** flush_tlb_mm(mm): a whole-mm flush outside any mmu_gather (fork, PAE pud_populate). */

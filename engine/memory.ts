@@ -387,6 +387,8 @@ export function faultTable(
   mm.rssPages += added + cowed;
   // a COW of a page-cache page no longer maps it (one of the zero page was never counted)
   if (obj) mm.rssShmem -= cowed;
+  // wp_page_copy: ptep_clear_flush of each page it replaced (mm/memory.c)
+  if (cowed) k.flushTlbPages(mm, base, cowed);
 }
 
 /**
