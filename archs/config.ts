@@ -98,6 +98,13 @@ export interface ConfigSpec {
   thpAvailable: boolean;
   /** ARCH_ENABLE_SPLIT_PMD_PTLOCK. */
   splitPmdPtlockArch: boolean;
+  /**
+   * hugetlb page sizes (ARCH_SUPPORTS_HUGETLBFS): leaves of the PMD or the PUD entries, the
+   * default (HPAGE_SHIFT) first; none when absent.
+   */
+  hugetlb?: readonly ("pmd" | "pud")[];
+  /** ARCH_WANT_HUGE_PMD_SHARE. */
+  hugePmdShare?: boolean;
   /** SPLIT_PTLOCK_CPUS is 999999 for this arch (no split ptlocks ever). */
   noSplitPtlocks?: boolean;
   /** Default of the split_ptlocks option ("off" where the default NR_CPUS is below 4). */
@@ -288,6 +295,16 @@ export function resolveConfig(
     allocSplitPtlocks: split && opts.alloc_split_ptlocks === "on",
     ptReclaim: false,
     moveTables: { pmd: false, pud: false },
+    // a PMD (PUD) page is a leaf of the lowest present table at or above that level
+    hugetlb: (spec.hugetlb ?? []).map((h) => {
+      const t = h === "pmd" ? 3 : 2;
+      let level = t;
+      while (
+        level > 0 && spec.levels[level].folded !== undefined && spec.levels[level].folded !== "none"
+      ) level--;
+      return { bytes: 1n << BigInt(shifts[level]), level };
+    }),
+    hugePmdShare: spec.hugePmdShare ?? false,
     gather: {
       ...spec.gather,
       bundle: 8,

@@ -428,6 +428,10 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: (1n << 47n) - 4096n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // hugetlb 2M (PMD) and, with X86_FEATURE_GBPAGES, 1G (PUD) pages; x86 selects
+    // ARCH_WANT_HUGE_PMD_SHARE (arch/x86/Kconfig, arch/x86/mm/hugetlbpage.c)
+    hugetlb: ["pmd", "pud"],
+    hugePmdShare: true,
     // paging-structure caches: tables stay cached until the flush (arch/x86/mm/tlb.c)
     walkerCaches: true,
     gather: x86Gather,
@@ -454,6 +458,10 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: (1n << 56n) - 4096n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // hugetlb 2M (PMD) and, with X86_FEATURE_GBPAGES, 1G (PUD) pages; x86 selects
+    // ARCH_WANT_HUGE_PMD_SHARE (arch/x86/Kconfig, arch/x86/mm/hugetlbpage.c)
+    hugetlb: ["pmd", "pud"],
+    hugePmdShare: true,
     // paging-structure caches: tables stay cached until the flush (arch/x86/mm/tlb.c)
     walkerCaches: true,
     gather: x86Gather,
@@ -480,6 +488,9 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: 0xC000_0000n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    // hugetlb 4M pages: PSE leaves of the pgd, the PMD folded into it
+    hugetlb: ["pmd"],
+    hugePmdShare: true,
     walkerCaches: true,
     gather: x86Gather,
     lowmemBytes: 896 * 2 ** 20,
@@ -506,6 +517,10 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: 0xC000_0000n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // hugetlb 2M pages in the PMD tables pgd_alloc preallocates (so never shared:
+    // huge_pmd_share needs pud_none)
+    hugetlb: ["pmd"],
+    hugePmdShare: true,
     // paging-structure caches: tables stay cached until the flush (arch/x86/mm/tlb.c)
     walkerCaches: true,
     gather: x86Gather,

@@ -210,6 +210,8 @@ export const MM_METRIC_SPELLINGS: Readonly<Record<string, string>> = {
   "mm_anonpages": "rss_anon",
   "mm_filepages": "rss_file",
   "mm_shmempages": "rss_shmem",
+  "hugetlbpages": "hugetlb",
+  "hugetlb_usage": "hugetlb",
   "map_count": "vmas",
   "nr_vmas": "vmas",
   "pgd": "tables.pgd",

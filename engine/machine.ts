@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { PmdShare } from "./hugetlb.ts";
 import type { Backend } from "./backend.ts";
 import { MmuGather } from "./gather.ts";
 import { Frames, GFP, Use } from "./frames.ts";
@@ -292,6 +293,8 @@ export class Machine {
   readonly files: Map<string, number> = new Map();
   /** Huge PMDs that map the huge zero page, by {@link hugeKey}. */
   readonly hugeZero: Set<number> = new Set();
+  /** PMD tables shared by hugetlb mappings (huge_pmd_share): every attachment, by node. */
+  readonly pmdShares: Map<number, PmdShare[]> = new Map();
   #objSeq = 0;
 
   /** A new page-cache object of `pages` pages (`full`: every page in the cache already). */

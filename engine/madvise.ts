@@ -52,7 +52,7 @@ export function madviseHugepage(
   huge: "huge" | "nohuge",
 ): void {
   if (k.trace) k.call("hugepage_madvise", `${mm.name} ${huge}`);
-  const [i, j] = splitVmas(mm, start, end);
+  const [i, j] = splitVmas(k, mm, start, end);
   for (let x = i; x < j; x++) mm.vmas[x].huge = huge;
   mergeVmas(mm, i - 1, j);
 }
@@ -81,7 +81,8 @@ export function madviseCollapse(k: Machine, mm: Mm, start: number, end: number):
     const v = mm.vmas[i];
     const hs = Math.ceil(Math.max(start, v.start) / span) * span;
     const he = Math.floor(Math.min(end, v.end) / span) * span;
-    if (hs >= he || v.huge === "nohuge") continue;
+    // hugetlb: -EINVAL (thp_vma_allowable_order is false for VM_HUGETLB)
+    if (hs >= he || v.huge === "nohuge" || v.hugetlb !== undefined) continue;
     if (v.obj !== 0 || v.shared) {
       k.event("skipped", `MADV_COLLAPSE of file or shmem memory in ${mm.name} is not modelled`);
       continue;

@@ -44,6 +44,12 @@ import {
 import { PTE } from "./types.ts";
 import { addToCache, cachedBits } from "./filemap.ts";
 import { ZONE_HIGHMEM } from "./frames.ts";
+import {
+  copyHugetlbPageRange,
+  hugetlbFaultRange,
+  hugetlbSplit,
+  unmapHugepageRange,
+} from "./hugetlb.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Tables and counters
@@ -404,6 +410,7 @@ export function faultRange(
   step: number,
   read = false,
 ): boolean {
+  if (vma.hugetlb !== undefined) return hugetlbFaultRange(k, mm, vma, first, end, step);
   const p = k.pool;
   const g = k.geo;
   const ts = g.tableSpan[PTE];
@@ -564,6 +571,12 @@ export function unmapPageRange(
   start = Math.max(start, vma.start);
   end = Math.min(end, vma.end);
   if (start >= end) return;
+  if (vma.hugetlb !== undefined) {
+    // unmap_single_vma: __unmap_hugepage_range_final for hugetlb (mm/memory.c)
+    unmapHugepageRange(k, tlb, mm, vma, start, end);
+    if (!tlb.fullmm && !k.cfg.gather.mergeVmas) tlbFlushMmuTlbonly(k, tlb);
+    return;
+  }
   if (k.trace) k.call("unmap_page_range", `${mm.name} ${hexPage(k, start)}-${hexPage(k, end)}`);
   zapLevel(k, tlb, mm, vma, mm.pgd, mm.top, start, end, details);
   // tlb_end_vma: flush at each VMA unless fullmm or MMU_GATHER_MERGE_VMAS (asm-generic/tlb.h)
@@ -757,7 +770,13 @@ export function freePgtables(
   while (i < vmas.length) {
     const addr = vmas[i].start;
     let j = i;
-    while (j + 1 < vmas.length && vmas[j + 1].start <= vmas[j].end + pmd) j++;
+    // hugetlb VMAs go alone (hugetlb_free_pgd_range) and are never gathered into a group
+    if (vmas[i].hugetlb === undefined) {
+      while (
+        j + 1 < vmas.length && vmas[j + 1].start <= vmas[j].end + pmd &&
+        vmas[j + 1].hugetlb === undefined
+      ) j++;
+    }
     const next = vmas[j + 1];
     freePgdRange(k, tlb, mm, addr, vmas[j].end, floor, next ? next.start : ceiling);
     i = j + 1;
@@ -866,8 +885,9 @@ function freeTableTlb(k: Machine, tlb: MmuGather, level: number, mem: Mem, vpn: 
 
 /** is_mergeable_vma: the same object, sharing and protection, and contiguous file pages. */
 export function sameKind(a: VmaKind, b: VmaKind, aPages: number): boolean {
-  return a.shared === b.shared && a.obj === b.obj && a.prot === b.prot && a.huge === b.huge &&
-    a.pgoff + aPages === b.pgoff;
+  // hugetlb VMAs never merge: hugetlbfs_file_mmap sets VM_DONTEXPAND, one of VM_SPECIAL (mm/vma.c)
+  return a.hugetlb === undefined && b.hugetlb === undefined && a.shared === b.shared &&
+    a.obj === b.obj && a.prot === b.prot && a.huge === b.huge && a.pgoff + aPages === b.pgoff;
 }
 
 /**
@@ -901,10 +921,11 @@ export function insertVma(mm: Mm, start: number, end: number, kind?: VmaKind): v
 }
 
 /** Splits VMAs at `start` and `end` and returns the index range [i, j) of those inside. */
-export function splitVmas(mm: Mm, start: number, end: number): [number, number] {
+export function splitVmas(k: Machine, mm: Mm, start: number, end: number): [number, number] {
   let i = mm.findIndex(start);
   const v = mm.vmas[i];
   if (v && v.start < start && v.end > start) {
+    if (v.hugetlb !== undefined) hugetlbSplit(k, mm, v, start);
     mm.vmas.splice(i + 1, 0, vmaFrom(v, start));
     v.end = start;
     i++;
@@ -913,6 +934,7 @@ export function splitVmas(mm: Mm, start: number, end: number): [number, number] 
   while (j < mm.vmas.length && mm.vmas[j].start < end) j++;
   const w = mm.vmas[j - 1];
   if (j > i && w.end > end) {
+    if (w.hugetlb !== undefined) hugetlbSplit(k, mm, w, end);
     mm.vmas.splice(j, 0, vmaFrom(w, end));
     w.end = end;
   }
@@ -921,7 +943,7 @@ export function splitVmas(mm: Mm, start: number, end: number): [number, number] 
 
 /** munmap: do_vmi_munmap -> unmap_region (mm/mmap.c, mm/vma.c). */
 export function doMunmap(k: Machine, mm: Mm, start: number, end: number): void {
-  const [i, j] = splitVmas(mm, start, end);
+  const [i, j] = splitVmas(k, mm, start, end);
   if (i === j) return; // no VMA in the range: nothing to do
   const detached = mm.vmas.splice(i, j - i);
   const prev = mm.vmas[i - 1];
@@ -959,6 +981,7 @@ export function madviseDontneed(k: Machine, mm: Mm, start: number, end: number):
 
 /** copy_page_range for one VMA: the child gets a table wherever the parent has one (mm/memory.c). */
 export function copyPageRange(k: Machine, dst: Mm, src: Mm, vma: Vma): boolean {
+  if (vma.hugetlb !== undefined) return copyHugetlbPageRange(k, dst, src, vma);
   if (k.trace) k.call("copy_page_range", `${src.name} -> ${dst.name} ${hexPage(k, vma.start)}`);
   return copyLevel(k, dst, src, dst.pgd, src.pgd, src.top, vma.start, vma.end, vma);
 }

@@ -28,10 +28,15 @@ export interface Vma {
   prot: Prot;
   /** VM_HUGEPAGE (MADV_HUGEPAGE) or VM_NOHUGEPAGE (MADV_NOHUGEPAGE), when set. */
   huge?: "huge" | "nohuge";
+  /**
+   * VM_HUGETLB: the level of the table whose entries map its pages (the hstate's size is that
+   * entry's span).
+   */
+  hugetlb?: number;
 }
 
 /** A VMA's kind, what a new VMA copies from its template. */
-export type VmaKind = Pick<Vma, "shared" | "obj" | "pgoff" | "prot" | "huge">;
+export type VmaKind = Pick<Vma, "shared" | "obj" | "pgoff" | "prot" | "huge" | "hugetlb">;
 
 /** Private anonymous read-write memory at `start`. */
 export function anonKind(start: number): VmaKind {
@@ -84,6 +89,8 @@ export class Mm {
   rssFile = 0;
   /** MM_SHMEMPAGES (tmpfs and shared anonymous pages). */
   rssShmem = 0;
+  /** mm->hugetlb_usage in base pages (HugetlbPages of /proc/PID/status). */
+  hugetlbPages = 0;
   /** CPUs currently running the mm. */
   cpus: number[] = [0];
   /** CPUs that ran it and now hold it as a lazy TLB mm. */

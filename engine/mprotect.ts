@@ -7,6 +7,7 @@
  * @module
  */
 
+import { hugetlbUnsharePmds } from "./hugetlb.ts";
 import { tlbAdjustRange, tlbFinishMmu, tlbGatherMmu } from "./gather.ts";
 import type { Machine } from "./machine.ts";
 import type { Mm, Vma } from "./mm.ts";
@@ -37,7 +38,7 @@ function changes(vma: Vma, from: Prot, to: Prot, anonEntries: boolean): boolean 
 /** do_mprotect_pkey for [start, end) of `mm` (pages). */
 export function doMprotect(k: Machine, mm: Mm, start: number, end: number, prot: Prot): void {
   if (k.trace) k.call("mprotect_fixup", `${mm.name} -> ${prot}`);
-  const [i, j] = splitVmas(mm, start, end);
+  const [i, j] = splitVmas(k, mm, start, end);
   const tlb = tlbGatherMmu(k, mm, false);
   const p = k.pool;
   for (let x = i; x < j; x++) {
@@ -45,6 +46,19 @@ export function doMprotect(k: Machine, mm: Mm, start: number, end: number, prot:
     const from = v.prot;
     if (from === prot) continue;
     v.prot = prot;
+    if (v.hugetlb !== undefined) {
+      // hugetlb_change_protection: unshares the PMD tables in range, then flush_hugetlb_tlb_range
+      // over it, widened to whole PUD ranges when one was unshared (mm/hugetlb.c)
+      const span = k.geo.tableSpan[3];
+      const shared = hugetlbUnsharePmds(k, mm, v.start, v.end);
+      const a = shared ? Math.floor(v.start / span) * span : v.start;
+      const b = shared ? Math.ceil(v.end / span) * span : v.end;
+      const t = tlbGatherMmu(k, mm, false);
+      tlbAdjustRange(t, a, b - a);
+      t.clearedPmds = true;
+      tlbFinishMmu(k, t);
+      continue;
+    }
     walkPteRanges(k, mm, v.start, v.end, (pmdNode, idx, slot) => {
       // change_huge_pmd: the huge entry changes in place, tlb_flush_pmd_range
       if (changes(v, from, prot, !k.hugeZero.has(hugeKey(pmdNode, idx)))) {

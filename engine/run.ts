@@ -236,6 +236,7 @@ export function mmFigures(k: Machine, mm: Mm): MmFigures {
     rss_anon: mm.rssPages * 2 ** k.cfg.pageShift,
     rss_file: mm.rssFile * 2 ** k.cfg.pageShift,
     rss_shmem: mm.rssShmem * 2 ** k.cfg.pageShift,
+    hugetlb: mm.hugetlbPages * 2 ** k.cfg.pageShift,
     vmas: mm.vmas.length,
   };
 }
@@ -276,6 +277,7 @@ function metric(k: Machine, name: string, mmName: string | undefined, line: numb
     if (name === "rss_anon") return BigInt(mm.rssPages) << shift;
     if (name === "rss_file") return BigInt(mm.rssFile) << shift;
     if (name === "rss_shmem") return BigInt(mm.rssShmem) << shift;
+    if (name === "hugetlb") return BigInt(mm.hugetlbPages) << shift;
     if (name === "vmas") return BigInt(mm.vmas.length);
     const l = LEVELS.indexOf(name.replace("tables.", "") as typeof LEVELS[number]);
     if (name.startsWith("tables.") && l >= 0) return BigInt(mm.tables[l]);
@@ -520,16 +522,31 @@ export class Run {
           break;
         }
         let obj = 0, pgoff = s;
+        let hugetlb: number | undefined;
+        if (op.hugetlb !== undefined) {
+          const h = k.cfg.hugetlb.find((x) => x.bytes === op.hugetlb);
+          if (!h) {
+            throw new EngineError(`${k.cfg.name} has no ${op.hugetlb}-byte hugetlb pages`, op.line);
+          }
+          hugetlb = h.level;
+        }
         if (op.backing !== undefined) {
           obj = k.files.get(op.backing) ?? 0;
           if (!obj) throw new EngineError(`No file named "${op.backing}"`, op.line);
           pgoff = this.#pages(op.offset ?? 0n, op.line);
-        } else if (op.shared) {
-          // shmem_zero_setup: shared anonymous memory is a shmem object of its own, empty
-          obj = k.newObject("shmem", e - s, false);
+        } else if (op.shared || hugetlb !== undefined) {
+          // shmem_zero_setup: shared anonymous memory is a shmem object of its own, empty;
+          // MAP_HUGETLB: a file of its own on the internal hugetlbfs mount (hugetlb_file_setup)
+          obj = k.newObject(hugetlb !== undefined ? "hugetlb" : "shmem", e - s, false);
           pgoff = 0;
         }
-        insertVma(mm, s, e, { shared: op.shared ?? false, obj, pgoff, prot: op.prot ?? "write" });
+        insertVma(mm, s, e, {
+          shared: op.shared ?? false,
+          obj,
+          pgoff,
+          prot: op.prot ?? "write",
+          ...(hugetlb !== undefined ? { hugetlb } : {}),
+        });
         break;
       }
       case "file": {
@@ -592,6 +609,10 @@ export class Run {
         if (!mm) break;
         const [s, e] = this.#range(op.addr, op.size, op.line);
         const [t, te] = this.#range(op.newAddr, op.newSize, op.line);
+        if (mm.findVma(s)?.hugetlb !== undefined) {
+          k.event("skipped", `mremap of hugetlb memory in ${mm.name} is not modelled`);
+          break;
+        }
         doMremap(k, mm, s, e - s, t, te - t);
         break;
       }

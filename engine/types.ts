@@ -114,6 +114,13 @@ export interface ArchConfig {
    * its PMD (PUD) entry when the move is aligned to it, instead of PTE by PTE.
    */
   moveTables: { pmd: boolean; pud: boolean };
+  /**
+   * hugetlb page sizes (ARCH_SUPPORTS_HUGETLBFS, arch_hugetlb_valid_size), the default
+   * (HPAGE_SIZE) first; none without hugetlb.
+   */
+  hugetlb: readonly HugetlbSize[];
+  /** ARCH_WANT_HUGE_PMD_SHARE: shared hugetlb mappings share PMD tables (huge_pmd_share). */
+  hugePmdShare: boolean;
   /** The mmu_gather. */
   gather: GatherConfig;
   /** RAM of the simulated machine, bytes. */
@@ -236,6 +243,11 @@ export type Op =
       readonly offset?: bigint;
       /** PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE (the default). */
       readonly prot?: Prot;
+      /**
+       * MAP_HUGETLB (or a hugetlbfs file): the hugetlb page size in bytes, one of the
+       * configuration's {@link ArchConfig.hugetlb}.
+       */
+      readonly hugetlb?: bigint;
     }
     | {
       readonly op: "touch";
@@ -325,8 +337,18 @@ export interface MmFigures {
   "rss_file": number;
   /** MM_SHMEMPAGES, bytes (RssShmem: tmpfs files and shared anonymous memory). */
   "rss_shmem": number;
+  /** mm->hugetlb_usage in bytes (HugetlbPages): hugetlb pages count in no RSS counter. */
+  hugetlb: number;
   /** VMAs (map_count). */
   vmas: number;
+}
+
+/** One hugetlb page size of a configuration. */
+export interface HugetlbSize {
+  /** Bytes. */
+  bytes: bigint;
+  /** Level of the table whose entry maps one page of this size (PMD or PUD, or the level they fold into). */
+  level: number;
 }
 
 /** System-wide figures. */
@@ -514,6 +536,7 @@ export const MM_METRICS: readonly string[] = [
   "rss_anon",
   "rss_file",
   "rss_shmem",
+  "hugetlb",
   "vmas",
   ...LEVELS.map((l) => `tables.${l}`),
 ];

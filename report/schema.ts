@@ -33,6 +33,7 @@ const mmFigures = z.object({
   rss_anon: z.number().int().describe("MM_ANONPAGES in bytes (RssAnon)"),
   rss_file: z.number().int().describe("MM_FILEPAGES in bytes (RssFile)"),
   rss_shmem: z.number().int().describe("MM_SHMEMPAGES in bytes (RssShmem)"),
+  hugetlb: z.number().int().describe("mm->hugetlb_usage in bytes (HugetlbPages)"),
   vmas: z.number().int().describe("VMAs (map_count)"),
 });
 
