@@ -111,6 +111,7 @@ export const alphaConfigs: ConfigSpec[] = [{
   taskSize: 0x400_0000_0000n,
   thpAvailable: false,
   splitPmdPtlockArch: false,
+  mmap: { legacyBase: 0x200_0000_0000n }, // TASK_UNMAPPED_BASE = TASK_SIZE / 2, bottom-up
   gather: {
     tableFree: false,
     rcuTableFree: false,

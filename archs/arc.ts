@@ -93,6 +93,7 @@ export const arcConfigs: ConfigSpec[] = [{
   // with 2 levels a THP is a pgd entry's span, 2 MiB
   thpAvailable: true,
   splitPmdPtlockArch: false,
+  mmap: { legacyBase: 0x2000_0000n }, // TASK_SIZE / 3, bottom-up
   gather: {
     tableFree: false,
     rcuTableFree: false,

@@ -480,6 +480,8 @@ export const armConfigs: ConfigSpec[] = [
     userPgtablesCeiling: TASK_SIZE,
     thpAvailable: true,
     splitPmdPtlockArch: false,
+    // ARCH_SUPPORTS_HUGETLBFS if ARM_LPAE: 2M sections in the PMD tables (arch/arm/Kconfig)
+    hugetlb: ["pmd"],
     // the ARMv7 walker caches intermediate entries (flush_tlb_range also invalidates them)
     walkerCaches: true,
     gather: armGather,

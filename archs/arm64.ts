@@ -257,6 +257,17 @@ function arm64Config(pageShift: number, vaBits: number, nlevels: number): Config
     thpAvailable: true, // arm64 selects HAVE_ARCH_TRANSPARENT_HUGEPAGE; 2-level: block mappings at the pgd
     // select ARCH_ENABLE_SPLIT_PMD_PTLOCK if PGTABLE_LEVELS > 2 (arch/arm64/Kconfig)
     splitPmdPtlockArch: nlevels > 2,
+    // hugetlb PMD_SIZE, CONT_PMD_SIZE (16 entries with 4K, 32 with 16K and 64K) and, with 4K
+    // and a PMD level, PUD_SIZE (pud_sect_supported); the CONT_PTE sizes map PTEs and are not
+    // modelled (arch/arm64/mm/hugetlbpage.c __hugetlb_valid_size)
+    hugetlb: pageShift === 12
+      ? ["pmd", { at: "pmd", cont: 16 }, ...(nlevels > 2 ? ["pud" as const] : [])]
+      : ["pmd", { at: "pmd", cont: 32 }],
+    // select ARCH_WANT_HUGE_PMD_SHARE if ARM64_4K_PAGES || (ARM64_16K_PAGES &&
+    // !ARM64_VA_BITS_36) (arch/arm64/Kconfig)
+    hugePmdShare: pageShift === 12 || (pageShift === 14 && vaBits !== 36),
+    // STACK_TOP = DEFAULT_MAP_WINDOW: 48 bits with 52-bit VAs (asm/processor.h)
+    ...(vaBits > 48 ? { mmap: { stackTop: 1n << 48n } } : {}),
     // walk caches hold upper-level entries until a TLBI (tlb_flush: last_level = !freed_tables)
     walkerCaches: true,
     gather: {

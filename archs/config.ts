@@ -74,6 +74,14 @@ export interface OptionSpec {
   doc: string;
 }
 
+/** A hugetlb page size: `cont` contiguous PMD (or PUD) entries (CONT_PMD_SIZE ...). */
+export interface HugetlbSpec {
+  /** The level whose entries map it. */
+  at: "pmd" | "pud";
+  /** Entries per page. */
+  cont: number;
+}
+
 /** A configuration of an architecture, as data. */
 export interface ConfigSpec {
   /** Name (arch-facts.json `name`). */
@@ -102,9 +110,19 @@ export interface ConfigSpec {
    * hugetlb page sizes (ARCH_SUPPORTS_HUGETLBFS): leaves of the PMD or the PUD entries, the
    * default (HPAGE_SHIFT) first; none when absent.
    */
-  hugetlb?: readonly ("pmd" | "pud")[];
+  hugetlb?: readonly (HugetlbSpec | "pmd" | "pud")[];
   /** ARCH_WANT_HUGE_PMD_SHARE. */
   hugePmdShare?: boolean;
+  /**
+   * The mmap layout with ASLR off: STACK_TOP (default TASK_SIZE, or a function of the kernel
+   * version), the legacy bottom-up base for arches without a top-down layout, and
+   * TASK_UNMAPPED_BASE (default PAGE_ALIGN(TASK_SIZE / 3)).
+   */
+  mmap?: {
+    stackTop?: bigint | ((kv: number) => bigint);
+    legacyBase?: bigint;
+    taskUnmappedBase?: bigint;
+  };
   /** SPLIT_PTLOCK_CPUS is 999999 for this arch (no split ptlocks ever). */
   noSplitPtlocks?: boolean;
   /** Default of the split_ptlocks option ("off" where the default NR_CPUS is below 4). */
@@ -296,15 +314,23 @@ export function resolveConfig(
     ptReclaim: false,
     moveTables: { pmd: false, pud: false },
     // a PMD (PUD) page is a leaf of the lowest present table at or above that level
-    hugetlb: (spec.hugetlb ?? []).map((h) => {
-      const t = h === "pmd" ? 3 : 2;
+    hugetlb: (spec.hugetlb ?? []).map((spec1) => {
+      const h = typeof spec1 === "string" ? { at: spec1, cont: 1 } : spec1;
+      const t = h.at === "pmd" ? 3 : 2;
       let level = t;
       while (
         level > 0 && spec.levels[level].folded !== undefined && spec.levels[level].folded !== "none"
       ) level--;
-      return { bytes: 1n << BigInt(shifts[level]), level };
+      return { bytes: BigInt(h.cont) << BigInt(shifts[level]), level, cont: h.cont };
     }),
     hugePmdShare: spec.hugePmdShare ?? false,
+    stackTop: typeof spec.mmap?.stackTop === "function"
+      ? spec.mmap.stackTop(kv)
+      : spec.mmap?.stackTop ?? spec.taskSize,
+    ...(spec.mmap?.legacyBase !== undefined ? { mmapLegacyBase: spec.mmap.legacyBase } : {}),
+    taskUnmappedBase: spec.mmap?.taskUnmappedBase ??
+      (spec.taskSize / 3n + BigInt(page) - 1n) / BigInt(page) * BigInt(page),
+    mmapMinAddr: 4096n,
     gather: {
       ...spec.gather,
       bundle: 8,

@@ -69,6 +69,7 @@ export const cskyConfigs: ConfigSpec[] = [{
   taskSize: 0x7fff_8000n,
   thpAvailable: false,
   splitPmdPtlockArch: false,
+  mmap: { legacyBase: 0x2aaa_8000n }, // TASK_SIZE / 3, bottom-up
   gather: {
     tableFree: false,
     rcuTableFree: false,

@@ -105,6 +105,7 @@ export const hexagonConfigs: ConfigSpec[] = [{
   taskSize: 0xc000_0000n,
   thpAvailable: false,
   splitPmdPtlockArch: false,
+  mmap: { legacyBase: 0x4000_0000n }, // TASK_UNMAPPED_BASE, bottom-up
   gather: {
     tableFree: false,
     rcuTableFree: false,

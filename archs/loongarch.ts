@@ -228,6 +228,8 @@ function loongarch(
     // select HAVE_ARCH_TRANSPARENT_HUGEPAGE (arch/loongarch/Kconfig)
     thpAvailable: true,
     splitPmdPtlockArch: false,
+    // hugetlb HPAGE_SIZE = PMD_SIZE pages (asm/page.h HPAGE_SHIFT)
+    hugetlb: ["pmd"],
     gather: loongarchGather,
     ramBytes: 16 * 2 ** 30,
     archData: { levels },

@@ -485,6 +485,7 @@ export const m68kConfigs: ConfigSpec[] = [
     taskSize: 0xF000_0000n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    mmap: { legacyBase: 0xc000_0000n }, // TASK_UNMAPPED_BASE, bottom-up (asm/processor.h)
     noSplitPtlocks: true, // no SMP on m68k
     gather: m68kGather,
     ramBytes: 128 * 2 ** 20,
@@ -509,6 +510,7 @@ export const m68kConfigs: ConfigSpec[] = [
     taskSize: 0xC000_0000n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    mmap: { legacyBase: 0x6000_0000n }, // TASK_UNMAPPED_BASE, bottom-up
     noSplitPtlocks: true,
     gather: m68kGather,
     ramBytes: 128 * 2 ** 20,
@@ -533,6 +535,7 @@ export const m68kConfigs: ConfigSpec[] = [
     taskSize: 0x0E00_0000n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    mmap: { legacyBase: 0x0a00_0000n }, // TASK_UNMAPPED_BASE, bottom-up
     noSplitPtlocks: true,
     gather: m68kGather,
     ramBytes: 32 * 2 ** 20,

@@ -65,6 +65,7 @@ export const microblazeConfigs: ConfigSpec[] = [{
   taskSize: 0xc000_0000n,
   thpAvailable: false,
   splitPmdPtlockArch: false,
+  mmap: { legacyBase: 0x4800_0000n }, // TASK_SIZE / 8 * 3, bottom-up
   noSplitPtlocks: true,
   gather: {
     tableFree: false,

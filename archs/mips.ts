@@ -250,6 +250,9 @@ function mips(v: MipsVariant): ConfigSpec {
     taskSize: v.taskSize,
     thpAvailable: v.thp,
     splitPmdPtlockArch: false,
+    // ARCH_SUPPORTS_HUGETLBFS if CPU_SUPPORTS_HUGEPAGES: HPAGE_SIZE = PMD_SIZE pages on 64-bit,
+    // pgd leaves with MIPS_HUGE_TLB_SUPPORT on 32-bit (asm/page.h)
+    hugetlb: v.bits === 64 || v.name === "mips32-4k-hugetlb" ? ["pmd"] : [],
     gather: mipsGather,
     lowmemBytes: v.lowmemBytes,
     ramBytes: v.ramBytes,

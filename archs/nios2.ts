@@ -58,6 +58,7 @@ export const nios2Configs: ConfigSpec[] = [{
   taskSize: 0x7fff_0000n,
   thpAvailable: false,
   splitPmdPtlockArch: false,
+  mmap: { legacyBase: 0x2aaa_6000n }, // PAGE_ALIGN(TASK_SIZE / 3), bottom-up
   noSplitPtlocks: true,
   gather: {
     tableFree: false,

@@ -83,6 +83,7 @@ export const openriscConfigs: ConfigSpec[] = [{
   taskSize: 0x8000_0000n,
   thpAvailable: false,
   splitPmdPtlockArch: false,
+  mmap: { legacyBase: 0x3000_0000n }, // TASK_SIZE / 8 * 3, bottom-up
   gather: {
     tableFree: false,
     rcuTableFree: false,

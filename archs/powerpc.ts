@@ -774,6 +774,8 @@ export const powerpcConfigs: ConfigSpec[] = [
     taskSize: 1n << 46n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // radix: 2M and 1G pages at PMD and PUD (radix__hugetlb ...); hash uses hugepd (not modelled)
+    hugetlb: ["pmd", "pud"],
     // radix: the page-walk cache holds upper entries until a tlbie with PWC invalidation
     walkerCaches: true,
     gather: ppcGather(true),
@@ -806,6 +808,10 @@ export const powerpcConfigs: ConfigSpec[] = [
     taskSize: 1n << 52n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // radix 64K: 2M (PMD) and 1G (PUD) pages
+    hugetlb: ["pmd", "pud"],
+    // STACK_TOP = DEFAULT_MAP_WINDOW = TASK_SIZE_128TB (asm/task_size_64.h)
+    mmap: { stackTop: 1n << 47n },
     // radix: the page-walk cache holds upper entries until a tlbie with PWC invalidation
     walkerCaches: true,
     gather: ppcGather(true),
@@ -866,6 +872,8 @@ export const powerpcConfigs: ConfigSpec[] = [
     taskSize: 1n << 52n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // STACK_TOP = DEFAULT_MAP_WINDOW = TASK_SIZE_128TB (asm/task_size_64.h)
+    mmap: { stackTop: 1n << 47n },
     gather: ppcGather(false),
     ramBytes: 64 * GiB,
     archData: { variant: "hash-64k" },

@@ -349,6 +349,15 @@ function rv64(name: string, levels: 3 | 4 | 5, description: string): ConfigSpec 
     thpAvailable: true,
     // select ARCH_ENABLE_SPLIT_PMD_PTLOCK if PGTABLE_LEVELS > 2 (arch/riscv/Kconfig)
     splitPmdPtlockArch: true,
+    // hugetlb PMD_SIZE and PUD_SIZE pages (arch_hugetlb_valid_size; the 64K NAPOT size maps
+    // PTEs and is not modelled); select ARCH_WANT_HUGE_PMD_SHARE if 64BIT (arch/riscv/Kconfig)
+    hugetlb: ["pmd", "pud"],
+    hugePmdShare: true,
+    // STACK_TOP = DEFAULT_MAP_WINDOW, the sv48 window on sv57 from 6.6 (asm/processor.h,
+    // "riscv: mm: Default to sv48 window")
+    mmap: {
+      stackTop: (kv) => levels === 5 && kv >= 606 ? 1n << 47n : (1n << BigInt(pgdirShift)) * 256n,
+    },
     // the Privileged Spec lets a hart cache non-leaf PTEs until sfence.vma (the 6.8 fix)
     walkerCaches: true,
     gather: riscvGather,
@@ -394,6 +403,8 @@ export const riscvConfigs: ConfigSpec[] = [
     // HAVE_ARCH_TRANSPARENT_HUGEPAGE needs 64BIT; no split PMD locks with 2 levels
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    // hugetlb 4M pages: leaves of the pgd (arch_hugetlb_valid_size PMD_SIZE)
+    hugetlb: ["pmd"],
     // the Privileged Spec lets a hart cache non-leaf PTEs until sfence.vma (the 6.8 fix)
     walkerCaches: true,
     gather: riscvGather,

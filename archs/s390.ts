@@ -808,6 +808,10 @@ function s390Config(start: 3 | 4 | 5): ConfigSpec {
     taskSize: (1n << 64n) - 4096n, // TASK_SIZE_MAX = -PAGE_SIZE (asm/processor.h)
     thpAvailable: true, // HAVE_ARCH_TRANSPARENT_HUGEPAGE (arch/s390/Kconfig), 1 MiB segments
     splitPmdPtlockArch: true, // ARCH_ENABLE_SPLIT_PMD_PTLOCK if PGTABLE_LEVELS > 2
+    // hugetlb 1M segment and 2G region-3 pages (EDAT1, EDAT2; arch/s390/mm/hugetlbpage.c)
+    hugetlb: ["pmd", "pud"],
+    // STACK_TOP = 1 << 42 for a 64-bit task: its 3-level start (asm/processor.h)
+    mmap: { stackTop: 1n << 42n },
     // the TLB holds region and segment (CRST) entries until IDTE/IPTE
     walkerCaches: true,
     gather: s390Gather, // MMU_GATHER_RCU_TABLE_FREE, _NO_GATHER, _MERGE_VMAS (arch/s390/Kconfig)

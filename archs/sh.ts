@@ -179,6 +179,7 @@ export const shConfigs: ConfigSpec[] = [
     taskSize: 0x7c00_0000n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    mmap: { legacyBase: 0x2955_6000n }, // PAGE_ALIGN(TASK_SIZE / 3), bottom-up (arch/sh/mm/mmap.c)
     gather: shGather,
     ramBytes: 256 * 2 ** 20,
     backend: shBackend,
@@ -195,6 +196,7 @@ export const shConfigs: ConfigSpec[] = [
     taskSize: 0x7c00_0000n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    mmap: { legacyBase: 0x2955_6000n }, // PAGE_ALIGN(TASK_SIZE / 3), bottom-up
     gather: shGather,
     ramBytes: 256 * 2 ** 20,
     backend: shBackend,

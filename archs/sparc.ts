@@ -619,6 +619,8 @@ export const sparcConfigs: ConfigSpec[] = [
     taskSize: 0xF000_0000n,
     thpAvailable: false,
     splitPmdPtlockArch: false,
+    // legacy bottom-up layout (arch/sparc/kernel/sys_sparc_32.c)
+    mmap: { legacyBase: 0x5000_0000n },
     noSplitPtlocks: true, // SPLIT_PTLOCK_CPUS 999999 for SPARC32 (mm/Kconfig)
     gather: {
       // arch/sparc/Kconfig: the MMU_GATHER selects are under SPARC64 only
@@ -652,6 +654,12 @@ export const sparcConfigs: ConfigSpec[] = [
     taskSize: 0x0008_0000_0000_0000n - (1n << 32n),
     thpAvailable: true,
     splitPmdPtlockArch: false,
+    // hugetlb 8M (PMD), 256M and 2G (32 and 256 PMD entries), 16G (2 PUD entries)
+    // (arch/sparc/mm/hugetlbpage.c setup_hugepagesz)
+    hugetlb: ["pmd", { at: "pmd", cont: 32 }, { at: "pmd", cont: 256 }, { at: "pud", cont: 2 }],
+    // bottom-up from VA_EXCLUDE_END for 64-bit tasks (arch/sparc/kernel/sys_sparc_64.c), above
+    // the part of the address space ptlab models: an address-less map cannot be placed
+    mmap: { legacyBase: 0xfffff801_0000_0000n },
     gather: {
       // MMU_GATHER_RCU_TABLE_FREE if SMP, MMU_GATHER_MERGE_VMAS; tlb_needs_table_invalidate()
       // is false (asm/tlb_64.h)

@@ -458,6 +458,9 @@ export const x86Configs: ConfigSpec[] = [
     taskSize: (1n << 56n) - 4096n,
     thpAvailable: true,
     splitPmdPtlockArch: true,
+    // STACK_TOP = TASK_SIZE_LOW = DEFAULT_MAP_WINDOW: a 47-bit window unless a hint asks
+    // for more (arch/x86/include/asm/page_64_types.h)
+    mmap: { stackTop: (1n << 47n) - 4096n },
     // hugetlb 2M (PMD) and, with X86_FEATURE_GBPAGES, 1G (PUD) pages; x86 selects
     // ARCH_WANT_HUGE_PMD_SHARE (arch/x86/Kconfig, arch/x86/mm/hugetlbpage.c)
     hugetlb: ["pmd", "pud"],

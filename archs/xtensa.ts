@@ -83,6 +83,7 @@ export const xtensaConfigs: ConfigSpec[] = [{
   taskSize: 0x4000_0000n,
   thpAvailable: false,
   splitPmdPtlockArch: false,
+  mmap: { legacyBase: 0x2000_0000n }, // TASK_SIZE / 2, bottom-up
   gather: {
     tableFree: false,
     rcuTableFree: false,

@@ -27,9 +27,21 @@ import { HUGE } from "./tables.ts";
 /** The PMD level (sharing applies to PMD-size pages whose leaf table is a real PMD table). */
 const PMD = 3;
 
+/** The hstate of a hugetlb VMA: the level of its leaf entries and how many one page takes. */
+function hstate(k: Machine, vma: Vma): { level: number; cont: number } {
+  return k.cfg.hugetlb[vma.hugetlb!];
+}
+
 /** Base pages in one hugetlb page of `vma` (huge_page_size >> PAGE_SHIFT). */
 export function hugetlbPages(k: Machine, vma: Vma): number {
-  return k.geo.span[vma.hugetlb!];
+  const h = hstate(k, vma);
+  return k.geo.span[h.level] * h.cont;
+}
+
+/** PMD_SIZE pages (one PMD entry each), the only ones huge_pmd_share shares. */
+function pmdSized(k: Machine, vma: Vma): boolean {
+  const h = hstate(k, vma);
+  return h.level === PMD && h.cont === 1;
 }
 
 /**
@@ -65,7 +77,7 @@ function walkTo(k: Machine, mm: Mm, vpn: number, level: number): number {
  * PUD-aligned range around `vpn`, on an arch that selects ARCH_WANT_HUGE_PMD_SHARE.
  */
 function wantPmdShare(k: Machine, vma: Vma, vpn: number): boolean {
-  if (!k.cfg.hugePmdShare || !vma.shared || vma.hugetlb !== PMD) return false;
+  if (!k.cfg.hugePmdShare || !vma.shared || !pmdSized(k, vma)) return false;
   const span = k.geo.tableSpan[PMD];
   const start = Math.floor(vpn / span) * span;
   return vma.start <= start && start + span <= vma.end;
@@ -152,6 +164,9 @@ function hugePmdUnshare(k: Machine, mm: Mm, node: number, parent: number, idx: n
   const p = k.pool;
   p.dir(parent)[idx] = 0;
   p.count[parent]--;
+  // tlb_remove_table_sync_one: wait for GUP-fast walkers before the table can be reused as a
+  // normal one (1013af4f585f, 6.16)
+  if (k.kv >= 616 && k.cfg.gather.rcuTableFree) k.ipiAllOthers("tlb_remove_table_sync_one");
   mm.tables[PMD]--;
   mmIncNr(k, mm, PMD, -1);
   // the node keeps one parent link: it moves to a remaining sharer
@@ -170,7 +185,7 @@ function hugePmdUnshare(k: Machine, mm: Mm, node: number, parent: number, idx: n
  */
 function hugePteAlloc(k: Machine, mm: Mm, vma: Vma, vpn: number): number {
   const p = k.pool, g = k.geo;
-  const level = vma.hugetlb!;
+  const level = hstate(k, vma).level;
   let node = mm.pgd, l = mm.top;
   while (l < level) {
     const below = g.below[l];
@@ -203,6 +218,8 @@ export function hugetlbFaultRange(
 ): boolean {
   const p = k.pool, g = k.geo;
   const hp = hugetlbPages(k, vma);
+  const { level, cont } = hstate(k, vma);
+  const each = g.span[level];
   // hugetlb_no_page: a private mapping gets an anon_vma at its first fault (vmf_anon_prepare)
   if (!vma.shared && vma.anonVma === 0) vma.anonVma = k.newAnonVma();
   let v = first;
@@ -214,13 +231,14 @@ export function hugetlbFaultRange(
       return false;
     }
     // every huge page of this table that the touch reaches
-    const tEnd = Math.min(end, p.base[node] + g.tableSpan[vma.hugetlb!]);
+    const tEnd = Math.min(end, p.base[node] + g.tableSpan[level]);
     const dir = p.dir(node);
     while (v < tEnd) {
-      const idx = g.index(vma.hugetlb!, v);
+      // set_huge_pte_at: every entry of a contiguous page
+      const idx = Math.floor((Math.floor(v / hp) * hp - p.base[node]) / each);
       if (dir[idx] === 0) {
-        dir[idx] = HUGE;
-        p.count[node]++;
+        for (let c = 0; c < cont; c++) dir[idx + c] = HUGE;
+        p.count[node] += cont;
         mm.hugetlbPages += hp;
       }
       const next = (Math.floor(v / hp) + 1) * hp;
@@ -245,8 +263,8 @@ export function unmapHugepageRange(
   end: number,
 ): void {
   const p = k.pool, g = k.geo;
-  const level = vma.hugetlb!;
-  const hp = hugetlbPages(k, vma);
+  const { level, cont } = hstate(k, vma);
+  const each = g.span[level];
   const tspan = g.tableSpan[level];
   let force = false;
   if (k.trace) {
@@ -261,7 +279,7 @@ export function unmapHugepageRange(
       v = tEnd;
       continue;
     }
-    if (level === PMD && unshareAt(k, mm, node, v)) {
+    if (pmdSized(k, vma) && unshareAt(k, mm, node, v)) {
       tlbAdjustRange(tlb, tStart, tspan);
       tlb.clearedPmds = true;
       force = true;
@@ -269,15 +287,17 @@ export function unmapHugepageRange(
       continue;
     }
     const dir = p.dir(node);
-    for (let i = g.index(level, v), e = i + Math.ceil((tEnd - v) / hp); i < e; i++) {
+    for (let i = g.index(level, v), e = i + Math.ceil((tEnd - v) / each); i < e; i++) {
       if (dir[i] !== HUGE) continue;
       dir[i] = 0;
       p.count[node]--;
-      mm.hugetlbPages -= hp;
-      const a = tStart + i * hp;
-      tlbAdjustRange(tlb, a, hp);
-      if (level === PMD) tlb.clearedPmds = true;
+      mm.hugetlbPages -= each;
+      const a = tStart + i * each;
+      tlbAdjustRange(tlb, a, each);
+      // tlb_remove_huge_tlb_entry: cleared_pmds for a PMD-size entry, cleared_puds above
+      if (each <= g.pmdPages) tlb.clearedPmds = true;
       else tlb.clearedPuds = true;
+      if (i % cont !== cont - 1) continue; // a contiguous page is one folio: gathered once
       if (!k.cfg.gather.noGather && tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(k, tlb)) {
         tlbFlushMmu(k, tlb);
       }
@@ -302,7 +322,7 @@ function unshareAt(k: Machine, mm: Mm, node: number, vpn: number): boolean {
  */
 export function copyHugetlbPageRange(k: Machine, dst: Mm, src: Mm, vma: Vma): boolean {
   const p = k.pool, g = k.geo;
-  const level = vma.hugetlb!;
+  const { level, cont } = hstate(k, vma);
   const hp = hugetlbPages(k, vma);
   const tspan = g.tableSpan[level];
   if (k.trace) {
@@ -319,8 +339,8 @@ export function copyHugetlbPageRange(k: Machine, dst: Mm, src: Mm, vma: Vma): bo
         const d = hugePteAlloc(k, dst, vma, a);
         if (d === 0) return false;
         if (p.dir(d)[i] === 0) {
-          p.dir(d)[i] = HUGE;
-          p.count[d]++;
+          for (let c = 0; c < cont; c++) p.dir(d)[i + c] = HUGE;
+          p.count[d] += cont;
           dst.hugetlbPages += hp;
         }
       }
@@ -351,7 +371,7 @@ export function hugetlbUnsharePmds(k: Machine, mm: Mm, start: number, end: numbe
  * could no longer share it.
  */
 export function hugetlbSplit(k: Machine, mm: Mm, vma: Vma, at: number): void {
-  if (vma.hugetlb !== PMD) return;
+  if (!pmdSized(k, vma)) return;
   const span = k.geo.tableSpan[PMD];
   const floor = Math.floor(at / span) * span;
   if (floor === at || floor < vma.start || floor + span > vma.end) return;

@@ -770,11 +770,12 @@ export function freePgtables(
   while (i < vmas.length) {
     const addr = vmas[i].start;
     let j = i;
-    // hugetlb VMAs go alone (hugetlb_free_pgd_range) and are never gathered into a group
-    if (vmas[i].hugetlb === undefined) {
+    // hugetlb VMAs went alone (hugetlb_free_pgd_range) and were never gathered into a group
+    // until 6.17 removed hugetlb_free_pgd_range (mm/memory.c)
+    const alone = (v: Vma) => v.hugetlb !== undefined && k.kv < 617;
+    if (!alone(vmas[i])) {
       while (
-        j + 1 < vmas.length && vmas[j + 1].start <= vmas[j].end + pmd &&
-        vmas[j + 1].hugetlb === undefined
+        j + 1 < vmas.length && vmas[j + 1].start <= vmas[j].end + pmd && !alone(vmas[j + 1])
       ) j++;
     }
     const next = vmas[j + 1];

@@ -28,10 +28,7 @@ export interface Vma {
   prot: Prot;
   /** VM_HUGEPAGE (MADV_HUGEPAGE) or VM_NOHUGEPAGE (MADV_NOHUGEPAGE), when set. */
   huge?: "huge" | "nohuge";
-  /**
-   * VM_HUGETLB: the level of the table whose entries map its pages (the hstate's size is that
-   * entry's span).
-   */
+  /** VM_HUGETLB: its hstate, an index into ArchConfig.hugetlb. */
   hugetlb?: number;
 }
 

@@ -524,11 +524,11 @@ export class Run {
         let obj = 0, pgoff = s;
         let hugetlb: number | undefined;
         if (op.hugetlb !== undefined) {
-          const h = k.cfg.hugetlb.find((x) => x.bytes === op.hugetlb);
-          if (!h) {
+          const h = k.cfg.hugetlb.findIndex((x) => x.bytes === op.hugetlb);
+          if (h < 0) {
             throw new EngineError(`${k.cfg.name} has no ${op.hugetlb}-byte hugetlb pages`, op.line);
           }
-          hugetlb = h.level;
+          hugetlb = h;
         }
         if (op.backing !== undefined) {
           obj = k.files.get(op.backing) ?? 0;

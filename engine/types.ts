@@ -121,6 +121,14 @@ export interface ArchConfig {
   hugetlb: readonly HugetlbSize[];
   /** ARCH_WANT_HUGE_PMD_SHARE: shared hugetlb mappings share PMD tables (huge_pmd_share). */
   hugePmdShare: boolean;
+  /** STACK_TOP of a native process with ASLR off (mmap_base lies 128 MiB below it). */
+  stackTop: bigint;
+  /** The legacy bottom-up mmap layout from this TASK_UNMAPPED_BASE, when the arch has no other. */
+  mmapLegacyBase?: bigint;
+  /** TASK_UNMAPPED_BASE, where a full top-down search falls back to searching upwards. */
+  taskUnmappedBase: bigint;
+  /** mmap_min_addr (CONFIG_DEFAULT_MMAP_MIN_ADDR, 4096 by default). */
+  mmapMinAddr: bigint;
   /** The mmu_gather. */
   gather: GatherConfig;
   /** RAM of the simulated machine, bytes. */
@@ -347,8 +355,10 @@ export interface MmFigures {
 export interface HugetlbSize {
   /** Bytes. */
   bytes: bigint;
-  /** Level of the table whose entry maps one page of this size (PMD or PUD, or the level they fold into). */
+  /** Level of the table whose entries map a page of this size (PMD or PUD, or the level they fold into). */
   level: number;
+  /** Entries one page takes: 1, or the contiguous run of a CONT_PMD-style size. */
+  cont: number;
 }
 
 /** System-wide figures. */
