@@ -47,6 +47,7 @@ export type {
   ExprPos,
   Fold,
   GatherConfig,
+  HugetlbSize,
   KernelVersion,
   Level,
   LevelGeometry,
@@ -100,6 +101,7 @@ export type { AllocOne, Backend, FreeOne, FreeTlb } from "./engine/backend.ts";
 export type { Geometry, InjectRule, KmemCache, Machine, MachineEvent } from "./engine/machine.ts";
 export { ENGINE_INJECT_SITES, MAX_EVENTS, MAX_TRACE } from "./engine/machine.ts";
 export type { MmuGather } from "./engine/gather.ts";
+export type { PmdShare } from "./engine/hugetlb.ts";
 export type { Mm, PageCacheObject, Vma, VmaKind } from "./engine/mm.ts";
 export type { Frames, Use } from "./engine/frames.ts";
 export type { Mem, TablePool } from "./engine/tables.ts";
@@ -131,6 +133,7 @@ export type {
   ConfigSpec,
   ConfigStory,
   FreeVia,
+  HugetlbSpec,
   LevelSpec,
   LevelStory,
   OptionProblem,
