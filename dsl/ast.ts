@@ -44,7 +44,14 @@ export type MapClause =
   /** `offset OFF`: where in the file the mapping starts (bytes). */
   | { readonly kind: "offset"; readonly keyword: Span; readonly value: ExprNode }
   /** `prot WORD`: none, read or write (the word is checked by the compiler). */
-  | { readonly kind: "prot"; readonly keyword: Span; readonly value: NameRef };
+  | { readonly kind: "prot"; readonly keyword: Span; readonly value: NameRef }
+  /**
+   * `hugetlb [SIZE]`: MAP_HUGETLB, or a hugetlbfs file with `file NAME`; SIZE is the huge page
+   * size (absent: the configuration's default one).
+   */
+  | { readonly kind: "hugetlb"; readonly keyword: Span; readonly value?: ExprNode }
+  /** `as NAME`: NAME is bound to the mapping's address (a constant) for the rest of the scenario. */
+  | { readonly kind: "as"; readonly keyword: Span; readonly name: IndexedName };
 
 /** Binary arithmetic operators of expressions. */
 export type BinaryOp = "+" | "-" | "*" | "/" | "%" | "<<" | ">>";
@@ -143,15 +150,17 @@ export type Statement =
     | { readonly kind: "arch"; readonly name: NameRef; readonly options: readonly ArchOption[] }
     | { readonly kind: "cpus"; readonly count: ExprNode }
     | { readonly kind: "let"; readonly name: NameRef; readonly value: ExprNode }
-    | { readonly kind: "mm"; readonly name: IndexedName }
+    /** `mm NAME [exec]`: with `exec`, the address space execve of a small static binary leaves. */
+    | { readonly kind: "mm"; readonly name: IndexedName; readonly exec?: Span }
     /** `file NAME size SIZE`: a page-cache (tmpfs) file. */
     | { readonly kind: "file"; readonly name: IndexedName; readonly size: ExprNode }
     | {
       readonly kind: "map";
       readonly mm: IndexedName;
-      readonly addr: ExprNode;
+      /** Absent: the kernel chooses the address (get_unmapped_area). */
+      readonly addr?: ExprNode;
       readonly size: ExprNode;
-      /** `shared`, `file NAME`, `offset OFF`, `prot P`, in the order written. */
+      /** `shared`, `file NAME`, `offset OFF`, `hugetlb [SIZE]`, `prot P`, `as NAME`, as written. */
       readonly clauses: readonly MapClause[];
     }
     | {

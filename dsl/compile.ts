@@ -52,6 +52,8 @@ import {
   omittedNote,
 } from "./diagnostics.ts";
 import { type Area, Layout } from "./layout.ts";
+import { execImage } from "../engine/exec.ts";
+import { getUnmappedArea } from "../engine/mmap.ts";
 import { MAX_SHIFT } from "./limits.ts";
 import * as T from "./tokens.ts";
 
@@ -321,6 +323,26 @@ function protText(a: Area): string {
     : `prot ${a.prot} from the mprotect on line ${a.protLine}`;
 }
 
+/** The words of `map`'s clauses that are names elsewhere (so one may be read as an address). */
+const CLAUSE_WORDS: readonly string[] = ["shared", "offset", "hugetlb", "prot"];
+
+/**
+ * A range of a process's layout, as messages name it: `the mapping A..B of "p" made on line N`,
+ * or for one exec made, `the stack A..B of "p" (exec on line N)`.
+ */
+function areaText(a: Area, mm: string): string {
+  return a.exec !== undefined
+    ? `the ${a.exec} ${hex(a.start)}..${hex(a.end)} of "${mm}" (exec on line ${a.line})`
+    : `the mapping ${hex(a.start)}..${hex(a.end)} of "${mm}" made on line ${a.line}`;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listText(items: readonly string[]): string {
+  return items.length <= 1
+    ? items.join("")
+    : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
 function bestCandidate(word: string, candidates: readonly string[]): string {
   return candidates.length > 0 ? didYouMean(word, candidates) : "";
 }
@@ -333,8 +355,24 @@ class Compiler {
   readonly ops: Op[] = [];
   readonly env = new Map<string, Binding>();
   readonly live = new Map<string, { layout: Layout; line: number }>();
-  /** The files (`file` statements) made so far, by name. */
-  readonly files = new Map<string, { size: bigint; line: number }>();
+  /**
+   * The files (`file` statements) made so far, by name: size, line (in `file`), the index of
+   * their op, and what their first map made them: a hugetlbfs file of that page size, a tmpfs
+   * file (null), or not yet known (undefined), with the line of that map.
+   */
+  readonly files = new Map<
+    string,
+    {
+      size: bigint;
+      line: number;
+      file: string;
+      op?: number;
+      hugetlb?: bigint | null;
+      kindLine?: number;
+    }
+  >();
+  /** Where each name `let`, `param` or `as` bound was bound (for "already bound"). */
+  readonly origin = new Map<string, { kind: string; line: number; file: string; st: Statement }>();
   readonly exited = new Map<string, number>();
   readonly #pos = new Map<Statement, { line: number; col: number }>();
   readonly skip = new Set<Statement>();
@@ -352,6 +390,8 @@ class Compiler {
   injectSites: readonly string[] = [];
   /** The arch families that own an allocation site this configuration lacks. */
   injectSiteOwners: (site: string) => readonly string[] = () => [];
+  /** The configuration, once resolved (hugetlb sizes, where mmap puts a mapping, exec). */
+  cfg?: ArchConfig;
   /** CONFIG_TRANSPARENT_HUGEPAGE of the configuration (what MADV_COLLAPSE needs). */
   thpAvailable = true;
   /** Kind of the page-size alignment diagnostics ("fit" for a configuration chosen outside). */
@@ -597,10 +637,20 @@ class Compiler {
     }
   }
 
-  /** `NAME[EXPR]` where a value is wanted: a process or file is not one (reported). */
-  indexedValue(name: string, span: Span, index: ExprNode): undefined {
+  /**
+   * `NAME[EXPR]` where a value is wanted: an address an indexed `as NAME[EXPR]` bound; a process
+   * or file is not one (reported).
+   */
+  indexedValue(name: string, span: Span, index: ExprNode): Val | undefined {
     const r = this.resolve({ name, span, index });
     if (!r) return undefined;
+    const b = this.env.get(r.name);
+    if (b) return "c" in b ? b : undefined; // only `as` binds indexed names: constants
+    const bound = [...this.env.keys()].filter((k) => k.startsWith(`${name}[`));
+    if (bound.length && !this.live.has(r.name) && !this.files.has(r.name)) {
+      this.report(span, `unknown name "${r.name}"` + nameHint(r.name, bound));
+      return undefined;
+    }
     if (this.live.has(r.name)) {
       this.report(
         span,
@@ -834,17 +884,34 @@ class Compiler {
           return;
         }
         if ("c" in v) {
-          this.env.set(name, v);
+          this.bind(name, v, st);
         } else {
-          this.env.set(name, { rtLine: line });
+          this.bind(name, { rtLine: line }, st);
           this.emit(st, { op: "let", name, expr: v.rt, line, col });
         }
         return;
       }
       case "mm": {
         const name = this.resolve(st.name);
-        if (name && this.newProcess(name, new Layout())) {
-          this.emit(st, { op: "mm", name: name.name, line, col });
+        // `exec`: the VMAs execve of a small static binary leaves (text, data, heap, vdso, stack)
+        const areas: Area[] = st.exec && this.cfg
+          ? execImage(this.cfg).map((v) => ({
+            start: v.start,
+            end: v.end,
+            line,
+            prot: v.prot,
+            exec: v.name,
+            ...(v.growsDown ? { growsDown: true } : {}),
+          })).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+          : [];
+        if (name && this.newProcess(name, new Layout(areas))) {
+          this.emit(st, {
+            op: "mm",
+            name: name.name,
+            ...(st.exec ? { exec: true } : {}),
+            line,
+            col,
+          });
         }
         return;
       }
@@ -872,74 +939,16 @@ class Compiler {
           );
           return;
         }
-        this.files.set(name.name, { size, line });
+        this.files.set(name.name, { size, line, file: this.file, op: this.ops.length });
         this.emit(st, { op: "file", name: name.name, size, line, col });
         return;
       }
       case "map": {
-        const mm = this.resolve(st.mm);
-        const p = mm && this.process(mm);
-        const addr = this.constant(st.addr, "the address");
-        const size = this.constant(st.size, "the size");
-        const cl = this.mapClauses(st.clauses);
-        if (!mm || !p || addr === undefined || size === undefined) return;
-        if (!this.positive(st.size, size, "size")) return;
-        const fits = this.range(st.addr, addr, st.size, size);
-        // a problem with the file or a clause leaves the mapping in the layout (what follows is
-        // checked against it) but makes no operation
-        let ok = cl.ok;
-        if (cl.file) {
-          const f = cl.file;
-          const off = f.offset;
-          const at = f.offsetExpr ?? st.size;
-          const page = this.pageSize;
-          if (off < 0n) {
-            this.report(at.span, `offset must be 0 or more, not ${off}`);
-            ok = false;
-          } else if (page !== undefined && off % page !== 0n) {
-            this.report(
-              at.span,
-              `offset ${hex(off)} is not aligned to the page size of ${this.configName} (${
-                sizeText(page)
-              })`,
-              this.alignKind,
-            );
-            ok = false;
-          } else if (fits && off + size > f.size) {
-            this.report(
-              at.span,
-              `the mapping goes past the end of file "${f.name}": offset ${sizeText(off)} + ` +
-                `size ${sizeText(size)} is ${sizeText(off + size)}, but the file is ${
-                  sizeText(f.size)
-                }`,
-            );
-            ok = false;
-          }
-        }
-        const end = addr + size;
-        const o = p.layout.overlap(addr, end);
-        if (o) {
-          this.report(
-            st.addr.span,
-            `mapping ${hex(addr)}..${hex(end)} overlaps the mapping ${hex(o.start)}..${
-              hex(o.end)
-            } of "${mm.name}" made on line ${o.line}`,
-          );
-          return;
-        }
-        p.layout.insert(addr, end, line, cl.prot ?? "write");
-        if (!ok) return;
-        this.emit(st, {
-          op: "map",
-          mm: mm.name,
-          addr,
-          size,
-          ...(cl.shared ? { shared: true } : {}),
-          ...(cl.file ? { backing: cl.file.name, offset: cl.file.offset } : {}),
-          ...(cl.prot ? { prot: cl.prot } : {}),
-          line,
-          col,
-        });
+        // `as NAME`: checked before the map, bound after it (to nothing usable when it failed)
+        const as = st.clauses.find((c) => c.kind === "as");
+        const target = as ? this.bindable(as.name, st) : undefined;
+        const addr = this.map(st, line, col);
+        if (target) this.bind(target.name, addr === undefined ? { broken: true } : { c: addr }, st);
         return;
       }
       case "touch": {
@@ -989,9 +998,9 @@ class Compiler {
           const a = denied.area;
           this.report(
             st.addr.span,
-            `touch ${read ? "reads" : "writes"} ${hex(denied.addr)} in the mapping ${
-              hex(a.start)
-            }..${hex(a.end)} of "${mm.name}" made on line ${a.line} with ${protText(a)}: ` +
+            `touch ${read ? "reads" : "writes"} ${hex(denied.addr)} in ${
+              areaText(a, mm.name)
+            } with ${protText(a)}: ` +
               `the ${read ? "read" : "write"} would get SIGSEGV` +
               (!read && a.prot === "read" ? " (add 'read' to the touch for read faults)" : ""),
           );
@@ -1017,6 +1026,8 @@ class Compiler {
         if (!mm || !p || addr === undefined || size === undefined) return;
         if (!this.positive(st.size, size, "size")) return;
         if (!this.range(st.addr, addr, st.size, size)) return;
+        // __split_vma: hugetlb_vm_op_split refuses an address inside a huge page (-EINVAL)
+        if (this.hugetlbSplit(st, "unmap", mm.name, p.layout, addr, addr + size)) return;
         p.layout.remove(addr, addr + size);
         this.emit(st, { op: "unmap", mm: mm.name, addr, size, line, col });
         return;
@@ -1056,12 +1067,12 @@ class Compiler {
             this.report(
               st.addr.span,
               `madvise populate_write of ${hex(addr)}..${hex(end)} would fail: the range is not ` +
-                `writable (the mapping ${hex(a.start)}..${hex(a.end)} of "${mm.name}" made on ` +
-                `line ${a.line} has ${protText(a)})`,
+                `writable (${areaText(a, mm.name)} has ${protText(a)})`,
             );
             return;
           }
         }
+        if (!this.hugetlbAdvice(st, advice, mm.name, p.layout, addr, end)) return;
         this.emit(st, { op: "madvise", mm: mm.name, advice, addr, size, line, col });
         return;
       }
@@ -1086,6 +1097,10 @@ class Compiler {
           return;
         }
         if (prot === undefined) return;
+        // mprotect_fixup splits only the VMAs whose flags change
+        if (
+          this.hugetlbSplit(st, "mprotect", mm.name, p.layout, addr, end, (a) => a.prot !== prot)
+        ) return;
         p.layout.protect(addr, end, prot, line);
         this.emit(st, { op: "mprotect", mm: mm.name, addr, size, prot, line, col });
         return;
@@ -1118,8 +1133,15 @@ class Compiler {
           );
           return;
         }
-        const mapping = (o: Area) =>
-          `the mapping ${hex(o.start)}..${hex(o.end)} of "${mm.name}" made on line ${o.line}`;
+        if (v.hugetlb !== undefined) {
+          this.report(
+            st.addr.span,
+            `mremap of hugetlb memory is not modelled (${areaText(v, mm.name)} has ` +
+              `${sizeText(v.hugetlb)} hugetlb pages)`,
+          );
+          return;
+        }
+        const mapping = (o: Area) => areaText(o, mm.name);
         if (newAddr !== addr) {
           // MREMAP_FIXED: the new range must not overlap the old one (-EINVAL); the simulator
           // refuses to unmap what is there, as the kernel would do silently
@@ -1239,7 +1261,7 @@ class Compiler {
             return;
           }
           this.params[name] = over;
-          this.env.set(name, { c: v });
+          this.bind(name, { c: v }, st);
           return;
         }
         const v = this.constant(st.value, `the value of param "${name}"`);
@@ -1251,7 +1273,7 @@ class Compiler {
           st.value.span.offset,
           st.value.span.offset + st.value.span.length,
         );
-        this.env.set(name, { c: v });
+        this.bind(name, { c: v }, st);
         return;
       }
       case "if": {
@@ -1361,20 +1383,407 @@ class Compiler {
   }
 
   /**
-   * The clauses of a `map` (`shared`, `file NAME`, `offset OFF`, `prot P`), checked: each at most
-   * once, `offset` after `file NAME`, the file made already, the protection one of none, read or
-   * write. `ok` is false when one is wrong (reported); the others are still given.
+   * A `map`: checks it, puts it in the process's layout and emits it. Returns its address (given,
+   * or chosen as get_unmapped_area would) when that is known, even if the map has other problems.
+   */
+  map(st: Statement & { kind: "map" }, line: number, col: number): bigint | undefined {
+    const mm = this.resolve(st.mm);
+    const p = mm && this.process(mm);
+    const addrE = st.addr;
+    if (
+      addrE?.kind === "name" && !addrE.index && CLAUSE_WORDS.includes(addrE.name) &&
+      !this.env.has(addrE.name)
+    ) {
+      // `map p hugetlb size 2M`: the clause before the size reads as the address
+      this.report(
+        addrE.span,
+        `'${addrE.name}' comes after the size: map MM [ADDR] size SIZE ${addrE.name} ...`,
+      );
+      return undefined;
+    }
+    const given = addrE ? this.constant(addrE, "the address") : undefined;
+    const size = this.constant(st.size, "the size");
+    const cl = this.mapClauses(st.clauses);
+    const huge = this.hugetlbSize(cl.hugetlb);
+    if (!mm || !p || (addrE && given === undefined) || size === undefined) return undefined;
+    if (!this.positive(st.size, size, "size")) return undefined;
+    // a problem with the file or a clause leaves the mapping in the layout (what follows is
+    // checked against it) but makes no operation
+    let ok = cl.ok && huge.ok;
+    let addr: bigint, fits: boolean;
+    if (given !== undefined && addrE) {
+      addr = given;
+      fits = this.range(addrE, addr, st.size, size);
+    } else {
+      // no address: the kernel chooses one, below the ranges the process has
+      const cfg = this.cfg, page = this.pageSize;
+      if (!cfg || page === undefined || !huge.ok) return undefined;
+      if (size % page !== 0n) {
+        this.report(
+          st.size.span,
+          `size ${sizeText(size)} is not a multiple of the page size of ${this.configName} (${
+            sizeText(page)
+          })`,
+          this.alignKind,
+        );
+        return undefined;
+      }
+      if (huge.bytes !== undefined && !this.hugetlbLength(st.size, size, huge.bytes)) {
+        return undefined;
+      }
+      const chosen = getUnmappedArea(cfg, p.layout.areas, {
+        len: size,
+        ...(cl.shared ? { shared: true } : {}),
+        ...(cl.file ? { file: true } : {}),
+        ...(huge.bytes !== undefined ? { hugetlb: huge.bytes } : {}),
+      });
+      if (chosen === undefined) {
+        this.report(
+          st.size.span,
+          `no room for ${sizeText(size)} in the address space of "${mm.name}" on ` +
+            `${this.configName}: mmap would fail with ENOMEM`,
+          "fit",
+        );
+        return undefined;
+      }
+      addr = chosen;
+      fits = true;
+    }
+    const h = huge.bytes;
+    if (h !== undefined && fits) {
+      // hugetlb_get_unmapped_area / prepare_hugepage_range: -EINVAL for an address inside a
+      // huge page; ksys_mmap_pgoff rounds the length up to whole huge pages
+      if (addrE && addr % h !== 0n) {
+        this.report(
+          addrE.span,
+          `address ${hex(addr)} is not aligned to the hugetlb page size ${sizeText(h)} ` +
+            `(mmap gives EINVAL)`,
+          this.alignKind,
+        );
+        ok = false;
+      }
+      if (!this.hugetlbLength(st.size, size, h)) ok = false;
+    }
+    if (cl.file) {
+      const f = cl.file;
+      const off = f.offset;
+      const at = f.offsetExpr ?? st.size;
+      const page = this.pageSize;
+      if (off < 0n) {
+        this.report(at.span, `offset must be 0 or more, not ${off}`);
+        ok = false;
+      } else if (page !== undefined && off % page !== 0n) {
+        this.report(
+          at.span,
+          `offset ${hex(off)} is not aligned to the page size of ${this.configName} (${
+            sizeText(page)
+          })`,
+          this.alignKind,
+        );
+        ok = false;
+      } else if (h !== undefined && off % h !== 0n) {
+        // hugetlbfs_file_mmap: vm_pgoff must be a whole number of huge pages
+        this.report(
+          at.span,
+          `offset ${hex(off)} is not aligned to the hugetlb page size ${sizeText(h)} ` +
+            `(mmap of a hugetlbfs file gives EINVAL)`,
+          this.alignKind,
+        );
+        ok = false;
+      } else if (fits && off + size > f.size) {
+        this.report(
+          at.span,
+          `the mapping goes past the end of file "${f.name}": offset ${sizeText(off)} + ` +
+            `size ${sizeText(size)} is ${sizeText(off + size)}, but the file is ${
+              sizeText(f.size)
+            }`,
+        );
+        ok = false;
+      }
+      if (huge.ok && !this.fileKind(f, cl.hugetlb, h, line)) ok = false;
+    }
+    const end = addr + size;
+    const o = p.layout.overlap(addr, end);
+    if (o) {
+      this.report(
+        addrE?.span ?? st.size.span,
+        `mapping ${hex(addr)}..${hex(end)} overlaps ${areaText(o, mm.name)}`,
+      );
+      return addr;
+    }
+    p.layout.insert(addr, end, line, cl.prot ?? "write", h);
+    if (!ok) return addr;
+    this.emit(st, {
+      op: "map",
+      mm: mm.name,
+      addr,
+      size,
+      ...(cl.shared ? { shared: true } : {}),
+      ...(cl.file ? { backing: cl.file.name, offset: cl.file.offset } : {}),
+      ...(cl.prot ? { prot: cl.prot } : {}),
+      ...(h !== undefined ? { hugetlb: h } : {}),
+      line,
+      col,
+    });
+    return addr;
+  }
+
+  /**
+   * The huge page size of a `hugetlb [SIZE]` clause: the configuration's default (its first) or
+   * SIZE, which it must have. `ok` is false (reported) when there is none; no clause is fine.
+   */
+  hugetlbSize(
+    c: { keyword: Span; value?: ExprNode } | undefined,
+  ): { ok: boolean; bytes?: bigint } {
+    if (!c) return { ok: true };
+    const v = c.value ? this.constant(c.value, "the hugetlb page size") : undefined;
+    if (c.value && v === undefined) return { ok: false };
+    if (c.value && v !== undefined && !this.positive(c.value, v, "the hugetlb page size")) {
+      return { ok: false };
+    }
+    const cfg = this.cfg;
+    if (!cfg) return { ok: false };
+    const sizes = cfg.hugetlb.map((x) => x.bytes);
+    if (sizes.length === 0) {
+      this.report(c.keyword, `${cfg.name} has no hugetlb pages ptlab models`, "fit");
+      return { ok: false };
+    }
+    if (v === undefined) return { ok: true, bytes: sizes[0] };
+    if (sizes.includes(v)) return { ok: true, bytes: v };
+    // the nearest size (by powers of two) is the likely one: 2G for 1G, 4M for 2M ...
+    const log = (x: bigint) => x.toString(2).length;
+    const near = sizes.reduce((a, b) =>
+      Math.abs(log(b) - log(v)) < Math.abs(log(a) - log(v)) ? b : a
+    );
+    this.report(
+      c.value!.span,
+      `${cfg.name} has no ${sizeText(v)} hugetlb pages (did you mean ${sizeText(near)}? it has ` +
+        `${listText(sizes.map(sizeText))})`,
+      "fit",
+    );
+    return { ok: false };
+  }
+
+  /** A hugetlb mapping's length is whole huge pages (else reported: mmap would round it up). */
+  hugetlbLength(e: ExprNode, size: bigint, h: bigint): boolean {
+    if (size % h === 0n) return true;
+    this.report(
+      e.span,
+      `size ${sizeText(size)} is not a multiple of the hugetlb page size ${sizeText(h)} ` +
+        `(mmap would round it up to ${sizeText((size + h - 1n) / h * h)})`,
+      this.alignKind,
+    );
+    return false;
+  }
+
+  /**
+   * A file is a tmpfs or a hugetlbfs file, decided by its first map: a later map must agree
+   * (`hugetlb` or not, and the same page size); the file's size is whole huge pages (ftruncate
+   * of a hugetlbfs file to anything else is -EINVAL). The first hugetlb map marks the `file` op.
+   */
+  fileKind(
+    f: { name: string; span: Span },
+    clause: { keyword: Span; value?: ExprNode } | undefined,
+    h: bigint | undefined,
+    line: number,
+  ): boolean {
+    const file = this.files.get(f.name);
+    if (!file) return true;
+    const want = h ?? null;
+    if (file.hugetlb === undefined) {
+      file.hugetlb = want;
+      file.kindLine = line;
+      if (want !== null && file.op !== undefined) {
+        this.ops[file.op] = { ...this.ops[file.op], hugetlb: want } as Op;
+      }
+    } else if (file.hugetlb !== want) {
+      const first = this.where(file.kindLine ?? file.line, file.file);
+      if (file.hugetlb === null) {
+        this.report(
+          clause!.keyword,
+          `file "${f.name}" is a tmpfs file (mapped without hugetlb on ${first}): a file is a ` +
+            `tmpfs or a hugetlbfs file, not both`,
+        );
+      } else if (want === null) {
+        this.report(
+          f.span,
+          `file "${f.name}" is a hugetlbfs file (mapped with hugetlb ${
+            sizeText(file.hugetlb)
+          } on ${first}): map it with 'hugetlb' too`,
+        );
+      } else {
+        this.report(
+          clause!.value?.span ?? clause!.keyword,
+          `file "${f.name}" is a hugetlbfs file of ${sizeText(file.hugetlb)} pages (mapped so ` +
+            `on ${first}), not of ${sizeText(want)} pages`,
+        );
+      }
+      return false;
+    }
+    if (want !== null && file.size % want !== 0n) {
+      this.report(
+        f.span,
+        `file "${f.name}" is ${sizeText(file.size)}, not a multiple of the hugetlb page size ` +
+          `${sizeText(want)} (ftruncate of a hugetlbfs file gives EINVAL)`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * An unmap, mprotect or madvise of [start, end) that would split a hugetlb mapping inside a
+   * huge page (hugetlb_vm_op_split: -EINVAL): reported, true. `changes` picks the mappings the
+   * call modifies (mprotect leaves alone those that keep their protection).
+   */
+  hugetlbSplit(
+    st: Statement & { addr: ExprNode; size: ExprNode },
+    what: string,
+    mm: string,
+    layout: Layout,
+    start: bigint,
+    end: bigint,
+    changes?: (a: Area) => boolean,
+  ): boolean {
+    const r = layout.hugetlbSplit(start, end, changes);
+    if (!r) return false;
+    this.report(
+      r.at === start ? st.addr.span : st.size.span,
+      `${what} of ${hex(start)}..${hex(end)} would fail with EINVAL: it splits the hugetlb ` +
+        `${areaText(r.area, mm).slice(4)} at ${hex(r.at)}, inside a ` +
+        `${sizeText(r.area.hugetlb!)} hugetlb page`,
+    );
+    return true;
+  }
+
+  /**
+   * madvise of hugetlb memory (madvise_dontneed_free_valid_vma, madvise_collapse): MADV_FREE
+   * and MADV_COLLAPSE fail with EINVAL, MADV_DONTNEED must start at a huge page (its end the
+   * kernel rounds to one, which ptlab does not model: an error too), MADV_HUGEPAGE and
+   * MADV_NOHUGEPAGE split it like mprotect. False when reported.
+   */
+  hugetlbAdvice(
+    st: Statement & { kind: "madvise" },
+    advice: Advice,
+    mm: string,
+    layout: Layout,
+    start: bigint,
+    end: bigint,
+  ): boolean {
+    const call = `madvise ${advice} of ${hex(start)}..${hex(end)}`;
+    if (advice === "free" || advice === "collapse") {
+      const a = layout.hugetlbIn(start, end);
+      if (!a) return true;
+      this.report(
+        st.addr.span,
+        `${call} would fail with EINVAL: ${areaText(a, mm)} is hugetlb memory, ` +
+          (advice === "free" ? "not anonymous memory" : "which THP cannot collapse"),
+      );
+      return false;
+    }
+    if (advice === "hugepage" || advice === "nohugepage") {
+      return !this.hugetlbSplit(st, `madvise ${advice}`, mm, layout, start, end);
+    }
+    if (advice !== "dontneed") return true;
+    const inside = (x: bigint) => {
+      const a = layout.at(x);
+      return a && a.hugetlb !== undefined && a.start < x && x % a.hugetlb !== 0n ? a : undefined;
+    };
+    const a = inside(start);
+    if (a) {
+      this.report(
+        st.addr.span,
+        `${call} would fail with EINVAL: it starts at ${hex(start)}, inside a ` +
+          `${sizeText(a.hugetlb!)} hugetlb page of ${areaText(a, mm)}`,
+      );
+      return false;
+    }
+    const b = inside(end);
+    if (b) {
+      const h = b.hugetlb!;
+      this.report(
+        st.size.span,
+        `${call} ends at ${hex(end)}, inside a ${sizeText(h)} hugetlb page of ` +
+          `${areaText(b, mm)}: the kernel rounds the end to a whole huge page, which ptlab does ` +
+          `not model (end it at ${hex(end / h * h)} or ${hex((end / h + 1n) * h)})`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /** `line N`, or `line N of FILE` when that is not the file being compiled. */
+  where(line: number, file = this.file): string {
+    return file === this.file ? `line ${line}` : `line ${line} of ${file}`;
+  }
+
+  /**
+   * The name `as NAME` binds, or undefined (reported) when it cannot: a name `let` could not
+   * bind either, one bound already, a process or a file.
+   */
+  bindable(n: IndexedName, st: Statement): NameRef | undefined {
+    const r = this.resolve(n);
+    if (!r || this.reserved(r)) return undefined;
+    const name = r.name;
+    const loop = this.repeats.findLast((x) => x.kind === "repeat" && x.variable.name === name);
+    if (loop) {
+      this.report(
+        r.span,
+        `"${name}" is already bound (the variable of the repeat on ${
+          this.where(this.line(loop.keyword.offset))
+        })`,
+      );
+      return undefined;
+    }
+    if (this.env.has(name)) {
+      const o = this.origin.get(name);
+      const inner = this.repeats[this.repeats.length - 1];
+      this.report(
+        r.span,
+        o?.st === st && inner?.kind === "repeat"
+          ? `"${name}" is bound again by each iteration of the repeat: use an indexed name ` +
+            `such as ${name}[${inner.variable.name}]`
+          : `"${name}" is already bound` +
+            (o ? ` (by the ${o.kind} on ${this.where(o.line, o.file)})` : ""),
+      );
+      return undefined;
+    }
+    if (this.live.has(name)) {
+      this.report(r.span, `"${name}" is a process; choose another name for the address`);
+      return undefined;
+    }
+    if (this.files.has(name)) {
+      this.report(r.span, `"${name}" is a file; choose another name for the address`);
+      return undefined;
+    }
+    return r;
+  }
+
+  /** Binds a name (`let`, `param`, `as`) and remembers where, for "already bound". */
+  bind(name: string, b: Binding, st: Statement): void {
+    this.env.set(name, b);
+    const kind = st.kind === "map" ? "map" : st.kind === "param" ? "param" : "let";
+    this.origin.set(name, { kind, line: this.line(st.keyword.offset), file: this.file, st });
+  }
+
+  /**
+   * The clauses of a `map` (`shared`, `file NAME`, `offset OFF`, `hugetlb [SIZE]`, `prot P`,
+   * `as NAME`), checked: each at most once, `offset` after `file NAME`, the file made already, the
+   * protection one of none, read or write (`hugetlb` and `as` are checked by the caller). `ok` is
+   * false when one is wrong (reported); the others are still given.
    */
   mapClauses(clauses: readonly MapClause[]): {
     ok: boolean;
     shared: boolean;
-    file?: { name: string; size: bigint; offset: bigint; offsetExpr?: ExprNode };
+    file?: { name: string; span: Span; size: bigint; offset: bigint; offsetExpr?: ExprNode };
+    hugetlb?: { keyword: Span; value?: ExprNode };
     prot?: Prot;
   } {
     let ok = true;
     const first = new Map<string, Span>();
     let shared = false, prot: Prot | undefined;
-    let file: { name: string; size: bigint } | undefined;
+    let file: { name: string; span: Span; size: bigint } | undefined;
+    let hugetlb: { keyword: Span; value?: ExprNode } | undefined;
     let offset: bigint | undefined, offsetExpr: ExprNode | undefined;
     for (const c of clauses) {
       const prev = first.get(c.kind);
@@ -1411,9 +1820,14 @@ class Compiler {
             ok = false;
             break;
           }
-          file = { name: name.name, size: f.size };
+          file = { name: name.name, span: name.span, size: f.size };
           break;
         }
+        case "hugetlb":
+          hugetlb = { keyword: c.keyword, ...(c.value ? { value: c.value } : {}) };
+          break;
+        case "as":
+          break;
         case "offset": {
           if (!first.has("file")) {
             const later = clauses.some((d) => d.kind === "file");
@@ -1443,6 +1857,7 @@ class Compiler {
       ok,
       shared,
       ...(file ? { file: { ...file, offset: offset ?? 0n, offsetExpr } } : {}),
+      ...(hugetlb ? { hugetlb } : {}),
       ...(prot ? { prot } : {}),
     };
   }
@@ -1867,6 +2282,7 @@ export function compileScenario(
         c.facts = configFacts(resolved);
         c.taskSize = resolved.taskSize;
         c.thpAvailable = resolved.thpAvailable;
+        c.cfg = resolved;
         c.configName = resolved.name;
         c.injectSites = catalog.injectSites(configName);
         if (catalog.injectSiteOwners) c.injectSiteOwners = (s) => catalog.injectSiteOwners!(s);

@@ -31,7 +31,7 @@ Deno.test("formatDiagnostic: location line, source line, caret and tildes", () =
 
 Deno.test("formatDiagnostic: a tab is one column and is repeated in the caret line; CRLF line ends are not shown", () => {
   const src = "mm a\r\n\tmap a 0x1001 size 4K\r\n";
-  const r = parseScenario("mm a\r\n\tmap a size 4K\r\n", "t.ptlab");
+  const r = parseScenario("mm a\r\n\tmap a = 4K\r\n", "t.ptlab");
   assert.deepEqual(r.diagnostics.map((d) => [d.line, d.col]), [[2, 8]]);
   const d: Diagnostic = {
     file: "t.ptlab",

@@ -1,8 +1,9 @@
 /**
  * The static VMA layout of one process, simulated at compile time to check `map` overlaps,
- * `touch`, `mprotect` and `mremap` coverage and access: sorted, non-overlapping `[start, end)` ranges, each
- * remembering the line of the `map` that made it and its protection (and the `mprotect` that gave
- * it, if one did). Every operation is per range, never per page.
+ * `touch`, `mprotect` and `mremap` coverage and access, and to place the maps that name no
+ * address: sorted, non-overlapping `[start, end)` ranges, each remembering the line of the `map`
+ * (or `mm ... exec`) that made it, its protection (and the `mprotect` that gave it, if one did)
+ * and its hugetlb page size. Every operation is per range, never per page.
  *
  * @module
  */
@@ -21,10 +22,17 @@ export interface Area {
   prot: Prot;
   /** Line of the `mprotect` that gave it `prot` (absent: the `map`'s own). */
   protLine?: number;
+  /** hugetlb memory: its huge page size in bytes. */
+  hugetlb?: bigint;
+  /** VM_GROWSDOWN (the stack exec made). */
+  growsDown?: boolean;
+  /** What exec made it (`text`, `stack` ...), for a range `mm NAME exec` made. */
+  exec?: string;
 }
 
 function sameKind(a: Area, b: Area): boolean {
-  return a.line === b.line && a.prot === b.prot && a.protLine === b.protLine;
+  return a.line === b.line && a.prot === b.prot && a.protLine === b.protLine &&
+    a.hugetlb === b.hugetlb && a.exec === b.exec && a.growsDown === b.growsDown;
 }
 
 /** The mapped ranges of a process. */
@@ -88,9 +96,45 @@ export class Layout {
     this.areas.splice(this.#first(newStart), 0, moved);
   }
 
-  /** Adds `[start, end)` (the caller checked it overlaps nothing). */
-  insert(start: bigint, end: bigint, line: number, prot: Prot = "write"): void {
-    this.areas.splice(this.#first(start), 0, { start, end, line, prot });
+  /** Adds `[start, end)` (the caller checked it overlaps nothing), hugetlb memory of `hugetlb` pages. */
+  insert(start: bigint, end: bigint, line: number, prot: Prot = "write", hugetlb?: bigint): void {
+    const a: Area = { start, end, line, prot, ...(hugetlb !== undefined ? { hugetlb } : {}) };
+    this.areas.splice(this.#first(start), 0, a);
+  }
+
+  /** The range holding `addr`, if one does. */
+  at(addr: bigint): Area | undefined {
+    const a = this.areas[this.#first(addr)];
+    return a && a.start <= addr ? a : undefined;
+  }
+
+  /** The first hugetlb range overlapping `[start, end)`, if any. */
+  hugetlbIn(start: bigint, end: bigint): Area | undefined {
+    const a = this.areas;
+    for (let i = this.#first(start); i < a.length && a[i].start < end; i++) {
+      if (a[i].hugetlb !== undefined) return a[i];
+    }
+    return undefined;
+  }
+
+  /**
+   * Where a call on `[start, end)` would split a hugetlb range inside one of its huge pages: the
+   * first of `start` and `end` strictly inside a hugetlb range (one `changes` accepts, if given)
+   * and not aligned to its page size, with that range; undefined when there is none.
+   */
+  hugetlbSplit(
+    start: bigint,
+    end: bigint,
+    changes?: (a: Area) => boolean,
+  ): { at: bigint; area: Area } | undefined {
+    for (const at of [start, end]) {
+      const a = this.at(at);
+      if (
+        a && a.hugetlb !== undefined && a.start < at && at % a.hugetlb !== 0n &&
+        (!changes || changes(a))
+      ) return { at, area: a };
+    }
+    return undefined;
   }
 
   /** Removes `[start, end)`, splitting ranges that straddle its ends. */

@@ -6,9 +6,9 @@
  * statement  := 'arch' ArchName ('{' (archOption ','?)* '}')?
  *             | 'cpus' expr
  *             | 'let' Ident '=' expr
- *             | 'mm' name
+ *             | 'mm' name 'exec'?
  *             | 'file' name 'size' expr
- *             | 'map' name expr 'size' expr mapClause*
+ *             | 'map' name expr? 'size' expr mapClause*
  *             | 'touch' name expr ('size' expr)? ('every' expr)? 'read'?
  *             | 'unmap' name expr 'size' expr
  *             | 'madvise' name Ident expr 'size' expr
@@ -24,8 +24,8 @@
  *             | 'param' Ident '=' expr
  *             | 'print' (Str | expr) (','? (Str | expr))*
  *             | 'if' expr '{' statement* '}' ('else' '{' statement* '}')?
- * mapClause  := 'shared' | 'file' name | 'offset' expr | 'prot' Ident
- *                                              (any order; the compiler checks repeats)
+ * mapClause  := 'shared' | 'file' name | 'offset' expr | 'hugetlb' expr? | 'prot' Ident
+ *             | 'as' name                      (any order; the compiler checks repeats)
  * name       := Ident ('[' expr ']')?           (a process or file name: p, p[i])
  * archOption := Ident '=' (Version | Num | Ident | 'on')
  * expr       := '-'* atom (AnyOp '-'* atom)*      (AnyOp: + - * / % << >> == != < <= > >= and or)
@@ -33,10 +33,12 @@
  *             | Ident ('[' expr ']')? ('.' Ident)* ('(' (expr (',' expr)*)? ')')?
  * ```
  *
- * `shared`, `offset`, `prot`, `read` and `to` are contextual: names everywhere but where the grammar
- * asks for them. `file` is a keyword, and starts a statement only when `file NAME` is followed by
- * `size`; otherwise it is the `file NAME` clause of the `map` before it (see
- * {@link fileStatementAhead}).
+ * `shared`, `offset`, `prot`, `hugetlb`, `exec`, `read` and `to` are contextual: names everywhere
+ * but where the grammar asks for them (`p.hugetlb` is a metric). The SIZE of `hugetlb` is there
+ * when an expression follows that does not start with a clause word (`hugetlb prot read` has
+ * none; write `hugetlb (prot)` for a variable named so). `file` is a keyword, and starts a
+ * statement only when `file NAME` is followed by `size`; otherwise it is the `file NAME` clause of
+ * the `map` before it (see {@link fileStatementAhead}).
  *
  * For speed the statements are alternatives of one rule (one CST node per statement, told apart
  * by their keyword) and an expression is one flat CST node (operands and operators); the visitor
@@ -72,6 +74,9 @@ function found(t: IToken): string {
 /** The protection word of the `mprotect` being parsed (for the message after `prot read`). */
 let protWord = "";
 
+/** The `map` being parsed has an address (for the message when its `size` is missing). */
+let mapAddr = false;
+
 /** The `expect` being parsed has no comparison at its top level (yet). */
 let expectOpen = false;
 
@@ -93,6 +98,8 @@ function noStatement(t: IToken): string {
     ? [...STATEMENT_WORDS, ...MAP_CLAUSE_WORDS]
     : stmtKind === "touch"
     ? [...STATEMENT_WORDS, "read"]
+    : stmtKind === "mm"
+    ? [...STATEMENT_WORDS, "exec"]
     : STATEMENT_WORDS;
   const hint = tokenMatcher(t, T.Ident) ? didYouMean(t.image, words) : "";
   return `expected a statement but found ${found(t)}${hint}`;
@@ -105,7 +112,16 @@ const PROT_WORDS: readonly string[] = ["none", "read", "write"];
 const ADVICE_LIST = `${ADVICE.slice(0, -1).join(", ")} or ${ADVICE[ADVICE.length - 1]}`;
 
 /** The words that begin a clause of `map` (for "did you mean"). */
-const MAP_CLAUSE_WORDS: readonly string[] = ["shared", "file", "offset", "prot"];
+const MAP_CLAUSE_WORDS: readonly string[] = ["shared", "file", "offset", "hugetlb", "prot", "as"];
+
+/** Tokens that begin a clause of `map` (the SIZE of `hugetlb` does not start with one). */
+const CLAUSE_STARTS: readonly TokenType[] = [T.Shared, T.File, T.Offset, T.Hugetlb, T.Prot, T.As];
+
+/** Whether a token may begin an expression (a number, a name, `(` or a sign). */
+function exprStart(t: IToken): boolean {
+  const tt = t.tokenType;
+  return tt === T.Num || tt === T.LParen || tt === T.Minus || tokenMatcher(t, T.Ident);
+}
 
 /** Whether a token may be in an index expression (a look-ahead scan stops at one that may not). */
 function inExpression(t: IToken): boolean {
@@ -158,6 +174,9 @@ function nameWanted(ruleName: string, previous: IToken): string {
   if (stmtKind === "map" && previous.tokenType === T.Prot) {
     return "a protection (none, read or write)";
   }
+  if (stmtKind === "map" && previous.tokenType === T.As) {
+    return "a name for the mapping's address";
+  }
   switch (stmtKind) {
     case "let":
       return "a variable name";
@@ -183,6 +202,9 @@ function nameWanted(ruleName: string, previous: IToken): string {
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
     if (expected === EOF) return noStatement(actual);
+    if (expected === T.Size && stmtKind === "map" && !mapAddr) {
+      return `expected an address expression or 'size' but found ${found(actual)}`;
+    }
     if (expected === T.RCurly && stmtKind === "expect" && expectOpen) {
       return `expected ${COMPARISON_WANTED} but found ${found(actual)}`;
     }
@@ -303,6 +325,7 @@ export class ScenarioParser extends CstParser {
     stmtKind = "mm";
     this.consume(0, T.Mm);
     this.subrule(0, this.indexedName);
+    this.option(10, () => this.consume(0, T.Exec));
   }
 
   #file(): void {
@@ -318,13 +341,18 @@ export class ScenarioParser extends CstParser {
     stmtKind = "map";
     this.consume(0, T.MapKw);
     this.subrule(1, this.indexedName);
+    mapAddr = false;
     exprRole = "an address";
-    this.subrule(2, this.expr);
+    // no address: the kernel chooses one (`size` is a keyword, so no expression starts with it)
+    this.option(11, () => {
+      this.subrule(2, this.expr);
+      mapAddr = true;
+    });
     this.consume(0, T.Size);
     exprRole = "a size";
     this.subrule(3, this.expr);
-    // shared | file NAME | offset OFF | prot P, in any order (a `file NAME size` after the map
-    // is the next statement)
+    // shared | file NAME | offset OFF | hugetlb [SIZE] | prot P | as NAME, in any order (a
+    // `file NAME size` after the map is the next statement)
     this.many(6, {
       GATE: () => this.LA(1).tokenType !== T.File || !fileStatementAhead((k) => this.LA(k)),
       DEF: () =>
@@ -347,8 +375,29 @@ export class ScenarioParser extends CstParser {
             },
             {
               ALT: () => {
+                this.consume(0, T.Hugetlb);
+                this.option(12, {
+                  GATE: () => {
+                    const t = this.LA(1);
+                    return exprStart(t) && !CLAUSE_STARTS.includes(t.tokenType);
+                  },
+                  DEF: () => {
+                    exprRole = "a hugetlb page size";
+                    this.subrule(31, this.expr);
+                  },
+                });
+              },
+            },
+            {
+              ALT: () => {
                 this.consume(0, T.Prot);
                 this.consume(17, T.Ident);
+              },
+            },
+            {
+              ALT: () => {
+                this.consume(1, T.As);
+                this.subrule(13, this.indexedName);
               },
             },
           ],

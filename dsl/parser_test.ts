@@ -182,10 +182,10 @@ Deno.test("parser: newlines are not significant inside a statement", () => {
 });
 
 Deno.test("parser: syntax errors stop before the AST and are all reported", () => {
-  const r = parseScenario("mm a\nmap a size 4K\nexpect 1 = 1\n", "e.ptlab");
+  const r = parseScenario("mm a\nmap a = 4K\nexpect 1 = 1\n", "e.ptlab");
   assert.equal(r.scenario, undefined);
   assert.deepEqual(r.diagnostics.map((d) => [d.line, d.col, d.kind, d.message]), [
-    [2, 7, "syntax", "expected an address expression but found 'size'"],
+    [2, 7, "syntax", "expected an address expression or 'size' but found '='"],
     [3, 10, "syntax", "expected a comparison (==, !=, <, <=, >, >=) but found '='"],
   ]);
 });

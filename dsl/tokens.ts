@@ -4,10 +4,10 @@
  * Whitespace (newlines included), a byte-order mark at the very start and `#` comments are
  * skipped: every statement starts with a
  * keyword, so statements need no terminator. Keywords are reserved words (`longer_alt: Ident`),
- * except the contextual words of `map`, `touch` and `mremap` (`shared`, `offset`, `prot`, `read`,
- * `to`): they are
+ * except the contextual words of `map`, `mm`, `touch` and `mremap` (`shared`, `offset`, `prot`,
+ * `hugetlb`, `exec`, `read`, `to`): they are
  * tokens of their own that are also names (category {@link Ident}), so a variable or process named
- * `offset` or `read` still is one wherever a name is expected.
+ * `offset` or `read`, or the metric `p.hugetlb`, still is one wherever a name is expected.
  * A configuration name such as `x86_64-4level` is one {@link ArchName} token, but only right
  * after the `arch` keyword (a custom matcher looks at the previous token); elsewhere `-` is minus.
  *
@@ -112,6 +112,10 @@ export const Shared: TokenType = contextual("shared");
 export const Offset: TokenType = contextual("offset");
 /** `prot` (a clause of `map`; elsewhere a name) */
 export const Prot: TokenType = contextual("prot");
+/** `hugetlb` (a clause of `map`; elsewhere a name, such as the metric `p.hugetlb`) */
+export const Hugetlb: TokenType = contextual("hugetlb");
+/** `exec` (after `mm NAME`: a process as execve leaves it; elsewhere a name) */
+export const Exec: TokenType = contextual("exec");
 /** `read` (read faults, at the end of `touch`; elsewhere a name) */
 export const Read: TokenType = contextual("read");
 /** `to` (the new address of `mremap`; elsewhere a name) */
@@ -322,6 +326,8 @@ export const allTokens: TokenType[] = [
   Shared,
   Offset,
   Prot,
+  Hugetlb,
+  Exec,
   Read,
   To,
   And,

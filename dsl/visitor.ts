@@ -330,6 +330,7 @@ const STATEMENTS: Record<string, Build> = {
     kind: "mm",
     keyword: tokSpan(ctx.Mm[0]),
     name: b.indexedName(ctx.indexedName[0].children),
+    ...(ctx.Exec ? { exec: tokSpan(ctx.Exec[0]) } : {}),
   }),
   File: (b, ctx) => ({
     kind: "file",
@@ -338,31 +339,88 @@ const STATEMENTS: Record<string, Build> = {
     size: b.expr(ctx.expr[0].children),
   }),
   Map: (b, ctx) => {
-    // the clauses' parts are listed by kind; their keywords put them back in order
-    const names: CstNode[] = ctx.indexedName;
-    const exprs: CstNode[] = ctx.expr;
+    // the clauses' parts are listed by kind; their keywords put them back in order. Names:
+    // the process, then the clauses' (`file NAME`, `as NAME`) in source order; expressions: the
+    // address (when there is one), the size, then the clauses' (`offset OFF`, `hugetlb SIZE`)
+    const names: CstNode[] = [...ctx.indexedName].sort((x, y) => firstOffset(x) - firstOffset(y));
+    const exprs: CstNode[] = [...ctx.expr].sort((x, y) => firstOffset(x) - firstOffset(y));
+    const sizeKw: IToken = ctx.Size[0];
+    const hasAddr = exprs.length > 0 && firstOffset(exprs[0]) < sizeKw.startOffset;
+    const size = exprs[hasAddr ? 1 : 0];
+    const rest = exprs.slice(hasAddr ? 2 : 1);
+    const restNames = names.slice(1);
+    // the node right after a clause keyword, if it is one of `nodes`
+    const after = (t: IToken, nodes: CstNode[]): CstNode | undefined => {
+      const end = t.startOffset + t.image.length;
+      let best: CstNode | undefined;
+      for (const n of nodes) {
+        const o = firstOffset(n);
+        if (o >= end && (best === undefined || o < firstOffset(best))) best = n;
+      }
+      return best;
+    };
+    const keywords: IToken[] = [
+      ...(ctx.Shared ?? []),
+      ...(ctx.File ?? []),
+      ...(ctx.Offset ?? []),
+      ...(ctx.Hugetlb ?? []),
+      ...(ctx.Prot ?? []),
+      ...(ctx.As ?? []),
+    ].sort(byOffset);
     const clauses: MapClause[] = [];
-    for (const t of ctx.Shared ?? []) clauses.push({ kind: "shared", keyword: tokSpan(t) });
-    (ctx.File ?? []).forEach((t: IToken, i: number) =>
-      clauses.push({
-        kind: "file",
-        keyword: tokSpan(t),
-        name: b.indexedName(names[1 + i].children),
-      })
-    );
-    (ctx.Offset ?? []).forEach((t: IToken, i: number) =>
-      clauses.push({ kind: "offset", keyword: tokSpan(t), value: b.expr(exprs[2 + i].children) })
-    );
-    (ctx.Prot ?? []).forEach((t: IToken, i: number) =>
-      clauses.push({ kind: "prot", keyword: tokSpan(t), value: nameRef(ctx.Ident[i]) })
-    );
-    clauses.sort((x, y) => x.keyword.offset - y.keyword.offset);
+    let protIdent = 0;
+    keywords.forEach((t, i) => {
+      const next = keywords[i + 1]?.startOffset ?? Infinity;
+      // a clause's own node lies between its keyword and the next clause's
+      const own = (nodes: CstNode[]) => {
+        const n = after(t, nodes);
+        return n && firstOffset(n) < next ? n : undefined;
+      };
+      switch (t.tokenType) {
+        case T.Shared:
+          clauses.push({ kind: "shared", keyword: tokSpan(t) });
+          break;
+        case T.File:
+          clauses.push({
+            kind: "file",
+            keyword: tokSpan(t),
+            name: b.indexedName(own(restNames)!.children),
+          });
+          break;
+        case T.As:
+          clauses.push({
+            kind: "as",
+            keyword: tokSpan(t),
+            name: b.indexedName(own(restNames)!.children),
+          });
+          break;
+        case T.Offset:
+          clauses.push({ kind: "offset", keyword: tokSpan(t), value: b.expr(own(rest)!.children) });
+          break;
+        case T.Hugetlb: {
+          const n = own(rest);
+          clauses.push({
+            kind: "hugetlb",
+            keyword: tokSpan(t),
+            ...(n ? { value: b.expr(n.children) } : {}),
+          });
+          break;
+        }
+        case T.Prot:
+          clauses.push({
+            kind: "prot",
+            keyword: tokSpan(t),
+            value: nameRef(ctx.Ident[protIdent++]),
+          });
+          break;
+      }
+    });
     return {
       kind: "map",
       keyword: tokSpan(ctx.Map[0]),
       mm: b.indexedName(names[0].children),
-      addr: b.expr(exprs[0].children),
-      size: b.expr(exprs[1].children),
+      ...(hasAddr ? { addr: b.expr(exprs[0].children) } : {}),
+      size: b.expr(size.children),
       clauses,
     };
   },

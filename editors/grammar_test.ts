@@ -396,6 +396,47 @@ Deno.test("grammar: mremap and its `to`", () => {
   assert(!has(at(4, "to"), "keyword.other.ptlab"));
 });
 
+Deno.test("grammar: hugetlb, address-less maps with `as`, mm exec", () => {
+  const src = [
+    "mm p exec  # exec'd",
+    "map p size 4M as buf",
+    "map p size 2M shared hugetlb prot read as shm",
+    "repeat i in 0..2 { map p[i] size 2M hugetlb 2M file f offset i * 2M as b[i] }",
+    "expect p.hugetlb == 2M and p[0].hugetlb == 0",
+    "mm q[1] exec",
+    "fork p as c",
+    "let exec = 1",
+  ].join("\n");
+  assert(checkScopes("sample", src) >= 8);
+  const at = scopesAt(src);
+  assert(has(at(1, "mm"), "keyword.other.statement"));
+  assert(has(at(1, "p"), "entity.name.process"));
+  assert(has(at(1, "exec"), "keyword.other"));
+  assert(has(at(1, "# exec"), "comment"));
+  assert(has(at(2, "map"), "keyword.other.statement"));
+  assert(has(at(2, "size"), "keyword.other"));
+  assert(has(at(2, "as"), "keyword.other"));
+  assert(has(at(2, "buf"), "variable.other.definition"));
+  assert(has(at(3, "shared"), "keyword.other"));
+  assert(has(at(3, "hugetlb"), "keyword.other"));
+  assert(has(at(3, "read"), "constant.language.protection"));
+  assert(has(at(3, "shm"), "variable.other.definition"));
+  assert(has(at(4, "hugetlb"), "keyword.other"));
+  assert(has(at(4, "2M file"), "constant.numeric"));
+  assert(has(at(4, "file"), "keyword"));
+  assert(has(at(4, "f offset", 0), "entity.name.file"));
+  assert(has(at(4, "b[i]"), "variable.other.definition"));
+  assert(has(at(4, "}"), "punctuation.section.block.end"));
+  assert(has(at(5, "hugetlb"), "support.variable.metric"));
+  assert(!has(at(5, "hugetlb"), "keyword"));
+  assert(has(at(5, "].hugetlb", 2), "support.variable.metric"));
+  assert(has(at(6, "q"), "entity.name.process"));
+  assert(has(at(6, "["), "punctuation.section.brackets.begin"));
+  assert(has(at(6, "exec"), "keyword.other"));
+  assert(has(at(7, "c"), "entity.name.process"));
+  assert(!has(at(8, "exec"), "keyword"));
+});
+
 Deno.test("the VS Code extension contributes the grammar and the language id", () => {
   const pkg = JSON.parse(Deno.readTextFileSync(new URL("vscode/package.json", here)));
   const lang = pkg.contributes.languages[0];

@@ -229,12 +229,13 @@ export type TextTemplate = readonly (string | Expr)[];
 export type Op =
   & OpSource
   & (
-    | { readonly op: "mm"; readonly name: string }
+    | { readonly op: "mm"; readonly name: string; readonly exec?: boolean }
     | {
       /** A page-cache file (tmpfs/shmem): its pages exist apart from any process. */
       readonly op: "file";
       readonly name: string;
       readonly size: bigint;
+      readonly hugetlb?: bigint;
     }
     | {
       readonly op: "map";

@@ -23,8 +23,9 @@
  *   are keywords there (a sign after them is a sign, a `(` after them no call): names anywhere
  *   else.
  * - The clauses of a `map` written on one line come in the order `shared`, `file NAME`,
- *   `offset OFF`, `prot P` (when each is there at most once and `offset` follows `file`; else,
- *   or over several lines, they stay as written). This is the only change of token order.
+ *   `offset OFF`, `hugetlb [SIZE]`, `prot P`, `as NAME` (when each is there at most once and
+ *   `offset` follows `file`; else, or over several lines, they stay as written). This is the only
+ *   change of token order.
  * - A trailing comment is separated from the code by two spaces. A full-line comment is indented
  *   like code, except one that continues the trailing comment of the line above (it started in
  *   the same column): it stays aligned under that comment.
@@ -96,13 +97,15 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The contextual words of `map` (`shared`, `offset`, `prot` and the protections), `touch`
- * (`read`), `mprotect` (the protections), `madvise` (the advice) and `mremap` (`to`): keywords
- * where those statements have them, names anywhere else.
+ * The contextual words of `map` (`shared`, `offset`, `hugetlb`, `prot` and the protections), `mm`
+ * (`exec`), `touch` (`read`), `mprotect` (the protections), `madvise` (the advice) and `mremap`
+ * (`to`): keywords where those statements have them, names anywhere else.
  */
 export const CLAUSE_WORDS: readonly string[] = [
   "shared",
   "offset",
+  "hugetlb",
+  "exec",
   "prot",
   "read",
   "write",
@@ -347,14 +350,33 @@ interface Clause {
   to: number;
 }
 
+/** The words that begin a clause of `map` (no `hugetlb SIZE` starts with one). */
+const MAP_CLAUSE_WORDS: ReadonlySet<string> = new Set([
+  "shared",
+  "file",
+  "offset",
+  "hugetlb",
+  "prot",
+  "as",
+]);
+
+/** Whether the token at `k` may begin an expression that is not a clause of `map`. */
+function sizeAhead(code: FmtToken[], k: number): boolean {
+  const t = code[k];
+  if (!t) return false;
+  if (t.kind === "number" || isPunct(t, "(") || isPunct(t, "-")) return true;
+  return t.kind === "word" && !RESERVED.has(t.text) && !MAP_CLAUSE_WORDS.has(t.text);
+}
+
 /**
  * The clauses of the `map` whose keyword is `code[m]` (`shared`, `file NAME`, `offset OFF`,
- * `prot P`), as far as the tokens read as them. A `file NAME size` after it is the next statement.
+ * `hugetlb [SIZE]`, `prot P`, `as NAME`), as far as the tokens read as them (the address may be
+ * left out). A `file NAME size` after it is the next statement.
  */
 function mapClauses(code: FmtToken[], m: number): Clause[] {
   const out: Clause[] = [];
   let k = nameEnd(code, m + 1);
-  if (k !== undefined) k = exprEnd(code, k);
+  if (k !== undefined && !isWord(code[k], "size")) k = exprEnd(code, k);
   if (k === undefined || !isWord(code[k], "size")) return out;
   k = exprEnd(code, k + 1);
   while (k !== undefined && k < code.length) {
@@ -365,7 +387,9 @@ function mapClauses(code: FmtToken[], m: number): Clause[] {
       to = nameEnd(code, k + 1);
       if (to !== undefined && isWord(code[to], "size")) break;
     } else if (isWord(t, "offset")) to = exprEnd(code, k + 1);
+    else if (isWord(t, "hugetlb")) to = sizeAhead(code, k + 1) ? exprEnd(code, k + 1) : k + 1;
     else if (isWord(t, "prot")) to = isWord(code[k + 1]) ? k + 2 : undefined;
+    else if (isWord(t, "as")) to = nameEnd(code, k + 1);
     if (to === undefined) break;
     out.push({ word: t.text, from: k, to });
     k = to;
@@ -373,11 +397,12 @@ function mapClauses(code: FmtToken[], m: number): Clause[] {
   return out;
 }
 
-const CLAUSE_ORDER = ["shared", "file", "offset", "prot"];
+const CLAUSE_ORDER = ["shared", "file", "offset", "hugetlb", "prot", "as"];
 
 /**
  * The code tokens with the clauses of one-line `map`s put in the canonical order, and the
- * tokens that are contextual keywords (clause words of `map`, the `read` that ends a `touch`,
+ * tokens that are contextual keywords (clause words of `map`, the `exec` of `mm`, the `read` that
+ * ends a `touch`,
  * the advice of a `madvise`, the protection that ends an `mprotect`, the `to` of an `mremap`).
  */
 function contextual(code: FmtToken[]): { code: FmtToken[]; keywords: Set<FmtToken> } {
@@ -393,6 +418,12 @@ function contextual(code: FmtToken[]): { code: FmtToken[]; keywords: Set<FmtToke
         if (k !== undefined && isWord(code[k], w)) k = exprEnd(code, k + 1);
       }
       if (k !== undefined && isWord(code[k], "read")) keywords.add(code[k]);
+      continue;
+    }
+    if (isWord(t, "mm")) {
+      // mm MM [exec]
+      const k = nameEnd(code, m + 1);
+      if (k !== undefined && isWord(code[k], "exec")) keywords.add(code[k]);
       continue;
     }
     if (isWord(t, "madvise")) {
