@@ -191,3 +191,39 @@ Deno.test("wp_page_copy flushes each page it replaces, with IPIs to the mm's oth
   assertEquals([s[1][0] - s[0][0], s[1][1] - s[0][1]], [16, 16]);
   assertEquals(s[2], s[1]);
 });
+
+Deno.test("after fork the first writer of a shared anonymous page copies it, the last reuses it", () => {
+  // mm/memory.c: copy_present_pte write-protects each anonymous page in parent and child; a
+  // write faults into do_wp_page: wp_page_copy (ptep_clear_flush -> flush_tlb_page) while
+  // another process maps the page, wp_page_reuse (no flush) once it is the only mapping
+  const r = play([
+    { op: "mm", name: "a" },
+    { op: "map", mm: "a", addr: A, size: 2n * M },
+    { op: "touch", mm: "a", addr: A, size: 64n * K, step: 4n * K },
+    { op: "fork", mm: "a", child: "b" },
+    { op: "fork", mm: "a", child: "c" },
+    snap,
+    // the child writes 8 of the 16 pages (3 mappings each): 8 copies, 8 flushes
+    { op: "touch", mm: "b", addr: A, size: 32n * K, step: 4n * K },
+    snap,
+    // the parent writes all 16: still shared with c, 16 copies
+    { op: "touch", mm: "a", addr: A, size: 64n * K, step: 4n * K },
+    snap,
+    // c: pages 0..7 it maps alone now (reused, no flush), 8..15 it shares with b (8 copies)
+    { op: "touch", mm: "c", addr: A, size: 64n * K, step: 4n * K },
+    snap,
+    // b: 0..7 are its own copies (no fault), 8..15 its last mappings of the originals (reused)
+    { op: "touch", mm: "b", addr: A, size: 64n * K, step: 4n * K },
+    snap,
+    { op: "exit", mm: "b" },
+    { op: "exit", mm: "c" },
+    { op: "exit", mm: "a" },
+  ]);
+  const f = r.snapshots.map((x) => x.metrics.tlb_flushes);
+  assertEquals([f[1] - f[0], f[2] - f[1], f[3] - f[2], f[4] - f[3]], [8, 16, 8, 0]);
+  for (const m of ["a", "b", "c"]) {
+    assertEquals(figures(r.snapshots[4].mms[m]), { pte: 1, anon: 16, shmem: 0, rss: 16, vmas: 1 });
+  }
+  assertEquals(r.violations, []);
+  assertEquals(r.final.metrics.leaks, 0);
+});

@@ -372,7 +372,13 @@ export function faultTable(
   // private write: do_anonymous_page / do_cow_fault for new pages, wp_page_copy for the others
   if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
   const N = p.nonAnon.get(pte);
-  let added = 0, cowed = 0;
+  let added = 0, cowed = 0, fileCowed = 0;
+  if (p.cowIds.has(pte)) {
+    // do_wp_page of anonymous pages fork left shared: wp_page_copy where another process still
+    // maps the page, wp_page_reuse (no flush) where this was its last mapping (mm/memory.c)
+    for (let w = 0; w < words; w++) W[w] = (F[w] & P[off + w] & ~(N ? N[w] : 0)) >>> 0;
+    cowed += p.cowWrite(pte, W);
+  }
   for (let w = 0; w < words; w++) {
     const f = F[w];
     const add = f & ~P[off + w];
@@ -383,16 +389,17 @@ export function faultTable(
       P[off + w] = (P[off + w] | add) >>> 0;
     }
     if (cow) {
-      cowed += popcount32(cow);
+      fileCowed += popcount32(cow);
       N![w] = (N![w] & ~cow) >>> 0;
     }
   }
+  cowed += fileCowed;
   // do_cow_fault reads the file's page in (shmem_fault adds it to the cache)
   if (obj) addToCache(obj, opage, F);
   p.count[pte] += added;
-  mm.rssPages += added + cowed;
+  mm.rssPages += added + fileCowed;
   // a COW of a page-cache page no longer maps it (one of the zero page was never counted)
-  if (obj) mm.rssShmem -= cowed;
+  if (obj) mm.rssShmem -= fileCowed;
   // wp_page_copy: ptep_clear_flush of each page it replaced (mm/memory.c)
   if (cowed) k.flushTlbPages(mm, base, cowed);
 }
@@ -452,7 +459,7 @@ export function faultRange(
         pte = pXdAlloc(k, mm, parent, idx, PTE, v);
         if (pte === 0) return oom(k, mm, v);
       }
-      if (read || vma.obj !== 0 || vma.shared || p.nonAnon.has(pte)) {
+      if (read || vma.obj !== 0 || vma.shared || p.nonAnon.has(pte) || p.cowIds.has(pte)) {
         faultTable(k, mm, vma, pte, v, slotEnd, step, read);
       } else {
         if (vma.anonVma === 0) vma.anonVma = k.newAnonVma(); // anon_vma_prepare
@@ -657,6 +664,7 @@ function zapPteRange(
     tlbAdjustRange(tlb, base + first, lastBit - first + 1);
     tlb.clearedPtes = true;
     clearRange(p.bitmap, off, o0, hi);
+    p.cowDrop(pte, o0, hi);
     p.count[pte] -= take;
     // zap_present_ptes: the counter of each page's kind (mm_counter); the zero page has none
     const N = p.nonAnon.get(pte);
@@ -1035,6 +1043,8 @@ function copyLevel(
       const N = p.nonAnon.get(s);
       const notAnon = N ? countRange(N, 0, a - sb, b - sb) : 0;
       if (N && notAnon) orBetween(N, 0, p.nonAnonOf(d), 0, a - sb, b - sb);
+      // copy_present_pte: an anonymous page is now mapped by both, write-protected in both
+      if (n - notAnon > 0) p.cowShare(s, d, anonBits(k, s, N), a - sb, b - sb);
       dst.rssPages += n - notAnon;
       if (vma.obj) dst.rssShmem += notAnon;
     } else if (!copyLevel(k, dst, src, d, s, below, a, b, vma)) {
@@ -1149,6 +1159,15 @@ export function tlbFlushPresent(k: Machine, tlb: MmuGather, pte: number, a: numb
   const l = lastSet(p.bitmap, off, a - base, b - base);
   tlbAdjustRange(tlb, base + f, l - f + 1);
   tlb.clearedPtes = true;
+}
+
+/** The present entries of PTE node `pte` that map anonymous pages (not in `N`), as a bitmap. */
+function anonBits(k: Machine, pte: number, N: Uint32Array | undefined): Uint32Array {
+  const p = k.pool;
+  const off = p.bits(pte);
+  const out = new Uint32Array(p.words);
+  for (let w = 0; w < p.words; w++) out[w] = (p.bitmap[off + w] & ~(N ? N[w] : 0)) >>> 0;
+  return out;
 }
 
 /** Present entries of `pte` in [a, b) that map the process's own anonymous pages. */

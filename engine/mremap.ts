@@ -171,6 +171,7 @@ function movePageTables(k: Machine, mm: Mm, old: number, to: number, len: number
       p.bitmap[sw] = (p.bitmap[sw] & ~sm) >>> 0;
       const dw = no + (d >>> 5), dm = 1 << (d & 31);
       p.bitmap[dw] = (p.bitmap[dw] | dm) >>> 0;
+      p.cowMove(pte, s, npte, d);
       if (SN && SN[s >>> 5] & sm) {
         SN[s >>> 5] = (SN[s >>> 5] & ~sm) >>> 0;
         const DN = p.nonAnonOf(npte);

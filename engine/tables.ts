@@ -173,9 +173,109 @@ export class TablePool {
     return b;
   }
 
+  /**
+   * Anonymous pages that fork left mapped by more than one process: copy_present_pte
+   * write-protects the entry in parent and child alike (mm/memory.c), so the next write to
+   * either faults. Per PTE node with such entries, the page each maps (an id; 0: an entry of the
+   * process's own). Made only for the tables fork copied.
+   */
+  readonly cowIds: Map<number, Uint32Array> = new Map();
+  /** Entries mapping each shared anonymous page, by id: the folio's mapcount. */
+  #cowRefs = new Uint32Array(64);
+  #cowFree: number[] = [];
+  #cowNext = 1;
+
+  /**
+   * fork shares the present anonymous pages of entries [lo, hi) of node `s` (their bits in
+   * `anon`, a bitmap of the node's entries) with node `d` (same entries).
+   */
+  cowShare(s: number, d: number, anon: Uint32Array, lo: number, hi: number): void {
+    let S = this.cowIds.get(s);
+    let D = this.cowIds.get(d);
+    for (let w = lo >>> 5; w < Math.ceil(hi / 32); w++) {
+      let m = anon[w] & wordMask(Math.max(lo - w * 32, 0), Math.min(hi - w * 32, 32));
+      if (m === 0) continue;
+      if (!S) this.cowIds.set(s, S = new Uint32Array(this.words * 32));
+      if (!D) this.cowIds.set(d, D = new Uint32Array(this.words * 32));
+      while (m !== 0) {
+        const b = 31 - Math.clz32(m);
+        m = (m & ~(1 << b)) >>> 0;
+        const slot = w * 32 + b;
+        let id = S[slot];
+        if (id === 0) {
+          id = S[slot] = this.#cowFree.pop() ?? this.#cowNext++;
+          if (id >= this.#cowRefs.length) {
+            const n = new Uint32Array(this.#cowRefs.length * 2);
+            n.set(this.#cowRefs);
+            this.#cowRefs = n;
+          }
+          this.#cowRefs[id] = 1;
+        }
+        if (D[slot] !== 0) this.#cowUnref(D[slot]);
+        D[slot] = id;
+        this.#cowRefs[id]++;
+      }
+    }
+  }
+
+  #cowUnref(id: number): number {
+    const left = --this.#cowRefs[id];
+    if (left === 0) this.#cowFree.push(id);
+    return left;
+  }
+
+  /**
+   * A write to the entries of node `id` whose bits are set in `write` (a bitmap of its entries):
+   * do_wp_page for each that maps a shared page. Returns how many were copied (wp_page_copy: the
+   * page is mapped elsewhere too); the others are reused (wp_can_reuse_anon_folio: this was the
+   * last mapping). Either way the entry maps a page of its own afterwards.
+   */
+  cowWrite(id: number, write: Uint32Array): number {
+    const I = this.cowIds.get(id);
+    if (!I) return 0;
+    let copied = 0;
+    for (let w = 0; w < this.words; w++) {
+      let m = write[w];
+      while (m !== 0) {
+        const b = 31 - Math.clz32(m);
+        m = (m & ~(1 << b)) >>> 0;
+        const slot = w * 32 + b;
+        const page = I[slot];
+        if (page === 0) continue;
+        I[slot] = 0;
+        // the other mappings keep the page: this one gets a copy
+        if (this.#cowUnref(page) > 0) copied++;
+      }
+    }
+    return copied;
+  }
+
+  /** Entries [lo, hi) of node `id` no longer map their pages (zapped or moved away). */
+  cowDrop(id: number, lo: number, hi: number): void {
+    const I = this.cowIds.get(id);
+    if (!I) return;
+    for (let slot = lo; slot < hi; slot++) {
+      if (I[slot] !== 0) this.#cowUnref(I[slot]), I[slot] = 0;
+    }
+  }
+
+  /** mremap's move_ptes: entry `from` of node `s` is now entry `to` of node `d`. */
+  cowMove(s: number, from: number, d: number, to: number): void {
+    const S = this.cowIds.get(s);
+    if (!S || S[from] === 0) return;
+    let D = this.cowIds.get(d);
+    if (!D) this.cowIds.set(d, D = new Uint32Array(this.words * 32));
+    D[to] = S[from];
+    S[from] = 0;
+  }
+
   /** Releases a node (its table memory is the caller's business). */
   destroy(id: number): void {
     this.nonAnon.delete(id);
+    if (this.cowIds.has(id)) {
+      this.cowDrop(id, 0, this.words * 32);
+      this.cowIds.delete(id);
+    }
     this.frameRefs[memFrame(this.mem[id])]--;
     const d = this.dirIdx[id];
     if (d >= 0) {
