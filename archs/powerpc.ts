@@ -612,6 +612,9 @@ export const powerpcBackend: Backend = {
   tlbFlush: ppcTlbFlush,
   tlbRemoveTable: ppcTlbRemoveTable,
   cachedFrames: ppcCachedFrames,
+  // book3s64 pgtable.h: arch_needs_pgtable_deposit() is !radix_enabled()
+  archNeedsPgtableDeposit: (k) => variant(k).mmu === "hash",
+  pteFreeDefer,
 };
 
 // ---------------------------------------------------------------------------------------------

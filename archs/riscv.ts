@@ -167,6 +167,9 @@ export const riscvBackend: Backend = {
   // __tlb_remove_table: free_page_and_swap_cache (6.8-6.13, the dtor already ran), pagetable_dtor
   // + pagetable_free from 6.14 (arch/riscv/include/asm/tlb.h, then asm-generic/tlb.h)
   tlbRemoveTable: genericTlbRemoveTable,
+  // ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH from 6.8 (54d7431af73e "riscv: Add support for
+  // BATCHED_UNMAP_TLB_FLUSH"): arch_tlbbatch_should_defer is always true (asm/tlbflush.h)
+  tlbbatchShouldDefer: (k) => k.kv >= 608,
 };
 
 const riscvOptions: OptionSpec[] = [{

@@ -457,6 +457,19 @@ function s390PteFree(k: Machine, mm: Mm, mem: Mem): void {
  * freed_tables and cleared_pmds as the generic wrapper sets them, and mm->context.flush_mm; then
  * page_table_free_rcu (6.1, 6.6) or tlb_remove_ptdesc (6.7+).
  */
+/**
+ * pte_free_defer (arch/s390/mm/pgalloc.c): with 2K fragments (6.6) SetPageActive and
+ * page_table_free, so the page's last half goes through call_rcu; without them (6.7+,
+ * 02e790ee3077) call_rcu of pte_free_now.
+ */
+function s390PteFreeDefer(k: Machine, mm: Mm, mem: Mem): void {
+  if (fragments(k)) {
+    k.frames.flags[memFrame(mem)] |= PG.active;
+    return pageTableFreeFragment(k, mm, mem);
+  }
+  k.callRcu([mem], () => s390PteFree(k, mm, mem));
+}
+
 function s390PteFreeTlb(k: Machine, tlb: MmuGather, mem: Mem): void {
   tlb.mm.context.flushMm = 1;
   if (fragments(k)) return pageTableFreeRcu(k, tlb, mem);
@@ -639,6 +652,7 @@ export const s390Backend: Backend = {
   pudFree: crstFreeOne(PUD, "pud_free"),
   pmdFree: crstFreeOne(PMD, "pmd_free"),
   pteFree: s390PteFree,
+  pteFreeDefer: s390PteFreeDefer,
   p4dFreeTlb: crstFreeTlb(P4D),
   pudFreeTlb: crstFreeTlb(PUD),
   pmdFreeTlb: s390PmdFreeTlb,

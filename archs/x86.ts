@@ -280,6 +280,9 @@ export const x86Backend: Backend = {
   // generic pagetable_dtor_free from 6.14
   tlbRemoveTable: genericTlbRemoveTable,
   populate: x86Populate,
+  // arch_tlbbatch_should_defer (asm/tlbflush.h): defer when another CPU has the mm in its
+  // mm_cpumask, so one flush_tlb_multi serves the whole batch
+  tlbbatchShouldDefer: (_k, mm, cpu) => mm.cpus.some((c) => c !== cpu),
 };
 
 const x86Options = (v: Variant): OptionSpec[] => [

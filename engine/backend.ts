@@ -70,6 +70,21 @@ export interface Backend {
   pmdFreeTlb: FreeTlb;
   /** __pte_free_tlb. */
   pteFreeTlb: FreeTlb;
+  /**
+   * arch_needs_pgtable_deposit: a huge PMD of a page-cache THP keeps a PTE table deposited too
+   * (powerpc hash); absent: no (include/linux/pgtable.h).
+   */
+  archNeedsPgtableDeposit?(k: Machine): boolean;
+  /**
+   * pte_free_defer (mm/pgtable-generic.c, 6.6+): a retracted PTE table freed after an RCU
+   * grace period; absent: call_rcu of pte_free. powerpc and s390 have their own.
+   */
+  pteFreeDefer?: FreeOne;
+  /**
+   * arch_tlbbatch_should_defer (ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH): try_to_unmap on CPU `cpu`
+   * leaves the flush of `mm` to one try_to_unmap_flush; absent: ptep_clear_flush per page.
+   */
+  tlbbatchShouldDefer?(k: Machine, mm: Mm, cpu: number): boolean;
   /** pXd_populate side effects beyond writing the entry (x86 PAE pud_populate flushes). */
   populate?(k: Machine, mm: Mm, level: number): void;
   /** tlb_flush: the arch flush of the gather's range. */

@@ -293,6 +293,8 @@ export class Machine {
   readonly files: Map<string, number> = new Map();
   /** Huge PMDs that map the huge zero page, by {@link hugeKey}. */
   readonly hugeZero: Set<number> = new Set();
+  /** Huge PMDs that map a page-cache THP (do_set_pmd of a tmpfs file or shmem), by key. */
+  readonly hugeFile: Set<number> = new Set();
   /** PMD tables shared by hugetlb mappings (huge_pmd_share): every attachment, by node. */
   readonly pmdShares: Map<number, PmdShare[]> = new Map();
   #objSeq = 0;

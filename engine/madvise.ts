@@ -7,6 +7,7 @@
  */
 
 import { tlbFinishMmu, tlbGatherMmu } from "./gather.ts";
+import { collapseFileBlock } from "./khugepaged.ts";
 import type { Machine } from "./machine.ts";
 import type { Mm } from "./mm.ts";
 import {
@@ -71,8 +72,8 @@ export function madvisePopulateWrite(k: Machine, mm: Mm, start: number, end: num
  * page (hpage_collapse_scan_pmd; an empty table or one of zero pages only is SCAN_PAGE_RO):
  * pmdp_collapse_flush, tlb_remove_table_sync_one, the PTE table deposited under the new huge PMD
  * (pgtable_trans_huge_deposit; nr_ptes unchanged), the whole block now one anonymous THP. A
- * VM_NOHUGEPAGE VMA is refused (-EINVAL). File and shmem blocks (retract_page_tables) are not
- * modelled yet: they are listed as skipped events.
+ * VM_NOHUGEPAGE VMA is refused (-EINVAL). File and shmem blocks are collapse_file's
+ * (khugepaged.ts).
  */
 export function madviseCollapse(k: Machine, mm: Mm, start: number, end: number): void {
   const p = k.pool;
@@ -84,7 +85,10 @@ export function madviseCollapse(k: Machine, mm: Mm, start: number, end: number):
     // hugetlb: -EINVAL (thp_vma_allowable_order is false for VM_HUGETLB)
     if (hs >= he || v.huge === "nohuge" || v.hugetlb !== undefined) continue;
     if (v.obj !== 0 || v.shared) {
-      k.event("skipped", `MADV_COLLAPSE of file or shmem memory in ${mm.name} is not modelled`);
+      // hpage_collapse_scan_file for each block (khugepaged.ts); some results end the call
+      for (let slot = hs; slot < he; slot += span) {
+        if (!collapseFileBlock(k, mm, v, slot)) return;
+      }
       continue;
     }
     walkPmds(k, mm, hs, he, (pmdNode, idx, slot) => {

@@ -250,7 +250,52 @@ function thpSuitable(k: Machine, vma: Vma, slotStart: number): boolean {
     slotStart + k.geo.pmdPages <= vma.end;
 }
 
-/** Key of a huge PMD entry in {@link Machine.hugeZero}. */
+/**
+ * do_set_pmd (mm/memory.c): a fault on a page-cache THP maps the whole block with one huge PMD
+ * when the VMA covers it at a PMD-aligned address with the same alignment in the file
+ * (thp_vma_suitable_order), and, from 6.6 (2b0f922323cc in 6.12, backported to 6.6.y), the VMA
+ * is not VM_NOHUGEPAGE. A private write copies one page instead (do_cow_fault).
+ */
+function fileThpBlock(k: Machine, vma: Vma, slotStart: number): boolean {
+  const obj = vma.obj ? k.objects.get(vma.obj) : undefined;
+  const n = k.geo.pmdPages;
+  if (!obj?.thp || vma.start > slotStart || slotStart + n > vma.end) return false;
+  if ((vma.start - vma.pgoff) % n !== 0 || (k.kv >= 606 && vma.huge === "nohuge")) return false;
+  return obj.thp.has((vma.pgoff + slotStart - vma.start) / n);
+}
+
+/**
+ * do_set_pmd: the block's THP mapped by one huge PMD, MM_SHMEMPAGES up by its pages; where
+ * arch_needs_pgtable_deposit (powerpc hash) the preallocated PTE table is deposited
+ * (deposit_prealloc_pte: mm_inc_nr_ptes). False on VM_FAULT_OOM.
+ */
+export function doSetPmd(k: Machine, mm: Mm, pmdNode: number, idx: number, vpn: number): boolean {
+  if (k.trace) k.call("do_set_pmd", `${mm.name} @${hexPage(k, vpn)}`);
+  const p = k.pool;
+  if (k.be.archNeedsPgtableDeposit?.(k)) {
+    const pgtable = k.be.pteAllocOne(k, mm, vpn);
+    if (pgtable < 0) return false;
+    depositPgtable(k, mm, pmdNode, pgtable);
+    mmIncNr(k, mm, PTE, 1);
+    mm.tables[PTE]++;
+  }
+  p.dir(pmdNode)[idx] = HUGE;
+  p.count[pmdNode]++;
+  k.hugeFile.add(hugeKey(pmdNode, idx));
+  mm.rssShmem += k.geo.pmdPages;
+  return true;
+}
+
+/** zap_deposited_table where arch_needs_pgtable_deposit: pte_free + mm_dec_nr_ptes. */
+function zapFileDeposit(k: Machine, mm: Mm, pmdNode: number): void {
+  if (!k.be.archNeedsPgtableDeposit?.(k)) return;
+  const pgtable = withdrawPgtable(k, mm, pmdNode);
+  if (pgtable >= 0) k.be.pteFree(k, mm, pgtable);
+  mmIncNr(k, mm, PTE, -1);
+  mm.tables[PTE]--;
+}
+
+/** Key of a huge PMD entry in {@link Machine.hugeZero} and {@link Machine.hugeFile}. */
 export function hugeKey(pmdNode: number, idx: number): number {
   return pmdNode * 65536 + idx;
 }
@@ -439,7 +484,15 @@ export function faultRange(
     const idx = g.index(pmdLevel, v);
     const dir = p.dir(parent);
     let pte = dir[idx];
-    if (pte === 0 && thpSuitable(k, vma, slotStart)) {
+    if (pte === HUGE && !read && !vma.shared && k.hugeFile.has(hugeKey(parent, idx))) {
+      // wp_huge_pmd of a private file mapping: __split_huge_pmd unmaps the THP, then the
+      // write copies its page through the PTE fault path (mm/memory.c)
+      splitHugePmd(k, mm, parent, idx, slotStart);
+      pte = 0;
+    }
+    if (pte === 0 && (read || vma.shared) && fileThpBlock(k, vma, slotStart)) {
+      if (!doSetPmd(k, mm, parent, idx, slotStart)) return oom(k, mm, v);
+    } else if (pte === 0 && thpSuitable(k, vma, slotStart)) {
       // do_huge_pmd_anonymous_page (mm/huge_memory.c): a THP, or on a read the huge zero page
       if (!hugeFault(k, mm, vma, parent, idx, v, read)) return oom(k, mm, v);
     } else if (pte === HUGE && !read && k.hugeZero.has(hugeKey(parent, idx))) {
@@ -620,7 +673,7 @@ function zapLevel(
         continue;
       }
       splitHugePmd(k, mm, node, i, base + i * span);
-      zapPteRange(k, tlb, mm, vma, p.dir(node)[i], a, b, details);
+      if (p.dir(node)[i] !== 0) zapPteRange(k, tlb, mm, vma, p.dir(node)[i], a, b, details);
     } else if (below === PTE) {
       zapPteRange(k, tlb, mm, vma, child, a, b, details);
     } else {
@@ -714,13 +767,19 @@ function zapHugePmd(
   // tlb_remove_pmd_tlb_entry: range of HPAGE_PMD_SIZE, cleared_pmds
   tlbAdjustRange(tlb, vpn, k.geo.pmdPages);
   tlb.clearedPmds = true;
-  // zap_deposited_table: pte_free (direct) + mm_dec_nr_ptes
-  const pgtable = withdrawPgtable(k, mm, pmdNode);
-  if (pgtable >= 0) k.be.pteFree(k, mm, pgtable);
-  mmIncNr(k, mm, PTE, -1);
-  mm.tables[PTE]--;
-  // the huge zero page is not counted (zap_huge_pmd: is_huge_zero_pmd)
-  if (!k.hugeZero.delete(hugeKey(pmdNode, idx))) mm.rssPages -= k.geo.pmdPages;
+  if (k.hugeFile.delete(hugeKey(pmdNode, idx))) {
+    // a page-cache THP: MM_SHMEMPAGES, and a deposit only where the arch needs one
+    zapFileDeposit(k, mm, pmdNode);
+    mm.rssShmem -= k.geo.pmdPages;
+  } else {
+    // zap_deposited_table: pte_free (direct) + mm_dec_nr_ptes
+    const pgtable = withdrawPgtable(k, mm, pmdNode);
+    if (pgtable >= 0) k.be.pteFree(k, mm, pgtable);
+    mmIncNr(k, mm, PTE, -1);
+    mm.tables[PTE]--;
+    // the huge zero page is not counted (zap_huge_pmd: is_huge_zero_pmd)
+    if (!k.hugeZero.delete(hugeKey(pmdNode, idx))) mm.rssPages -= k.geo.pmdPages;
+  }
   // tlb_remove_page_size(tlb, page, HPAGE_PMD_SIZE): one batch entry
   if (!k.cfg.gather.noGather && tlbGatherPages(k, tlb, 1) === 1 && tlbBatchFull(k, tlb)) {
     tlbFlushMmu(k, tlb);
@@ -739,6 +798,15 @@ export function splitHugePmd(k: Machine, mm: Mm, pmdNode: number, idx: number, v
       `${hexPage(k, vpn)} +${k.geo.pmdPages} pages`,
       false,
     );}
+  if (k.hugeFile.delete(hugeKey(pmdNode, idx))) {
+    // __split_huge_pmd_locked of a file THP: the PMD is cleared, the pages stay in the cache
+    // and fault back in by PTE (mm/huge_memory.c)
+    p.dir(pmdNode)[idx] = 0;
+    p.count[pmdNode]--;
+    zapFileDeposit(k, mm, pmdNode);
+    mm.rssShmem -= k.geo.pmdPages;
+    return;
+  }
   const pgtable = withdrawPgtable(k, mm, pmdNode);
   p.dir(pmdNode)[idx] = 0;
   p.count[pmdNode]--;
@@ -1019,8 +1087,9 @@ function copyLevel(
     const a = Math.max(start, base + i * span);
     const b = Math.min(end, base + (i + 1) * span);
     if (s === HUGE) {
-      // copy_huge_pmd: a PTE table for the child's deposit, mm_inc_nr_ptes, HPAGE_PMD_NR pages
-      if (p.dir(dnode)[i] !== 0) continue;
+      // copy_huge_pmd: a PTE table for the child's deposit, mm_inc_nr_ptes, HPAGE_PMD_NR pages;
+      // a page-cache THP is skipped ("can be re-filled on fault": !vma_is_anonymous)
+      if (p.dir(dnode)[i] !== 0 || k.hugeFile.has(hugeKey(snode, i))) continue;
       const pgtable = k.be.pteAllocOne(k, dst, a);
       if (pgtable < 0) return false;
       depositPgtable(k, dst, dnode, pgtable);
@@ -1146,7 +1215,8 @@ export function walkPteRanges(
       if (a === slot && b === slot + span) return onHuge(pmdNode, idx, slot);
       splitHugePmd(k, mm, pmdNode, idx, slot);
     }
-    onPtes(p.dir(pmdNode)[idx], a, b);
+    // a file THP's split leaves no table
+    if (p.dir(pmdNode)[idx] !== 0) onPtes(p.dir(pmdNode)[idx], a, b);
   });
 }
 

@@ -59,6 +59,11 @@ export interface PageCacheObject {
   cached: Map<number, Uint32Array>;
   /** A scenario `file` (its pages are all in the cache, as after it was written). */
   full: boolean;
+  /**
+   * The PMD-sized blocks (object page / pages per PMD) that are one THP in the cache, as
+   * MADV_COLLAPSE's collapse_file left them (mm/khugepaged.c).
+   */
+  thp?: Set<number>;
 }
 
 /** A process address space. */

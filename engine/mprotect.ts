@@ -61,7 +61,8 @@ export function doMprotect(k: Machine, mm: Mm, start: number, end: number, prot:
     }
     walkPteRanges(k, mm, v.start, v.end, (pmdNode, idx, slot) => {
       // change_huge_pmd: the huge entry changes in place, tlb_flush_pmd_range
-      if (changes(v, from, prot, !k.hugeZero.has(hugeKey(pmdNode, idx)))) {
+      const key = hugeKey(pmdNode, idx);
+      if (changes(v, from, prot, !k.hugeZero.has(key) && !k.hugeFile.has(key))) {
         tlbAdjustRange(tlb, slot, k.geo.tableSpan[PTE]);
         tlb.clearedPmds = true;
       }

@@ -133,7 +133,11 @@ function movePageTables(k: Machine, mm: Mm, old: number, to: number, len: number
         // move_huge_pmd: the entry and its deposit move
         if (k.trace) k.call("move_huge_pmd", `${mm.name}`);
         const zero = k.hugeZero.delete(hugeKey(sn, si));
-        const deposit = withdrawPgtable(k, mm, sn);
+        // a page-cache THP has a deposit only where the arch needs one (pmd_move_must_withdraw)
+        const file = k.hugeFile.delete(hugeKey(sn, si));
+        const deposit = !file || k.be.archNeedsPgtableDeposit?.(k)
+          ? withdrawPgtable(k, mm, sn)
+          : -1;
         p.dir(sn)[si] = 0;
         p.count[sn]--;
         p.dir(dst)[di] = HUGE;
@@ -143,11 +147,13 @@ function movePageTables(k: Machine, mm: Mm, old: number, to: number, len: number
           p.created--;
         }
         if (zero) k.hugeZero.add(hugeKey(dst, di));
+        if (file) k.hugeFile.add(hugeKey(dst, di));
         flushOld(k, mm, a, extent);
         continue;
       }
       splitHugePmd(k, mm, sn, si, Math.floor(a / pmdSpan) * pmdSpan);
       pte = p.dir(sn)[si];
+      if (pte === 0) continue; // a file THP: unmapped, nothing to move
     }
     if (k.cfg.moveTables.pmd && extent === pmdSpan && p.dir(dst)[di] === 0) {
       // move_normal_pmd: the PTE table itself moves
