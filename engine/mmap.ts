@@ -78,8 +78,17 @@ function* gapsDown(cfg: ArchConfig, mapped: readonly MappedRange[], high: bigint
 }
 
 /**
- * vm_unmapped_area, top-down: the highest address at or below `high - len`, aligned to
- * `align`, in a gap above `low`; undefined when none fits.
+ * The length vm_unmapped_area looks for: `len` plus the worst case of aligning inside the gap,
+ * info->length + info->align_mask (unmapped_area, unmapped_area_topdown). A gap that would hold
+ * an aligned `len` only by luck of where it starts is not taken.
+ */
+function searchLength(cfg: ArchConfig, len: bigint, align: bigint): bigint {
+  return len + align - (1n << BigInt(cfg.pageShift));
+}
+
+/**
+ * vm_unmapped_area, top-down: in the highest gap between `low` and `high` of at least
+ * {@link searchLength}, its top less `len`, aligned down to `align`; undefined when none fits.
  */
 function topdown(
   cfg: ArchConfig,
@@ -89,29 +98,34 @@ function topdown(
   low: bigint,
   high: bigint,
 ): bigint | undefined {
-  for (const [s, e] of gapsDown(cfg, mapped, high)) {
-    const a = alignDown(e - len, align);
-    if (a >= s && a >= low && a + len <= e) return a;
+  const need = searchLength(cfg, len, align);
+  for (const [gs, e] of gapsDown(cfg, mapped, high)) {
+    const s = gs > low ? gs : low;
+    if (e > s && e - s >= need) return alignDown(e - len, align);
   }
   return undefined;
 }
 
-/** vm_unmapped_area, bottom-up from `low` below `high`. */
+/**
+ * vm_unmapped_area, bottom-up: in the lowest gap between `low` and `high` of at least
+ * {@link searchLength}, its start aligned up to `align`.
+ */
 function bottomup(
+  cfg: ArchConfig,
   mapped: readonly MappedRange[],
   len: bigint,
   align: bigint,
   low: bigint,
   high: bigint,
 ): bigint | undefined {
+  const need = searchLength(cfg, len, align);
   let start = low;
   for (let i = 0; i <= mapped.length; i++) {
     const m = mapped[i];
-    const end = m ? m.start : high;
-    const a = alignUp(start, align);
     if (m && m.end <= start) continue;
-    if (a + len <= end && a + len <= high) return a;
-    if (!m) break;
+    const end = m ? (m.start < high ? m.start : high) : high;
+    if (end > start && end - start >= need) return alignUp(start, align);
+    if (!m || m.start >= high) break;
     if (m.end > start) start = m.end;
   }
   return undefined;
@@ -143,12 +157,12 @@ export function getUnmappedArea(
   const top = cfg.taskSize;
   const search = (l: bigint, align: bigint): bigint | undefined => {
     if (cfg.mmapLegacyBase !== undefined) {
-      return bottomup(sorted, l, align, cfg.mmapLegacyBase, top);
+      return bottomup(cfg, sorted, l, align, cfg.mmapLegacyBase, top);
     }
     // generic_get_unmapped_area_topdown: top-down below mmap_base, else bottom-up from
     // TASK_UNMAPPED_BASE up to TASK_SIZE (the fallback for a full top-down area)
     return topdown(cfg, sorted, l, align, low, mmapBase(cfg)) ??
-      bottomup(sorted, l, align, cfg.taskUnmappedBase, top);
+      bottomup(cfg, sorted, l, align, cfg.taskUnmappedBase, top);
   };
   if (req.hugetlb !== undefined) return search(len, req.hugetlb);
   const kv = kernelNumber(cfg);

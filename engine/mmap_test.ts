@@ -61,3 +61,26 @@ Deno.test("the legacy layout searches upwards from TASK_UNMAPPED_BASE; no room i
   );
   assertEquals(getUnmappedArea(cfg, [], { len: 2n * G }), undefined);
 });
+
+Deno.test("vm_unmapped_area wants a gap of length + align_mask: an aligned fit by luck is not taken", () => {
+  // found by ptlab fuzz (x86_64-4level 6.12, seed 2221421358): 2 GiB of 1 GiB hugetlb pages;
+  // the top gap 0x7fff40000000..mmap_base holds an aligned 2 GiB, but is less than 3 GiB - 4 KiB
+  const cfg = configFor("x86_64-4level", { kernel: "6.12" });
+  const mapped = [
+    { start: 0x1000n, end: 0x20_1000n },
+    { start: 0x7fff_2800_1000n, end: 0x7fff_2800_8000n },
+    { start: 0x7fff_3fe0_0000n, end: 0x7fff_4000_0000n },
+  ];
+  assertEquals(getUnmappedArea(cfg, mapped, { len: 2n * G, hugetlb: G }), 0x7ffe_8000_0000n);
+  // a gap of exactly one aligned 2 MiB page below mmap_base: skipped for the next one down
+  const base = 0x7fff_f7ff_f000n;
+  const holes = [
+    { start: 0x7fff_f7c0_0000n, end: base },
+    { start: 0x7fff_f780_0000n, end: 0x7fff_f7a0_0000n },
+  ];
+  assertEquals(getUnmappedArea(cfg, holes, { len: 2n * M, hugetlb: 2n * M }), 0x7fff_f760_0000n);
+  // page alignment needs no more than the length: the same hole takes 2 MiB of base pages (6.12:
+  // a whole PMD, so the THP search for 4 MiB, which skips it too: below, on the boundary + 2 MiB)
+  assertEquals(getUnmappedArea(cfg, holes, { len: 2n * M, shared: true }), 0x7fff_f7a0_0000n);
+  assertEquals(getUnmappedArea(cfg, holes, { len: 2n * M }), 0x7fff_f760_0000n);
+});
