@@ -7,6 +7,7 @@
  */
 
 import type { Backend } from "../engine/backend.ts";
+import { execLayout } from "./exec.ts";
 import {
   type ArchConfig,
   type Fold,
@@ -294,7 +295,7 @@ export function resolveConfig(
   const split = !spec.noSplitPtlocks && opts.split_ptlocks === "on";
   // MAX_GATHER_BATCH (asm-generic/tlb.h): a page minus struct mmu_gather_batch {next, nr, max}
   const maxGatherBatch = (page - ptr - 8) / ptr;
-  const cfg: ArchConfig = {
+  const cfg: Omit<ArchConfig, "exec"> & { exec?: ArchConfig["exec"] } = {
     name: spec.name,
     family: spec.family,
     description: spec.description,
@@ -347,10 +348,15 @@ export function resolveConfig(
     walkerCaches: spec.walkerCaches ?? false,
     highpte: opts.highpte === "on",
   };
-  spec.adjust?.(cfg, kv);
+  spec.adjust?.(cfg as ArchConfig, kv);
+  // what execve leaves (archs/exec.ts); s390, mips, loongarch, sparc, um and alpha have a
+  // STACK_TOP of their own, which mmap_base follows
+  const exec = execLayout(cfg, kv);
+  cfg.exec = exec.exec;
+  if (exec.stackTop !== undefined) cfg.stackTop = exec.stackTop;
   // MAX_TABLE_BATCH: a page minus struct mmu_table_batch {rcu_head (with RCU), nr + padding}
   cfg.gather.maxTableBatch = Math.floor(
     (page - (cfg.gather.rcuTableFree ? 2 * ptr : 0) - ptr) / ptr,
   );
-  return cfg;
+  return cfg as ArchConfig;
 }

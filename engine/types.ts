@@ -150,6 +150,53 @@ export interface ArchConfig {
   highpte: boolean;
   /** Arch-private facts of the configuration (variant names and the like). */
   archData: Readonly<Record<string, string | number | boolean>>;
+  /** What execve of a small static binary leaves on this configuration (`mm NAME exec`). */
+  exec: ExecLayout;
+}
+
+/**
+ * One mapping arch_setup_additional_pages installs: the vdso's text, its data pages, arm's signal
+ * return page, nios2's kuser helpers.
+ */
+export interface SpecialMapping {
+  /** Its name in /proc/PID/maps (`[vvar]`, `[vvar_vclock]`, `[vdso]`, `[sigpage]`, `[kuser]`). */
+  name: string;
+  /** Pages. */
+  pages: number;
+  /** `text`: kernel pages mapped read-only and executable; `data`: the vdso data pages. */
+  kind: "text" | "data";
+  /** VM_PFNMAP: raw pfns (vvar_fault's vmf_insert_pfn, remap_pfn_range), counted in no RSS. */
+  pfnmap?: boolean;
+  /** remap_pfn_range at exec: the entries (and so the tables holding them) exist at once. */
+  prefault?: boolean;
+  /** The binary's start-up reads its first page (glibc's setup_vdso reads the vdso's ELF header). */
+  touched?: boolean;
+}
+
+/** The address space execve of a small static binary leaves, as data of the configuration. */
+export interface ExecLayout {
+  /** binutils' TEXT_START_ADDR for the arch's Linux target: the first PT_LOAD of an ET_EXEC. */
+  linkAddress: bigint;
+  /**
+   * `-z separate-code`, binutils' default on x86 Linux only: headers, text and rodata are three
+   * PT_LOADs (r--, r-x, r--) rather than one r-x.
+   */
+  separateCode: boolean;
+  /** STACK_TOP_MAX: where the first stack page is made before setup_arg_pages moves it down. */
+  stackTopMax: bigint;
+  /** CONFIG_STACK_GROWSUP (parisc): the stack starts at `stackBase` and grows up. */
+  stackGrowsUp?: { stackBase: bigint };
+  /** What arch_setup_additional_pages maps, in address order (none: the arch has no vdso). */
+  special: readonly SpecialMapping[];
+  /**
+   * Where they go: `mmap` (get_unmapped_area with no hint, or one it cannot use), `hint` (the
+   * address asked for, taken when the range is free, else the search), `fixed` (installed there).
+   */
+  placement: { kind: "mmap" } | { kind: "hint" | "fixed"; addr: bigint };
+  /** powerpc VDSO_ALIGNMENT: the length asked grows by align - PAGE_SIZE and the base is aligned up. */
+  align?: bigint;
+  /** mips' branch delay slot emulation page (CONFIG_MIPS_FP_SUPPORT): anonymous r-x at STACK_TOP. */
+  delaySlotPage?: bigint;
 }
 
 /** Where an operator is in the scenario (for an error while evaluating it). */
