@@ -25,7 +25,7 @@ import {
   tlbGatherPages,
 } from "./gather.ts";
 import type { Machine } from "./machine.ts";
-import { anonKind, type Mm, type Vma, vmaFrom, type VmaKind } from "./mm.ts";
+import { addFileRss, anonKind, type Mm, type Vma, vmaFrom, type VmaKind } from "./mm.ts";
 import {
   clearRange,
   countRange,
@@ -362,7 +362,7 @@ export function faultTable(
   if (read) {
     // do_read_fault -> do_fault_around (filemap_map_pages), then __do_fault for the page itself
     const C = cachedBits(obj!, opage, words);
-    const nr = Math.min(32, faultAroundPages(k));
+    const nr = obj!.noFaultAround ? 1 : Math.min(32, faultAroundPages(k));
     const lo = Math.max(vma.start, base) - base;
     const hi = Math.min(vma.end, base + k.geo.tableSpan[PTE]) - base;
     const blockMask = nr >= 32 ? 0xffffffff : 2 ** nr - 1;
@@ -396,7 +396,7 @@ export function faultTable(
     }
     addToCache(obj!, opage, F);
     p.count[pte] += n;
-    mm.rssShmem += n;
+    addFileRss(mm, obj, n);
     return;
   }
   if (vma.shared) {
@@ -411,7 +411,7 @@ export function faultTable(
     }
     if (obj) addToCache(obj, opage, F);
     p.count[pte] += n;
-    mm.rssShmem += n;
+    addFileRss(mm, obj, n);
     return;
   }
   // private write: do_anonymous_page / do_cow_fault for new pages, wp_page_copy for the others
@@ -444,7 +444,7 @@ export function faultTable(
   p.count[pte] += added;
   mm.rssPages += added + fileCowed;
   // a COW of a page-cache page no longer maps it (one of the zero page was never counted)
-  if (obj) mm.rssShmem -= fileCowed;
+  if (obj) addFileRss(mm, obj, -fileCowed);
   // wp_page_copy: ptep_clear_flush of each page it replaced (mm/memory.c)
   if (cowed) k.flushTlbPages(mm, base, cowed);
 }
@@ -722,10 +722,11 @@ function zapPteRange(
     // zap_present_ptes: the counter of each page's kind (mm_counter); the zero page has none
     const N = p.nonAnon.get(pte);
     const notAnon = N ? clearRange(N, 0, o0, hi) : 0;
-    if (vma.shared) mm.rssShmem -= take;
+    const obj = vma.obj ? k.objects.get(vma.obj) : undefined;
+    if (vma.shared) addFileRss(mm, obj, -take);
     else {
       mm.rssPages -= take - notAnon;
-      if (vma.obj) mm.rssShmem -= notAnon;
+      if (vma.obj) addFileRss(mm, obj, -notAnon);
     }
     left -= take;
     o0 = hi;
@@ -960,11 +961,30 @@ function freeTableTlb(k: Machine, tlb: MmuGather, level: number, mem: Mem, vpn: 
 // ---------------------------------------------------------------------------------------------
 // VMAs, munmap, madvise
 
-/** is_mergeable_vma: the same object, sharing and protection, and contiguous file pages. */
+/** VM_ACCOUNT of a VMA: as recorded, else what mmap_region gives a private writable mapping. */
+function accounted(v: VmaKind): boolean {
+  return v.account ?? (!v.shared && v.prot === "write" && v.hugetlb === undefined);
+}
+
+/**
+ * is_mergeable_vma: the same object, sharing and flags (protection, VM_EXEC, VM_GROWSDOWN,
+ * VM_ACCOUNT), and contiguous file pages; VM_SPECIAL (VM_DONTEXPAND, VM_PFNMAP) never merges.
+ */
 export function sameKind(a: VmaKind, b: VmaKind, aPages: number): boolean {
   // hugetlb VMAs never merge: hugetlbfs_file_mmap sets VM_DONTEXPAND, one of VM_SPECIAL (mm/vma.c)
   return a.hugetlb === undefined && b.hugetlb === undefined && a.shared === b.shared &&
-    a.obj === b.obj && a.prot === b.prot && a.huge === b.huge && a.pgoff + aPages === b.pgoff;
+    a.obj === b.obj && a.prot === b.prot && a.huge === b.huge && a.pgoff + aPages === b.pgoff &&
+    !a.special && !b.special && !a.pfnmap && !b.pfnmap && !a.exec === !b.exec &&
+    !a.growsDown === !b.growsDown && accounted(a) === accounted(b);
+}
+
+/**
+ * vma_needs_copy (mm/memory.c, the same in 6.1 to 6.18): fork copies a VMA's page tables when it
+ * is VM_PFNMAP or VM_MIXEDMAP (x86's [vvar] and [vvar_vclock], arm64's [vvar] ...) or has an
+ * anon_vma; a file or shared mapping without one is left to fault in again.
+ */
+export function vmaNeedsCopy(v: Vma): boolean {
+  return v.pfnmap === true || v.anonVma !== 0;
 }
 
 /**
@@ -1115,7 +1135,7 @@ function copyLevel(
       // copy_present_pte: an anonymous page is now mapped by both, write-protected in both
       if (n - notAnon > 0) p.cowShare(s, d, anonBits(k, s, N), a - sb, b - sb);
       dst.rssPages += n - notAnon;
-      if (vma.obj) dst.rssShmem += notAnon;
+      if (vma.obj) addFileRss(dst, k.objects.get(vma.obj), notAnon);
     } else if (!copyLevel(k, dst, src, d, s, below, a, b, vma)) {
       return false;
     }

@@ -30,10 +30,29 @@ export interface Vma {
   huge?: "huge" | "nohuge";
   /** VM_HUGETLB: its hstate, an index into ArchConfig.hugetlb. */
   hugetlb?: number;
+  /** VM_EXEC (the model's Prot has no execute bit: text and vdso differ from rodata by it). */
+  exec?: boolean;
+  /** VM_GROWSDOWN (the stack exec made). */
+  growsDown?: boolean;
+  /**
+   * VM_ACCOUNT, when known (exec's writable segments keep it after glibc's mprotect of RELRO);
+   * absent: a private writable mapping has it (mmap_region), others not.
+   */
+  account?: boolean;
+  /** VM_DONTEXPAND of _install_special_mapping (vdso, vvar, sigpage): it never merges. */
+  special?: boolean;
+  /**
+   * VM_PFNMAP (VM_IO): raw pfns with no struct page behind them in the accounting, as x86,
+   * arm64, riscv, powerpc and s390 install [vvar]; fork's vma_needs_copy copies such a VMA's
+   * tables (mm/memory.c), its entries count in no RSS counter.
+   */
+  pfnmap?: boolean;
 }
 
 /** A VMA's kind, what a new VMA copies from its template. */
-export type VmaKind = Pick<Vma, "shared" | "obj" | "pgoff" | "prot" | "huge" | "hugetlb">;
+export type VmaKind =
+  & Pick<Vma, "shared" | "obj" | "pgoff" | "prot" | "huge" | "hugetlb">
+  & Partial<Pick<Vma, "exec" | "growsDown" | "account" | "special" | "pfnmap">>;
 
 /** Private anonymous read-write memory at `start`. */
 export function anonKind(start: number): VmaKind {
@@ -60,10 +79,29 @@ export interface PageCacheObject {
   /** A scenario `file` (its pages are all in the cache, as after it was written). */
   full: boolean;
   /**
+   * Not swap-backed (a regular file such as the exec'd binary, or the kernel's vdso pages):
+   * its pages count in MM_FILEPAGES, not MM_SHMEMPAGES (mm_counter_file, include/linux/mm.h).
+   */
+  regular?: boolean;
+  /**
+   * No ->map_pages (a special mapping's pages): a read fault maps only its own page, no
+   * fault-around (should_fault_around, mm/memory.c).
+   */
+  noFaultAround?: boolean;
+  /**
    * The PMD-sized blocks (object page / pages per PMD) that are one THP in the cache, as
    * MADV_COLLAPSE's collapse_file left them (mm/khugepaged.c).
    */
   thp?: Set<number>;
+}
+
+/**
+ * add_mm_counter(mm, mm_counter_file(folio), n): a page-cache page mapped (n > 0) or unmapped
+ * (n < 0) counts in MM_FILEPAGES for a regular file, MM_SHMEMPAGES for tmpfs and shmem.
+ */
+export function addFileRss(mm: Mm, obj: PageCacheObject | undefined, n: number): void {
+  if (obj?.regular) mm.rssFile += n;
+  else mm.rssShmem += n;
 }
 
 /** A process address space. */

@@ -20,6 +20,7 @@ import {
   hexPage,
   insertVma,
   madviseDontneed,
+  vmaNeedsCopy,
 } from "./memory.ts";
 import type { Mm } from "./mm.ts";
 import { memFrame } from "./tables.ts";
@@ -163,8 +164,8 @@ export function dupMmap(k: Machine, parent: Mm, name: string): Mm | null {
   for (const v of parent.vmas) {
     // anon_vma_fork: the child's VMA gets an anon_vma of its own when the parent has one
     child.vmas.push({ ...v, anonVma: v.anonVma ? k.newAnonVma() : 0 });
-    // vma_needs_copy: anonymous memory with an anon_vma (mm/memory.c)
-    if (v.anonVma && !copyPageRange(k, child, parent, v)) {
+    // vma_needs_copy: VM_PFNMAP, or an anon_vma (mm/memory.c)
+    if (vmaNeedsCopy(v) && !copyPageRange(k, child, parent, v)) {
       failed = true;
       break;
     }
