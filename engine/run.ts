@@ -9,6 +9,7 @@
 import type { Backend } from "./backend.ts";
 import { Use } from "./frames.ts";
 import { madviseCollapse, madviseFree, madviseHugepage, madvisePopulateWrite } from "./madvise.ts";
+import { loadElfBinary } from "./exec.ts";
 import { doMprotect } from "./mprotect.ts";
 import { doMremap } from "./mremap.ts";
 import { Machine, MAX_TRACE } from "./machine.ts";
@@ -501,11 +502,18 @@ export class Run {
     const k = this.k;
     k.line = op.line;
     switch (op.op) {
-      case "mm":
+      case "mm": {
         this.#created++;
-        if (!mmAlloc(k, op.name)) this.k.failedMms.add(op.name);
-        else this.k.failedMms.delete(op.name);
+        const mm = mmAlloc(k, op.name);
+        if (!mm) this.k.failedMms.add(op.name);
+        else {
+          this.k.failedMms.delete(op.name);
+          // `exec`: execve of a small static binary (a fault that runs out of memory leaves the
+          // process as far as it got, as a SIGKILL'd exec would leave it to exit_mmap)
+          if (op.exec) loadElfBinary(k, mm);
+        }
         break;
+      }
       case "map": {
         const mm = this.#mm(op.mm, op.line);
         if (!mm) break;
