@@ -878,6 +878,17 @@ class Compiler {
       case "let": {
         const name = st.name.name;
         if (this.reserved(st.name)) return;
+        // `as NAME` binds a constant for the rest of the scenario: a `let` may not change it
+        const o = this.origin.get(name);
+        if (o?.kind === "map" && this.env.has(name) && !this.loopVariable(name)) {
+          this.report(
+            st.name.span,
+            `"${name}" is the address the map on ${
+              this.where(o.line, o.file)
+            } bound (as ${name}); choose another variable name`,
+          );
+          return;
+        }
         const v = this.value(st.value);
         if (!v) {
           this.env.set(name, { broken: true });
@@ -1725,7 +1736,7 @@ class Compiler {
     const r = this.resolve(n);
     if (!r || this.reserved(r)) return undefined;
     const name = r.name;
-    const loop = this.repeats.findLast((x) => x.kind === "repeat" && x.variable.name === name);
+    const loop = this.loopVariable(name);
     if (loop) {
       this.report(
         r.span,
@@ -1738,11 +1749,12 @@ class Compiler {
     if (this.env.has(name)) {
       const o = this.origin.get(name);
       const inner = this.repeats[this.repeats.length - 1];
+      // the suggestion indexes the name as written (`a`, or `a[0]`: its base name)
       this.report(
         r.span,
         o?.st === st && inner?.kind === "repeat"
           ? `"${name}" is bound again by each iteration of the repeat: use an indexed name ` +
-            `such as ${name}[${inner.variable.name}]`
+            `that changes with it, such as ${n.name}[${inner.variable.name}]`
           : `"${name}" is already bound` +
             (o ? ` (by the ${o.kind} on ${this.where(o.line, o.file)})` : ""),
       );
@@ -1757,6 +1769,11 @@ class Compiler {
       return undefined;
     }
     return r;
+  }
+
+  /** The innermost `repeat` being unrolled whose variable is `name`, if one is. */
+  loopVariable(name: string): Statement | undefined {
+    return this.repeats.findLast((x) => x.kind === "repeat" && x.variable.name === name);
   }
 
   /** Binds a name (`let`, `param`, `as`) and remembers where, for "already bound". */

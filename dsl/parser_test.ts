@@ -212,3 +212,78 @@ Deno.test("parser: the parser is reusable after an error", () => {
   assert.equal(parseScenario("mm", "e.ptlab").scenario, undefined);
   assert.equal(parse("mm b\nexit b").statements.length, 2);
 });
+
+/** A map's clauses as `kind[:value]`, in the order written. */
+function clauses(st: Statement): string[] {
+  assert.ok(st.kind === "map");
+  return st.clauses.map((c) => {
+    switch (c.kind) {
+      case "shared":
+        return "shared";
+      case "file":
+        return `file:${c.name.name}${c.name.index ? `[${show(c.name.index)}]` : ""}`;
+      case "offset":
+        return `offset:${show(c.value)}`;
+      case "hugetlb":
+        return c.value ? `hugetlb:${show(c.value)}` : "hugetlb";
+      case "prot":
+        return `prot:${c.value.name}`;
+      case "as":
+        return `as:${c.name.name}${c.name.index ? `[${show(c.name.index)}]` : ""}`;
+    }
+  });
+}
+
+Deno.test("parser: map without an address, hugetlb [SIZE], as NAME, mm NAME exec", () => {
+  const noAddr = one("map p size 4M");
+  assert.ok(noAddr.kind === "map" && noAddr.addr === undefined && show(noAddr.size) === "4194304");
+  const withAddr = one("map p 0x1000 size 4K as a");
+  assert.ok(withAddr.kind === "map" && withAddr.addr && show(withAddr.addr) === "4096");
+  assert.deepEqual(clauses(withAddr), ["as:a"]);
+  // every clause, in the order written; hugetlb's SIZE is an expression
+  assert.deepEqual(
+    clauses(one("map p[i] size 2M as b[i] prot read hugetlb 1G file f[i] offset i * 2M shared")),
+    ["as:b[i]", "prot:read", "hugetlb:1073741824", "file:f[i]", "offset:(i * 2097152)", "shared"],
+  );
+  // hugetlb without a SIZE: a clause word, a statement or the end follows
+  for (const tail of ["prot read", "as x", "shared", "file f", "offset 0"]) {
+    const c = clauses(one(`map p size 2M hugetlb ${tail}`));
+    assert.equal(c[0], "hugetlb", tail);
+  }
+  const s = parse("map p size 2M hugetlb\nfile f size 2M\nmap p size 2M hugetlb\ntouch p 0");
+  assert.deepEqual(s.statements.map((x) => x.kind), ["map", "file", "map", "touch"]);
+  assert.deepEqual(clauses(s.statements[0]), ["hugetlb"]);
+  // a name that is not a clause word is the SIZE; parentheses make one of a clause word
+  assert.deepEqual(clauses(one("map p size 2M hugetlb read")), ["hugetlb:read"]);
+  assert.deepEqual(clauses(one("map p size 2M hugetlb (prot)")), ["hugetlb:prot"]);
+  assert.deepEqual(clauses(one("map p size 2M hugetlb -1")), ["hugetlb:(-1)"]);
+  // `hugetlb size 2M` before the size is an address named hugetlb (the compiler says more)
+  const early = one("map p hugetlb size 2M");
+  assert.ok(early.kind === "map" && early.addr && show(early.addr) === "hugetlb");
+  // mm NAME exec; `exec` and `hugetlb` are names elsewhere, `p.hugetlb` a metric
+  const ex = one("mm q[1] exec");
+  assert.ok(ex.kind === "mm" && ex.exec && ex.name.name === "q");
+  const plain = one("mm q");
+  assert.ok(plain.kind === "mm" && plain.exec === undefined);
+  assert.equal(expr("exec + hugetlb"), "(exec + hugetlb)");
+  assert.equal(expr("p.hugetlb - p[1].hugetlb"), "(p.hugetlb - p.hugetlb)");
+  const two = parse("mm p exec\nmm exec\nmm exec exec");
+  assert.deepEqual(
+    two.statements.map((x) => x.kind === "mm" ? `${x.name.name}${x.exec ? " exec" : ""}` : ""),
+    ["p exec", "exec", "exec exec"],
+  );
+});
+
+Deno.test("parser: what a map's syntax errors say", () => {
+  const err = (src: string) =>
+    parseScenario(src, "t.ptlab").diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`);
+  assert.deepEqual(err("mm a\nmap a = 4K"), [
+    "2:7: expected an address expression or 'size' but found '='",
+  ]);
+  assert.deepEqual(err("mm a\nmap a 0 size 4K as"), [
+    "2:19: expected a name for the mapping's address but found end of input",
+  ]);
+  assert.deepEqual(err("mm a\nmap a size 4K as 1"), [
+    "2:18: expected a name for the mapping's address but found '1'",
+  ]);
+});
