@@ -399,17 +399,31 @@ function mapClauses(code: FmtToken[], m: number): Clause[] {
 
 const CLAUSE_ORDER = ["shared", "file", "offset", "hugetlb", "prot", "as"];
 
+/** The statements whose first operand is a process, an address after it (`map p (base) ...`). */
+const PROCESS_FIRST: ReadonlySet<string> = new Set([
+  "map",
+  "touch",
+  "unmap",
+  "madvise",
+  "mprotect",
+  "mremap",
+]);
+
 /**
  * The code tokens with the clauses of one-line `map`s put in the canonical order, and the
  * tokens that are contextual keywords (clause words of `map`, the `exec` of `mm`, the `read` that
- * ends a `touch`,
- * the advice of a `madvise`, the protection that ends an `mprotect`, the `to` of an `mremap`).
+ * ends a `touch`, the advice of a `madvise`, the protection that ends an `mprotect`, the `to` of
+ * an `mremap`), with the process names followed by a parenthesized address.
  */
 function contextual(code: FmtToken[]): { code: FmtToken[]; keywords: Set<FmtToken> } {
   const keywords = new Set<FmtToken>();
   let out = code;
   for (let m = 0; m < code.length; m++) {
     const t = code[m];
+    // the process a statement names: an address in parentheses after it is no call
+    if (PROCESS_FIRST.has(t.text) && t.kind === "word" && isWord(code[m + 1])) {
+      if (isPunct(code[m + 2], "(")) keywords.add(code[m + 1]);
+    }
     if (isWord(t, "touch")) {
       // touch MM ADDR [size SIZE] [every STEP] [read]
       let k = nameEnd(code, m + 1);

@@ -293,6 +293,62 @@ Deno.test("mremap and its `to`", () => {
   assertEquals(fmt("let x = to (1) - to - 1"), "let x = to(1) - to - 1\n");
 });
 
+Deno.test("maps without an address, hugetlb [SIZE], as NAME, mm NAME exec", () => {
+  const before = [
+    "mm  p   exec",
+    "mm q[ 1 ]exec",
+    "map p  size 4M   as  buf",
+    "map p size 2M prot read hugetlb  shared as shm  # shared hugetlb",
+    "map p size 2M as x[ i ] hugetlb 2M file f offset i*2M",
+    "map p  0x200000 size 2M  hugetlb(2M) prot none",
+    "map p size 2M hugetlb -1",
+    "map p size 2M hugetlb",
+    "file f size 2M",
+    "map p size 2M hugetlb read",
+    "map p size 4K hugetlb (prot)",
+    "repeat i in 0..2{map p[i] size 4K as a[i]}",
+    "let exec = hugetlb-1",
+    "let y = p.hugetlb -exec",
+    "map p hugetlb size 2M",
+  ].join("\n");
+  const after = [
+    "mm p exec",
+    "mm q[1] exec",
+    "map p size 4M as buf",
+    "map p size 2M shared hugetlb prot read as shm  # shared hugetlb",
+    "map p size 2M file f offset i * 2M hugetlb 2M as x[i]",
+    "map p 0x200000 size 2M hugetlb (2M) prot none",
+    "map p size 2M hugetlb -1",
+    "map p size 2M hugetlb",
+    "file f size 2M",
+    "map p size 2M hugetlb read",
+    "map p size 4K hugetlb (prot)",
+    "repeat i in 0..2 { map p[i] size 4K as a[i] }",
+    "let exec = hugetlb - 1",
+    "let y = p.hugetlb -exec",
+    "map p hugetlb size 2M",
+    "",
+  ].join("\n");
+  assertEquals(fmt(before), after);
+  assertEquals(fmt(after), after);
+  assertEquals(lineKinds(after), lineKinds(before));
+  // `hugetlb` and `exec` are keywords where map and mm have them (a `(` after them is no call),
+  // names elsewhere
+  assertEquals(fmt("let x = hugetlb (1) + exec (2)"), "let x = hugetlb(1) + exec(2)\n");
+  assertEquals(fmt("map p size 4K hugetlb(1)"), "map p size 4K hugetlb (1)\n");
+  // nor is one after the process a statement names (it was glued as if `p(1)` were a call)
+  assertEquals(fmt("map p (1) size 4K"), "map p (1) size 4K\n");
+  assertEquals(fmt("touch p(base)\nunmap p (1)size 4K"), "touch p (base)\nunmap p (1) size 4K\n");
+  // left as written: a clause twice, clauses over two lines
+  for (
+    const keep of [
+      "map a size 4K as x as y\n",
+      "map a size 4K hugetlb hugetlb\n",
+      "map a size 4K as x\n  shared\n",
+    ]
+  ) assertEquals(fmt(keep), keep.replace("\n  ", "\n"));
+});
+
 Deno.test("edge cases: empty, unbalanced braces, odd characters, a one-line block", () => {
   assertEquals(fmt(""), "");
   assertEquals(fmt("\n\n  \n"), "");
