@@ -449,3 +449,48 @@ Deno.test("the VS Code extension contributes the grammar and the language id", (
   const conf = JSON.parse(Deno.readTextFileSync(new URL(`vscode/${lang.configuration}`, here)));
   assertEquals(conf.comments.lineComment, "#");
 });
+
+Deno.test("grammar: address-less maps, hugetlb SIZE, indexed `as`, names that are clause words elsewhere", () => {
+  const src = [
+    "map p size 4M as buf  # as a comment",
+    "map p 0x1000 size 4K hugetlb 2M as a[i]",
+    "touch p buf + 4K size a[1]",
+    "map p size 2M hugetlb",
+    "file f size 2M",
+    "let hugetlb = exec + 1",
+    "repeat i in 0..2 { mm p[i] exec }",
+    "if 1 == 1 { map p size 4K shared prot read as x }",
+    "mm exec",
+    "map p[0] size 2M file f offset 0 hugetlb as y",
+  ].join("\n");
+  assert(checkScopes("sample", src) >= 12);
+  const at = scopesAt(src);
+  assert(has(at(1, "map"), "keyword.other.statement"));
+  assert(has(at(1, "size"), "keyword.other"));
+  assert(has(at(1, "4M"), "constant.numeric"));
+  assert(has(at(1, "buf"), "variable.other.definition"));
+  assert(has(at(1, "# as"), "comment"));
+  assert(!has(at(1, "as a comment"), "keyword"));
+  assert(has(at(2, "0x1000"), "constant.numeric"));
+  assert(has(at(2, "hugetlb"), "keyword.other"));
+  assert(has(at(2, "2M as"), "constant.numeric"));
+  assert(has(at(2, "a[i]"), "variable.other.definition"));
+  assert(has(at(3, "touch"), "keyword.other.statement"));
+  assert(!has(at(3, "buf"), "variable.other.definition"));
+  assert(!has(at(3, "buf"), "keyword"));
+  assert(has(at(4, "hugetlb"), "keyword.other"));
+  assert(has(at(5, "file"), "keyword"));
+  assert(has(at(5, "f size", 0), "entity.name.file"));
+  assert(!has(at(6, "hugetlb"), "keyword"));
+  assert(!has(at(6, "exec"), "keyword"));
+  assert(has(at(7, "exec"), "keyword.other"));
+  assert(has(at(7, "}"), "punctuation.section.block.end"));
+  assert(has(at(8, "shared"), "keyword.other"));
+  assert(has(at(8, "x }", 0), "variable.other.definition"));
+  assert(has(at(8, "}"), "punctuation.section.block.end"));
+  assert(has(at(9, "exec"), "entity.name.process"));
+  assert(!has(at(9, "exec"), "keyword"));
+  assert(has(at(10, "offset"), "keyword.other"));
+  assert(has(at(10, "hugetlb"), "keyword.other"));
+  assert(has(at(10, "y"), "variable.other.definition"));
+});
