@@ -123,6 +123,11 @@ export interface ConfigSpec {
     stackTop?: bigint | ((kv: number) => bigint);
     legacyBase?: bigint;
     taskUnmappedBase?: bigint;
+    /**
+     * CONFIG_STACK_GROWSUP: the stack's reserve at the top of the task (mmap_upper_limit), so
+     * mmap_base is STACK_TOP less it rather than the 128 MiB gap.
+     */
+    stackReserve?: bigint;
   };
   /** SPLIT_PTLOCK_CPUS is 999999 for this arch (no split ptlocks ever). */
   noSplitPtlocks?: boolean;
@@ -329,6 +334,7 @@ export function resolveConfig(
       ? spec.mmap.stackTop(kv)
       : spec.mmap?.stackTop ?? spec.taskSize,
     ...(spec.mmap?.legacyBase !== undefined ? { mmapLegacyBase: spec.mmap.legacyBase } : {}),
+    ...(spec.mmap?.stackReserve !== undefined ? { mmapStackReserve: spec.mmap.stackReserve } : {}),
     taskUnmappedBase: spec.mmap?.taskUnmappedBase ??
       (spec.taskSize / 3n + BigInt(page) - 1n) / BigInt(page) * BigInt(page),
     mmapMinAddr: 4096n,

@@ -171,6 +171,9 @@ export const pariscConfigs: ConfigSpec[] = [
     ],
     // DEFAULT_TASK_SIZE32 0xFFF00000 (asm/processor.h)
     taskSize: 0xfff0_0000n,
+    // RLIMIT_STACK's rlim_max is infinite: STACK_SIZE_DEFAULT, CONFIG_STACK_MAX_DEFAULT_SIZE_MB
+    // (100) for a narrow process (arch/parisc/kernel/sys_parisc.c)
+    mmap: { stackReserve: 100n << 20n },
     thpAvailable: false,
     splitPmdPtlockArch: false,
     noSplitPtlocks: true,
@@ -196,6 +199,8 @@ export const pariscConfigs: ConfigSpec[] = [
     // DEFAULT_TASK_SIZE = MAX_ADDRESS - 0xf000000, MAX_ADDRBITS = PGDIR_SHIFT + BITS_PER_PGD = 42
     // (asm/processor.h, asm/pgtable.h)
     taskSize: (1n << 42n) - 0xf00_0000n,
+    // STACK_SIZE_DEFAULT for a wide (64-bit) process: 1 GiB (arch/parisc/kernel/sys_parisc.c)
+    mmap: { stackReserve: 1n << 30n },
     thpAvailable: false,
     splitPmdPtlockArch: false,
     gather: pariscGather,

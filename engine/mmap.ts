@@ -46,6 +46,11 @@ const MIN_GAP = 128n << 20n;
 export function mmapBase(cfg: ArchConfig): bigint {
   if (cfg.mmapLegacyBase !== undefined) return cfg.mmapLegacyBase;
   const page = 1n << BigInt(cfg.pageShift);
+  // mm/util.c mmap_base, CONFIG_STACK_GROWSUP: PAGE_ALIGN_DOWN(mmap_upper_limit()), the stack's
+  // whole reserve below STACK_TOP (arch/parisc/kernel/sys_parisc.c calc_max_stack_size)
+  if (cfg.mmapStackReserve !== undefined) {
+    return alignDown(cfg.stackTop - cfg.mmapStackReserve, page);
+  }
   const gap = (8n << 20n) + 256n * page;
   return cfg.stackTop - (gap > MIN_GAP ? gap : MIN_GAP);
 }

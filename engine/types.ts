@@ -125,6 +125,8 @@ export interface ArchConfig {
   stackTop: bigint;
   /** The legacy bottom-up mmap layout from this TASK_UNMAPPED_BASE, when the arch has no other. */
   mmapLegacyBase?: bigint;
+  /** CONFIG_STACK_GROWSUP: the stack's reserve below STACK_TOP, where mmap_base starts. */
+  mmapStackReserve?: bigint;
   /** TASK_UNMAPPED_BASE, where a full top-down search falls back to searching upwards. */
   taskUnmappedBase: bigint;
   /** mmap_min_addr (CONFIG_DEFAULT_MMAP_MIN_ADDR, 4096 by default). */
