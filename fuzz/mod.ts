@@ -120,18 +120,25 @@ export function check(
   return null;
 }
 
-/** Removes action i and what can no longer run without it (a process's later actions). */
-function without(actions: readonly Action[], from: number, count: number): Action[] {
-  const removed = actions.slice(from, from + count);
-  const gone = new Set(
-    removed.flatMap((a) => (a.k === "mm" ? [a.name] : a.k === "fork" ? [a.child] : [])),
-  );
+/**
+ * Removes actions [from, from + count) and what can no longer run without them: a process's
+ * later actions, and those written relative to a name a removed `map ... as NAME` bound.
+ */
+export function without(actions: readonly Action[], from: number, count: number): Action[] {
+  const gone = new Set<string>(), unbound = new Set<string>();
+  const drop = (a: Action) => {
+    if (a.k === "mm") gone.add(a.name);
+    else if (a.k === "fork") gone.add(a.child);
+    else if (a.k === "map" && a.as) unbound.add(a.as);
+  };
   const out: Action[] = [];
   for (let i = 0; i < actions.length; i++) {
-    if (i >= from && i < from + count) continue;
     const a = actions[i];
-    if ("mm" in a && gone.has(a.mm)) {
-      if (a.k === "fork") gone.add(a.child);
+    if (
+      (i >= from && i < from + count) || ("mm" in a && gone.has(a.mm)) ||
+      ("ref" in a && a.ref && unbound.has(a.ref.name))
+    ) {
+      drop(a);
       continue;
     }
     out.push(a);
