@@ -1449,10 +1449,17 @@ class Compiler {
         ...(huge.bytes !== undefined ? { hugetlb: huge.bytes } : {}),
       });
       if (chosen === undefined) {
+        // sparc64: a 64-bit task's mmap searches up from VA_EXCLUDE_END, above the user address
+        // space ptlab models; that is no ENOMEM of the kernel's
+        const above = cfg.mmapLegacyBase !== undefined && cfg.mmapLegacyBase >= cfg.taskSize;
         this.report(
           st.size.span,
-          `no room for ${sizeText(size)} in the address space of "${mm.name}" on ` +
-            `${this.configName}: mmap would fail with ENOMEM`,
+          above
+            ? `mmap on ${this.configName} places a mapping from ${hex(cfg.mmapLegacyBase!)} ` +
+              `up, above the user address space ptlab models (0..${hex(cfg.taskSize)}): ` +
+              `give the map an address`
+            : `no room for ${sizeText(size)} in the address space of "${mm.name}" on ` +
+              `${this.configName}: mmap would fail with ENOMEM`,
           "fit",
         );
         return undefined;

@@ -138,6 +138,11 @@ Deno.test("map without an address: no room is ENOMEM; the size is whole pages", 
   assert.deepEqual(messages(on("6.6", "map p size 3K")), [
     "3:12: size 3K is not a multiple of the page size of x86_64-4level (4K)",
   ]);
+  // sparc64 searches from VA_EXCLUDE_END, above what ptlab models: not the kernel's ENOMEM
+  assert.deepEqual(messages("arch sparc64\nmm p\nmap p size 8K", "sparc64"), [
+    "3:12: mmap on sparc64 places a mapping from 0xfffff80100000000 up, above the user address " +
+    "space ptlab models (0..0x7ffff00000000): give the map an address",
+  ]);
   // a configuration chosen outside the scenario does not fit it
   const r = compile("mm p\nmap p size 128T");
   assert.deepEqual(r.diagnostics.map((d) => d.kind), ["fit"]);
