@@ -931,17 +931,7 @@ class Compiler {
         const size = this.constant(st.size, "the size");
         if (!name || size === undefined) return;
         if (!this.positive(st.size, size, "size")) return;
-        const page = this.pageSize;
-        if (page !== undefined && size % page !== 0n) {
-          this.report(
-            st.size.span,
-            `size ${sizeText(size)} is not a multiple of the page size of ${this.configName} (${
-              sizeText(page)
-            })`,
-            this.alignKind,
-          );
-          return;
-        }
+        if (!this.wholePages(st.size, size)) return;
         const prev = this.files.get(name.name);
         if (prev) {
           this.report(
@@ -1427,18 +1417,9 @@ class Compiler {
       fits = this.range(addrE, addr, st.size, size);
     } else {
       // no address: the kernel chooses one, below the ranges the process has
-      const cfg = this.cfg, page = this.pageSize;
-      if (!cfg || page === undefined || !huge.ok) return undefined;
-      if (size % page !== 0n) {
-        this.report(
-          st.size.span,
-          `size ${sizeText(size)} is not a multiple of the page size of ${this.configName} (${
-            sizeText(page)
-          })`,
-          this.alignKind,
-        );
-        return undefined;
-      }
+      const cfg = this.cfg;
+      if (!cfg || this.pageSize === undefined || !huge.ok) return undefined;
+      if (!this.wholePages(st.size, size)) return undefined;
       if (huge.bytes !== undefined && !this.hugetlbLength(st.size, size, huge.bytes)) {
         return undefined;
       }
@@ -1544,6 +1525,20 @@ class Compiler {
       col,
     });
     return addr;
+  }
+
+  /** A size of whole pages of the configuration (else reported); true when unknown yet. */
+  wholePages(e: ExprNode, size: bigint): boolean {
+    const page = this.pageSize;
+    if (page === undefined || size % page === 0n) return true;
+    this.report(
+      e.span,
+      `size ${sizeText(size)} is not a multiple of the page size of ${this.configName} (${
+        sizeText(page)
+      })`,
+      this.alignKind,
+    );
+    return false;
   }
 
   /**
