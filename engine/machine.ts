@@ -291,6 +291,8 @@ export class Machine {
   readonly objects: Map<number, PageCacheObject> = new Map();
   /** Scenario files by name, to their object ids. */
   readonly files: Map<string, number> = new Map();
+  /** Operations run that may change the tables (countLeaks recounts only after one). */
+  mutations = 0;
   /** Huge PMDs that map the huge zero page, by {@link hugeKey}. */
   readonly hugeZero: Set<number> = new Set();
   /** Huge PMDs that map a page-cache THP (do_set_pmd of a tmpfs file or shmem), by key. */

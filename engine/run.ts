@@ -194,6 +194,20 @@ const leakMarks = new WeakMap<object, { stamp: Uint32Array; pass: number }>();
  * frames).
  */
 export function countLeaks(k: Machine): number {
+  // the last count holds while nothing ran that could change it (Run.step counts the operations
+  // that may; the figures below catch what other callers of the engine change)
+  const key = `${k.mutations}:${k.pool.live}:${k.pool.created}:${k.frames.tableFrames}:` +
+    `${k.rcuFrames}:${k.mms.size}:${k.deposits.size}`;
+  const cached = leakCache.get(k);
+  if (cached?.key === key) return cached.leaks;
+  const leaks = walkLeaks(k);
+  leakCache.set(k, { key, leaks });
+  return leaks;
+}
+
+const leakCache = new WeakMap<Machine, { key: string; leaks: number }>();
+
+function walkLeaks(k: Machine): number {
   const f = k.frames;
   let m = leakMarks.get(f);
   if (!m || m.stamp.length < f.capacity) {
@@ -501,6 +515,9 @@ export class Run {
   step(op: Op): void {
     const k = this.k;
     k.line = op.line;
+    if (op.op !== "snapshot" && op.op !== "expect" && op.op !== "print" && op.op !== "let") {
+      k.mutations++;
+    }
     switch (op.op) {
       case "mm": {
         this.#created++;
