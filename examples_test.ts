@@ -41,7 +41,7 @@ Deno.test("every configuration runs every example, or says why its addresses do 
     assertEquals([...ran, ...skipped].sort(), configNames().sort(), file);
     for (const s of out.skipped) {
       assert(
-        /outside the user address space|not aligned|multiple of the page size|is an allocation site of|needs transparent huge pages|has no (\S+ )?hugetlb pages/
+        /outside the user address space|not aligned|multiple of the page size|is an allocation site of|needs transparent huge pages|has no (\S+ )?hugetlb pages|above the user address space ptlab models/
           .test(s.reason),
         `${file} ${s.arch}: ${s.reason}`,
       );

@@ -1521,6 +1521,7 @@ class Compiler {
       ...(cl.file ? { backing: cl.file.name, offset: cl.file.offset } : {}),
       ...(cl.prot ? { prot: cl.prot } : {}),
       ...(h !== undefined ? { hugetlb: h } : {}),
+      ...(addrE ? {} : { chosen: true }),
       line,
       col,
     });

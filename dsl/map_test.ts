@@ -95,7 +95,15 @@ Deno.test("map without an address: hugetlb memory is aligned to its page size", 
   assert.deepEqual(addrs(src), [BASE - 4n * K, 0x7fff_f7c0_0000n, BASE - 8n * K]);
   assert.deepEqual(
     (ops(on("6.6", "map p size 4M shared hugetlb 2M")) as MapOp[]).filter((o) => o.op === "map"),
-    [{ op: "map", mm: "p", addr: 0x7fff_f7a0_0000n, size: 4n * M, shared: true, hugetlb: 2n * M }],
+    [{
+      op: "map",
+      mm: "p",
+      addr: 0x7fff_f7a0_0000n,
+      size: 4n * M,
+      shared: true,
+      hugetlb: 2n * M,
+      chosen: true,
+    }],
   );
   // a gap of exactly one aligned huge page is not taken: vm_unmapped_area wants length +
   // align_mask (the fixed maps leave 0x7ffff7a00000..0x7ffff7c00000 free)

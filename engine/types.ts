@@ -306,6 +306,8 @@ export type Op =
        * configuration's {@link ArchConfig.hugetlb}.
        */
       readonly hugetlb?: bigint;
+      /** No address was given: `addr` is where get_unmapped_area chose to put it. */
+      readonly chosen?: boolean;
     }
     | {
       readonly op: "touch";

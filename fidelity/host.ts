@@ -116,12 +116,15 @@ export function findCompiler(): string | null {
   return null;
 }
 
-/** Compiles fidelity/probe.c (and probe_bpf.c) into `dir`; returns the binary's path. */
-export function buildProbe(cc: string, dir: string): string {
+/**
+ * Compiles fidelity/probe.c (and probe_bpf.c) into `dir`; returns the binary's path. `static`:
+ * linked statically (`cc -static`), a small static binary for `mm NAME exec` workloads.
+ */
+export function buildProbe(cc: string, dir: string, opts: { static?: boolean } = {}): string {
   const src = ["probe.c", "probe_bpf.c"].map((f) => new URL(f, import.meta.url).pathname);
-  const out = `${dir}/ptlab-probe`;
-  const r = new Deno.Command(cc, { args: ["-O1", "-o", out, ...src], stderr: "piped" })
-    .outputSync();
+  const out = `${dir}/ptlab-probe${opts.static ? "-static" : ""}`;
+  const args = ["-O1", ...(opts.static ? ["-static"] : []), "-o", out, ...src];
+  const r = new Deno.Command(cc, { args, stderr: "piped" }).outputSync();
   if (!r.success) {
     throw new Error(`Building the probe failed: ${new TextDecoder().decode(r.stderr)}`);
   }
@@ -167,6 +170,21 @@ export interface HostReplay {
   counting: ProbeCounting;
 }
 
+/** How long a probe reply may take (the largest workloads answer in under a second). */
+const PROBE_TIMEOUT_MS = 120_000;
+
+/** The probe's first line. */
+export interface ProbeReady {
+  /** Its process id. */
+  pid: number;
+  /** Its VmPTE as it starts, kB. */
+  vmpte: number;
+  /** The CPU it and its children run on. */
+  cpu: number;
+  /** ASLR is off for it (ADDR_NO_RANDOMIZE). */
+  norandom: boolean;
+}
+
 /** A running probe, driven by commands on its stdin. */
 export class Probe {
   readonly #child: Deno.ChildProcess;
@@ -174,10 +192,17 @@ export class Probe {
   readonly #reader: ReadableStreamDefaultReader<string>;
   #buf = "";
 
-  /** @param path the probe binary */
-  constructor(path: string) {
-    this.#child = new Deno.Command(path, { stdin: "piped", stdout: "piped", stderr: "inherit" })
-      .spawn();
+  /**
+   * @param path the probe binary
+   * @param norandom run it with ASLR off (PTLAB_PROBE_NORANDOM)
+   */
+  constructor(path: string, norandom = false) {
+    this.#child = new Deno.Command(path, {
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+      ...(norandom ? { env: { PTLAB_PROBE_NORANDOM: "1" } } : {}),
+    }).spawn();
     this.#writer = this.#child.stdin.getWriter();
     this.#reader = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   }
@@ -190,15 +215,25 @@ export class Probe {
         this.#buf = this.#buf.slice(nl + 1);
         return JSON.parse(l);
       }
-      const { value, done } = await this.#reader.read();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          try {
+            this.#child.kill("SIGKILL");
+          } catch { /* gone already */ }
+          reject(new Error(`The probe did not answer in ${PROBE_TIMEOUT_MS / 1000} s`));
+        }, PROBE_TIMEOUT_MS);
+      });
+      const { value, done } = await Promise.race([this.#reader.read(), late])
+        .finally(() => clearTimeout(timer));
       if (done) throw new Error("The probe exited");
       this.#buf += value;
     }
   }
 
-  /** Waits for the probe's first line. */
-  async ready(): Promise<void> {
-    await this.#line();
+  /** Waits for the probe's first line and returns it. */
+  async ready(): Promise<ProbeReady> {
+    return await this.#line() as unknown as ProbeReady;
   }
 
   /** Sends a command and returns its reply; throws on an error reply. */
@@ -232,6 +267,57 @@ export class Probe {
 }
 
 const hex = (v: bigint) => "0x" + v.toString(16);
+
+/**
+ * Whether the probe's process is `mm NAME exec`: then the probe must be the static build run
+ * with ASLR off ({@link buildProbe} `static`), and its baseline is compared whole, not only what
+ * changes after it.
+ */
+export function replaysExec(ops: readonly Op[]): boolean {
+  const self = ops.find((o) => o.op === "mm");
+  return self?.op === "mm" && self.exec === true;
+}
+
+/**
+ * The probe command for one memory operation (map ... mprotect), or why it cannot be carried
+ * out on the host. `files`: the index the probe gave each `file`; `execd`: the probe is a
+ * process as exec left it (ASLR off), so a map without an address can be placed by the kernel.
+ */
+export function probeCommand(o: Op, files: ReadonlyMap<string, number>, execd: boolean): string {
+  switch (o.op) {
+    case "map": {
+      if (o.chosen && !execd) {
+        throw new Error(
+          `A map without an address needs the probe as exec leaves it: the scenario's process ` +
+            `must be \`mm NAME exec\` (line ${o.line})`,
+        );
+      }
+      const plain = !o.shared && o.backing === undefined && !o.hugetlb && !o.chosen &&
+        (o.prot ?? "write") === "write";
+      if (plain) return `map ${hex(o.addr)} ${hex(o.size)}`;
+      const fi = o.backing !== undefined ? files.get(o.backing) ?? -1 : -1;
+      return `mapx ${hex(o.addr)} ${hex(o.size)} ${o.shared ? "shared" : "private"} ${fi} ${
+        hex(o.offset ?? 0n)
+      } ${o.prot ?? "write"} ${hex(o.backing === undefined ? o.hugetlb ?? 0n : 0n)} ${
+        o.chosen ? "any" : "fixed"
+      }`;
+    }
+    case "touch":
+      return `${o.read ? "touchr" : "touch"} ${hex(o.addr)} ${hex(o.size)} ${hex(o.step)}`;
+    case "unmap":
+      return `unmap ${hex(o.addr)} ${hex(o.size)}`;
+    case "madvise":
+      return o.advice === "dontneed"
+        ? `dontneed ${hex(o.addr)} ${hex(o.size)}`
+        : `advise ${hex(o.addr)} ${hex(o.size)} ${o.advice}`;
+    case "mremap":
+      return `mremap ${hex(o.addr)} ${hex(o.size)} ${hex(o.newAddr)} ${hex(o.newSize)}`;
+    case "mprotect":
+      return `mprotect ${hex(o.addr)} ${hex(o.size)} ${o.prot}`;
+    default:
+      throw new Error(`"${o.op}" cannot be replayed on the host (line ${o.line})`);
+  }
+}
 
 /** The operations after `snapshot "baseline"`, and the process that is the probe. */
 export function replayedOps(ops: readonly Op[]): { self: string; after: readonly Op[] } {
@@ -275,9 +361,11 @@ export async function replayOnHost(
   opts: ReplayOptions = {},
 ): Promise<HostReplay> {
   const { self, after } = replayedOps(ops);
-  const probe = new Probe(probePath);
+  const execd = replaysExec(ops);
+  const probe = new Probe(probePath, execd);
   try {
-    await probe.ready();
+    const ready = await probe.ready();
+    if (execd && !ready.norandom) throw new Error("The probe could not turn ASLR off");
     const counting: ProbeCounting = opts.isolate ?? true
       ? await probe.send("isolate") as unknown as ProbeCounting
       : { counting: "system", why: "not asked to count its own tables only" };
@@ -292,66 +380,41 @@ export async function replayOnHost(
     const files = new Map<string, number>();
     let batch: string[] = [];
     for (const o of after) {
-      if ("mm" in o && o.op !== "fork" && o.op !== "exit" && o.mm !== self) {
-        throw new Error(`Only ${self} can ${o.op} on the host (line ${o.line})`);
+      if (o.op === "snapshot") {
+        const r = await probe.sendBatch(batch, `measure ${o.label.replaceAll(" ", "_")}`);
+        batch = [];
+        readings.push({ ...r, label: o.label } as unknown as HostReading);
+        continue;
       }
-      switch (o.op) {
-        case "file":
-          files.set(o.name, files.size);
-          batch.push(`file ${files.size - 1} ${hex(o.size)}`);
-          break;
-        case "map":
-          if (o.shared || o.backing !== undefined) {
-            const fi = o.backing !== undefined ? files.get(o.backing) ?? -1 : -1;
-            batch.push(
-              `mapx ${hex(o.addr)} ${hex(o.size)} ${o.shared ? "shared" : "private"} ${fi} ${
-                hex(o.offset ?? 0n)
-              }`,
-            );
-          } else batch.push(`map ${hex(o.addr)} ${hex(o.size)}`);
-          break;
-        case "touch":
-          batch.push(`${o.read ? "touchr" : "touch"} ${hex(o.addr)} ${hex(o.size)} ${hex(o.step)}`);
-          break;
-        case "unmap":
-          batch.push(`unmap ${hex(o.addr)} ${hex(o.size)}`);
-          break;
-        case "madvise":
-          batch.push(
-            o.advice === "dontneed"
-              ? `dontneed ${hex(o.addr)} ${hex(o.size)}`
-              : `advise ${hex(o.addr)} ${hex(o.size)} ${o.advice}`,
-          );
-          break;
-        case "mremap":
-          batch.push(
-            `mremap ${hex(o.addr)} ${hex(o.size)} ${hex(o.newAddr)} ${hex(o.newSize)}`,
-          );
-          break;
-        case "mprotect":
-          batch.push(`mprotect ${hex(o.addr)} ${hex(o.size)} ${o.prot}`);
-          break;
-        case "fork":
-          if (o.mm !== self) throw new Error(`Only ${self} can fork on the host`);
-          children.add(o.child);
-          batch.push(`fork ${o.child}`);
-          break;
-        case "exit":
-          if (!children.delete(o.mm)) throw new Error(`Only forked children can exit on the host`);
-          batch.push(`exit ${o.mm}`);
-          break;
-        case "snapshot": {
-          const r = await probe.sendBatch(batch, `measure ${o.label.replaceAll(" ", "_")}`);
-          batch = [];
-          readings.push({ ...r, label: o.label } as unknown as HostReading);
-          break;
+      if (o.op === "let" || o.op === "expect") continue;
+      if (o.op === "file") {
+        files.set(o.name, files.size);
+        batch.push(`file ${files.size - 1} ${hex(o.size)}${o.hugetlb ? ` ${hex(o.hugetlb)}` : ""}`);
+        continue;
+      }
+      if (o.op === "fork") {
+        if (o.mm !== self) throw new Error(`Only ${self} can fork on the host (line ${o.line})`);
+        children.add(o.child);
+        batch.push(`fork ${o.child}`);
+        continue;
+      }
+      if (o.op === "exit") {
+        if (!children.delete(o.mm)) {
+          throw new Error(`Only forked children can exit on the host (line ${o.line})`);
         }
-        case "let":
-        case "expect":
-          break;
-        default:
-          throw new Error(`"${o.op}" cannot be replayed on the host (line ${o.line})`);
+        batch.push(`exit ${o.mm}`);
+        continue;
       }
+      const cmd = probeCommand(o, files, execd);
+      if ("mm" in o && o.mm !== self) {
+        // a child's own operation: the probe hands it to that child
+        if (!children.has(o.mm)) {
+          throw new Error(
+            `Only ${self} and its live children can ${o.op} on the host (line ${o.line})`,
+          );
+        }
+        batch.push(`in ${o.mm} ${cmd}`);
+      } else batch.push(cmd);
     }
     return {
       // the first interval is measured from the reading after the forkbase child left

@@ -14,7 +14,9 @@ import {
   hostUnsupported,
   probeCounting,
   probeFacts,
+  probeOnce,
   replayOnHost,
+  replaysExec,
 } from "./host.ts";
 import { compareReplay, type Comparison, judge, judgedTable, type Verdict } from "./judge.ts";
 
@@ -25,8 +27,41 @@ const files = [...Deno.readDirSync(dir)].map((e) => e.name)
   .filter((n) => n.startsWith("host-") && n.endsWith(".ptlab")).sort();
 
 // The probe reads /proc and /sys for us (Deno asks for --allow-all to read them); it is built
-// and asked what the host is before the tests are declared, so every skip can say why.
-const probe = cc ? buildProbe(cc, Deno.makeTempDirSync({ prefix: "ptlab-probe-" })) : null;
+// and asked what the host is before the tests are declared, so every skip can say why. Its
+// directory goes when the tests end (the last test below, or the unload of this module).
+const buildDir = cc ? Deno.makeTempDirSync({ prefix: "ptlab-probe-" }) : null;
+// a run that was killed leaves its directory: those a day old go now
+if (buildDir) {
+  const tmp = buildDir.slice(0, buildDir.lastIndexOf("/"));
+  for (const e of Deno.readDirSync(tmp)) {
+    if (!e.isDirectory || !e.name.startsWith("ptlab-probe-")) continue;
+    const path = `${tmp}/${e.name}`;
+    try {
+      const age = Date.now() - (Deno.statSync(path).mtime?.getTime() ?? Date.now());
+      if (age > 86_400_000) Deno.removeSync(path, { recursive: true });
+    } catch { /* another run's, gone already */ }
+  }
+}
+const removeBuildDir = () => {
+  if (buildDir) Deno.removeSync(buildDir, { recursive: true });
+};
+globalThis.addEventListener("unload", () => {
+  try {
+    removeBuildDir();
+  } catch { /* removed already */ }
+});
+const probe = cc ? buildProbe(cc, buildDir!) : null;
+// `mm NAME exec` workloads: the probe linked statically, run with ASLR off
+let staticProbe: string | null = null, noStatic: string | null = null;
+if (cc) {
+  try {
+    staticProbe = buildProbe(cc, buildDir!, { static: true });
+  } catch (e) {
+    noStatic = `the probe cannot be linked statically (${
+      (e as Error).message.split("\n")[1] ?? "no static libc"
+    })`;
+  }
+}
 const facts: HostFacts | null = probe ? probeFacts(probe) : null;
 const skip = unsupported ?? (cc ? null : "no C compiler (cc, gcc or clang) to build the probe");
 const noPages = facts && !facts.statRefresh
@@ -71,6 +106,46 @@ Deno.test({
   },
 });
 
+/** The 2 MiB hugetlb pages a workload can use at most: its hugetlb files and maps in full. */
+function hugePagesWanted(ops: readonly Op[]): number {
+  let bytes = 0n;
+  for (const o of ops) {
+    if ((o.op === "file" || (o.op === "map" && o.backing === undefined)) && o.hugetlb) {
+      bytes += o.size;
+    }
+  }
+  return Number(bytes / (2n << 20n));
+}
+
+/** The probe's `hugepages [N]`: the default hugetlb pool (set to N first), and whether it could. */
+function hugePool(n?: number): { nr: number; written: boolean } {
+  const r = probeOnce(probe!, n === undefined ? "hugepages" : `hugepages ${n}`)[0];
+  return r as unknown as { nr: number; written: boolean };
+}
+
+/**
+ * Grows the default (2 MiB) hugetlb pool to at least `n` pages; returns how to put it back, or
+ * why it cannot (not root, or the kernel could not find the memory).
+ */
+function growHugePool(n: number): { restore: () => void } | string {
+  if (n === 0) return { restore: () => {} };
+  const before = hugePool().nr;
+  if (before < 0) return "/proc/sys/vm/nr_hugepages cannot be read";
+  if (before >= n) return { restore: () => {} };
+  const grown = hugePool(n);
+  const restore = () => {
+    hugePool(before);
+  };
+  if (!grown.written) {
+    return `/proc/sys/vm/nr_hugepages cannot be written (not root), and the host has ${before}`;
+  }
+  if (grown.nr < n) {
+    restore();
+    return `the kernel found memory for ${grown.nr} of them`;
+  }
+  return { restore };
+}
+
 function modelOf(name: string, f: HostFacts) {
   const file = `examples/${name}`;
   const parsed = parseScenario(Deno.readTextFileSync(new URL(name, dir)), file);
@@ -89,33 +164,70 @@ function modelOf(name: string, f: HostFacts) {
   return { file, ops: c.program!.ops, model, forkPages };
 }
 
+// what each workload needs beyond the probe, decided before the tests are declared
+function needs(name: string): string | null {
+  if (!facts) return null;
+  const ops = modelOf(name, facts).ops;
+  if (replaysExec(ops) && !staticProbe) return noStatic;
+  const huge = hugePagesWanted(ops);
+  if (huge === 0) return null;
+  // a trial: the pool grows now (and shrinks back at once) or the workload says why it skips
+  const g = growHugePool(huge);
+  if (typeof g === "string") return `it needs ${huge} hugetlb pages: ${g}`;
+  g.restore();
+  return null;
+}
+
 for (const name of files) {
+  const why = skip ?? needs(name);
   Deno.test({
-    name: `host fidelity: ${name}`,
-    ignore: skip !== null,
+    name: `host fidelity: ${name}${skipped(why)}`,
+    ignore: why !== null,
     sanitizeResources: false,
     async fn() {
       const f = facts!;
       const { file, ops, model, forkPages } = modelOf(name, f);
-      const replays: Comparison[][] = [];
-      let v: Verdict;
-      do {
-        const own = noOwn === null && !noPages;
-        const r = await replayOnHost(probe!, ops, { isolate: own });
-        // the probe counted its own tables at load: a replay that cannot is a failure, not a
-        // quiet fall back to the system-wide figure
-        assert(
-          !own || r.counting.counting !== "system",
-          `replay ${replays.length + 1} could not count its own tables: ${r.counting.why}`,
-        );
-        replays.push(compareReplay(r, ops, model, forkPages));
-        v = judge(replays, r.counting.counting !== "system");
-      } while (v.more);
-      const how = noPages ? "not read" : noOwn ? `median of ${replays.length} replays` : "own";
-      const text = `${file} (${f.config}, kernel ${f.kernel}${f.exact ? "" : " nearest"}, ` +
-        `page-table pages: ${how}):\n${judgedTable(v.rows)}`;
-      assert(v.ok, `the host differs from ptlab:\n${text}`);
-      console.log(text);
+      const pool = growHugePool(hugePagesWanted(ops));
+      assert(typeof pool !== "string", `the hugetlb pool grew at load but not now: ${pool}`);
+      try {
+        const replays: Comparison[][] = [];
+        let v: Verdict;
+        const bin = replaysExec(ops) ? staticProbe! : probe!;
+        do {
+          const own = noOwn === null && !noPages;
+          const r = await replayOnHost(bin, ops, { isolate: own });
+          // the probe counted its own tables at load: a replay that cannot is a failure, not a
+          // quiet fall back to the system-wide figure
+          assert(
+            !own || r.counting.counting !== "system",
+            `replay ${replays.length + 1} could not count its own tables: ${r.counting.why}`,
+          );
+          replays.push(compareReplay(r, ops, model, forkPages));
+          v = judge(replays, r.counting.counting !== "system");
+        } while (v.more);
+        const how = noPages ? "not read" : noOwn ? `median of ${replays.length} replays` : "own";
+        const text = `${file} (${f.config}, kernel ${f.kernel}${f.exact ? "" : " nearest"}, ` +
+          `page-table pages: ${how}):\n${judgedTable(v.rows)}`;
+        assert(v.ok, `the host differs from ptlab:\n${text}`);
+        console.log(text);
+      } finally {
+        pool.restore();
+      }
     },
   });
 }
+
+Deno.test({
+  name: "host fidelity: the probe's build directory is removed",
+  ignore: buildDir === null,
+  fn() {
+    removeBuildDir();
+    let gone = false;
+    try {
+      Deno.statSync(buildDir!);
+    } catch (e) {
+      gone = e instanceof Deno.errors.NotFound;
+    }
+    assert(gone, `${buildDir} is still there`);
+  },
+});

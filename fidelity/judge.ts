@@ -4,7 +4,7 @@
  *
  * - VmPTE is the probe's own counter (`mm->pgtables_bytes`): every replay must equal the model
  *   exactly, as a delta from the baseline; a child's as a delta from a child forked at the
- *   baseline.
+ *   baseline. Where the scenario's process is `mm NAME exec`, the baseline itself too.
  * - Page-table pages are compared per interval (from one snapshot to the next), so each
  *   comparison spans only the commands of that interval and their settling. A fork's cost at the
  *   baseline (the child's pgd and its copies of the probe's own tables, which the model does not
@@ -22,7 +22,7 @@
 
 import type { Op, RunResult } from "../engine/types.ts";
 import type { HostReplay } from "./host.ts";
-import { replayedOps } from "./host.ts";
+import { replayedOps, replaysExec } from "./host.ts";
 
 /** One figure of one replay. */
 export interface Comparison {
@@ -57,6 +57,17 @@ export function compareReplay(
     ? "nr_page_table_pages"
     : "page-table pages (own)";
   const out: Comparison[] = [];
+  if (replaysExec(ops)) {
+    // the probe is a process as exec left it: its whole VmPTE, not only what changes after
+    out.push({
+      label: "baseline",
+      what: `${self} VmPTE (whole, after exec)`,
+      kind: "vmpte",
+      model: base.mms[self].vmpte,
+      host: replay.baseline.vmpte * 1024,
+      drift: 0,
+    });
+  }
   let prevModel = base.metrics.nr_page_table_pages;
   let prevHost = replay.baseline.nrpt + replay.baseline.drift;
   let prevDrift = replay.baseline.drift;

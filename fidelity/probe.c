@@ -11,12 +11,19 @@
  * Commands, one per line on stdin, or one per argument (numbers in decimal or 0x hex):
  *   map ADDR SIZE          mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE|MAP_FIXED_NOREPLACE),
  *                          then MADV_NOHUGEPAGE (no commit charge, so 64G fits)
+ *   file I SIZE [HUGE]     a memfd (MFD_HUGETLB with HUGE, the huge page size) filled in full
+ *   mapx ADDR SIZE shared|private FILE|-1 OFFSET none|read|write HUGE fixed|any
+ *                          mmap of shared anonymous memory or of file I, in hugetlb pages of
+ *                          HUGE bytes (0: none); `any`: with no address, where the kernel's
+ *                          get_unmapped_area must choose ADDR
+ *   mremap, mprotect, advise, touchr: mremap(2), mprotect(2), madvise(2), read faults
  *   touch ADDR SIZE STEP   write one byte at ADDR, ADDR+STEP, ... below ADDR+SIZE
  *   unmap ADDR SIZE        munmap
  *   dontneed ADDR SIZE     madvise(MADV_DONTNEED)
  *   fork NAME              fork a child that waits until `exit NAME` (the reply comes once the
  *                          child runs, so the code it runs has been faulted in)
  *   exit NAME              let the child NAME exit and reap it
+ *   in NAME OP ...         the child NAME carries out the memory operation OP (map ... dontneed)
  *   forkbase               what a child forked now costs: its VmPTE and the page-table pages
  *                          its fork and its exit move (what fork copies of this process alone)
  *   isolate                count the probe's own page-table pages from now on, not the system's:
@@ -29,7 +36,10 @@
  *                          control window right after, with no command running
  *   facts                  the kernel release, the CPU flags la57 and pti, online CPUs, and
  *                          how it settles (membarrier, rcu_barrier or sleep)
+ *   hugepages [N]          the default hugetlb pool (/proc/sys/vm/nr_hugepages), set to N first
  *   quit
+ * With PTLAB_PROBE_NORANDOM in its environment the probe runs with ASLR off (as `setarch -R`);
+ * built with `cc -static`, it is then a process as execve of a small static binary leaves it.
  * The operations (map ... exit) reply nothing; a failure is reported, as {"error": ...}, in
  * place of the reply of the next other command. Every reply is one JSON line; several commands
  * may be written at once. The probe allocates
@@ -49,6 +59,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -65,7 +76,7 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-#define MAX_CHILDREN 16
+#define MAX_CHILDREN 64
 
 static char out[65536];
 static char line[4096];
@@ -74,7 +85,8 @@ static char fbuf[16384];
 struct child {
 	char name[64];
 	pid_t pid;
-	int fd; /* write end of the pipe the child waits on */
+	int fd;	 /* write end of the pipe the child reads its commands from */
+	int ack; /* read end of the pipe it answers on */
 };
 static struct child children[MAX_CHILDREN];
 
@@ -280,51 +292,6 @@ static struct child *find_child(const char *name)
 	return NULL;
 }
 
-/* Forks a child that tells it runs, then waits for a byte on a pipe; 0 once it runs. */
-static pid_t spawn_waiter(int *wfd)
-{
-	int fd[2], ready[2];
-	char c;
-	if (pipe(fd))
-		return -1;
-	if (pipe(ready)) {
-		close(fd[0]);
-		close(fd[1]);
-		return -1;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(fd[1]);
-		close(ready[0]);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(1);
-		while (read(fd[0], &c, 1) < 0 && errno == EINTR)
-			;
-		_exit(0);
-	}
-	close(fd[0]);
-	close(ready[1]);
-	if (pid > 0)
-		while (read(ready[0], &c, 1) < 0 && errno == EINTR)
-			;
-	close(ready[0]);
-	*wfd = fd[1];
-	return pid;
-}
-
-static void reap(pid_t pid, int fd)
-{
-	char c = 'x';
-	if (write(fd, &c, 1) != 1) {
-		/* the child is gone already */
-	}
-	close(fd);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-}
-
-static void leave_own_cgroup(void);
-
 /*
  * Operations (map, touch, unmap, dontneed, fork, exit) reply nothing: a failure is kept and
  * reported by the next command that replies, so a batch of operations costs the reader (whose
@@ -337,6 +304,103 @@ static void fail(const char *what, const char *arg)
 	if (!failure[0])
 		snprintf(failure, sizeof(failure), "%s %s: %s", what, arg, strerror(errno));
 }
+
+static int memory_op(char **tok, int nt);
+
+/* Reads one line (without its newline) from fd into buf; -1 at end of file. */
+static int read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (c == '\n')
+			break;
+		if (n < size - 1)
+			buf[n++] = c;
+	}
+	buf[n] = 0;
+	return (int)n;
+}
+
+/*
+ * A forked child: it says it runs, then carries out the memory operations it reads from `cmd`
+ * (the probe's `in NAME OP ...`), answering each with a line on `ack` (empty, or the failure),
+ * and exits at the end of `cmd`.
+ */
+static void child_loop(int cmd, int ack)
+{
+	char buf[512], *tok[12];
+	failure[0] = 0;
+	if (write(ack, "r", 1) != 1)
+		_exit(1);
+	while (read_line(cmd, buf, sizeof(buf)) > 0) {
+		int nt = 0;
+		for (char *p = strtok(buf, " \t"); p && nt < 12; p = strtok(NULL, " \t"))
+			tok[nt++] = p;
+		if (nt && !memory_op(tok, nt) && !failure[0])
+			snprintf(failure, sizeof(failure), "bad command %s in a child", tok[0]);
+		size_t l = strlen(failure);
+		failure[l] = '\n';
+		if (write(ack, failure, l + 1) != (ssize_t)(l + 1))
+			_exit(1);
+		failure[0] = 0;
+	}
+	_exit(0);
+}
+
+/* Forks a child (child_loop), returning once it runs; -1 if it cannot. */
+static pid_t spawn_child(int *wfd, int *rfd)
+{
+	int cmd[2], ack[2];
+	char c;
+	if (pipe(cmd))
+		return -1;
+	if (pipe(ack)) {
+		close(cmd[0]);
+		close(cmd[1]);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* only the probe holds the other children's pipes, so each sees its end when told */
+		for (int i = 0; i < MAX_CHILDREN; i++)
+			if (children[i].pid) {
+				close(children[i].fd);
+				close(children[i].ack);
+			}
+		close(cmd[1]);
+		close(ack[0]);
+		child_loop(cmd[0], ack[1]);
+	}
+	close(cmd[0]);
+	close(ack[1]);
+	if (pid > 0)
+		while (read(ack[0], &c, 1) < 0 && errno == EINTR)
+			;
+	*wfd = cmd[1];
+	*rfd = ack[0];
+	return pid;
+}
+
+/* Ends a child (an empty line, then the end of its command pipe) and reaps it. */
+static void reap(pid_t pid, int fd, int ack)
+{
+	if (write(fd, "\n", 1) != 1) {
+		/* gone already */
+	}
+	close(fd);
+	close(ack);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static void leave_own_cgroup(void);
+
 
 static char cgroup_root[512]; /* the cgroup2 mount the probe's cgroup was made under */
 
@@ -493,6 +557,146 @@ static void leave_own_cgroup(void)
 	cgroup_dir[0] = 0;
 }
 
+/* PROT_NONE, PROT_READ or PROT_READ | PROT_WRITE, by name. */
+static int prot_of(const char *p)
+{
+	return !strcmp(p, "none") ? PROT_NONE : !strcmp(p, "read") ? PROT_READ : PROT_READ | PROT_WRITE;
+}
+
+/* MAP_HUGE_2MB and the like: log2 of the huge page size at MAP_HUGE_SHIFT (26). */
+static int huge_flag(unsigned long bytes)
+{
+	int l = 0;
+	while ((1UL << l) < bytes)
+		l++;
+	return l << 26;
+}
+
+/*
+ * The memory operations (map, mapx, file, mremap, mprotect, advise, touchr, touch, unmap,
+ * dontneed), in the probe or in a child it forked (`in NAME OP ...`): 1 when tok is one (a
+ * failure is kept for the next reply), 0 when it is not.
+ */
+static int memory_op(char **tok, int nt)
+{
+	const char *cmd = tok[0];
+	if (!strcmp(cmd, "map") && nt == 3) {
+		unsigned long a = num(tok[1]), s = num(tok[2]);
+		void *r = mmap((void *)a, s, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (r == MAP_FAILED || (unsigned long)r != a) {
+			fail("mmap", tok[1]);
+			return 1;
+		}
+		madvise(r, s, MADV_NOHUGEPAGE);
+	} else if (!strcmp(cmd, "file") && (nt == 3 || nt == 4)) {
+		/* `file I SIZE [HUGE]`: a tmpfs file written in full, so all its pages are cached; with
+		 * HUGE (bytes), a hugetlbfs one (MFD_HUGETLB) whose huge pages fallocate allocates */
+		unsigned long i = num(tok[1]), s = num(tok[2]), huge = nt == 4 ? num(tok[3]) : 0;
+		int fd = i < MAX_FILES ? (int)syscall(SYS_memfd_create, "ptlab",
+						      huge ? MFD_HUGETLB | huge_flag(huge) : 0)
+				       : -1;
+		if (fd < 0 || ftruncate(fd, (off_t)s)) {
+			fail("memfd", tok[1]);
+			return 1;
+		}
+		if (huge) {
+			if (fallocate(fd, 0, 0, (off_t)s))
+				fail("fallocate", tok[1]);
+			files[i] = fd;
+			return 1;
+		}
+		static char blk[65536];
+		memset(blk, 1, sizeof(blk));
+		for (unsigned long o = 0; o < s; o += sizeof(blk)) {
+			size_t n = s - o < sizeof(blk) ? s - o : sizeof(blk);
+			if (pwrite(fd, blk, n, (off_t)o) != (ssize_t)n) {
+				fail("pwrite", tok[1]);
+				break;
+			}
+		}
+		files[i] = fd;
+	} else if (!strcmp(cmd, "mapx") && nt == 9) {
+		/* `mapx ADDR SIZE shared|private FILE|-1 OFFSET PROT HUGE fixed|any`: shared anonymous
+		 * memory (FILE -1, shared) or a mapping of a workload file, PROT none|read|write, in
+		 * hugetlb pages of HUGE bytes (0: none); `any`: no address given, the kernel chooses
+		 * (get_unmapped_area) and must choose ADDR, the address ptlab chose */
+		unsigned long a = num(tok[1]), s = num(tok[2]), huge = num(tok[7]);
+		long fi = strtol(tok[4], NULL, 0);
+		int shared = !strcmp(tok[3], "shared"), any = !strcmp(tok[8], "any");
+		int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE |
+			    (any ? 0 : MAP_FIXED_NOREPLACE);
+		int fd = -1;
+		if (fi < 0)
+			flags |= MAP_ANONYMOUS | (huge ? MAP_HUGETLB | huge_flag(huge) : 0);
+		else if (fi < MAX_FILES)
+			fd = files[fi];
+		void *r = mmap(any ? NULL : (void *)a, s, prot_of(tok[6]), flags, fd,
+			       fi < 0 ? 0 : (off_t)num(tok[5]));
+		if (r == MAP_FAILED) {
+			fail("mmap", tok[1]);
+			return 1;
+		}
+		if ((unsigned long)r != a) {
+			if (!failure[0])
+				snprintf(failure, sizeof(failure),
+					 "mmap %s: the kernel chose %p, not %s", tok[2], r, tok[1]);
+			return 1;
+		}
+		if (!huge)
+			madvise(r, s, MADV_NOHUGEPAGE);
+	} else if (!strcmp(cmd, "mremap") && nt == 5) {
+		/* MREMAP_MAYMOVE | MREMAP_FIXED to another address, in place otherwise */
+		unsigned long a = num(tok[1]), s = num(tok[2]), na = num(tok[3]), ns = num(tok[4]);
+		void *r = na == a ? mremap((void *)a, s, ns, 0)
+				  : mremap((void *)a, s, ns, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)na);
+		frees_pending = 1;
+		if (r == MAP_FAILED || (unsigned long)r != na) {
+			fail("mremap", tok[1]);
+			return 1;
+		}
+	} else if (!strcmp(cmd, "mprotect") && nt == 4) {
+		if (mprotect((void *)num(tok[1]), num(tok[2]), prot_of(tok[3]))) {
+			fail("mprotect", tok[1]);
+			return 1;
+		}
+	} else if (!strcmp(cmd, "advise") && nt == 4) {
+		/* MADV_FREE 8, MADV_HUGEPAGE 14, MADV_NOHUGEPAGE 15, MADV_POPULATE_WRITE 23,
+		 * MADV_COLLAPSE 25 (include/uapi/asm-generic/mman-common.h) */
+		int adv = !strcmp(tok[3], "free") ? 8 : !strcmp(tok[3], "hugepage") ? 14 :
+			  !strcmp(tok[3], "nohugepage") ? 15 : !strcmp(tok[3], "populate_write") ? 23 :
+			  !strcmp(tok[3], "collapse") ? 25 : -1;
+		frees_pending = 1;
+		if (adv < 0 || madvise((void *)num(tok[1]), num(tok[2]), adv)) {
+			fail("madvise", tok[3]);
+			return 1;
+		}
+	} else if (!strcmp(cmd, "touchr") && nt == 4) {
+		unsigned long a = num(tok[1]), s = num(tok[2]), st = num(tok[3]);
+		for (unsigned long x = a; x < a + s; x += st)
+			(void)*(volatile char *)x;
+	} else if (!strcmp(cmd, "touch") && nt == 4) {
+		unsigned long a = num(tok[1]), s = num(tok[2]), st = num(tok[3]);
+		for (unsigned long x = a; x < a + s; x += st)
+			*(volatile char *)x = 1;
+	} else if (!strcmp(cmd, "unmap") && nt == 3) {
+		frees_pending = 1;
+		if (munmap((void *)num(tok[1]), num(tok[2]))) {
+			fail("munmap", tok[1]);
+			return 1;
+		}
+	} else if (!strcmp(cmd, "dontneed") && nt == 3) {
+		frees_pending = 1; /* PT_RECLAIM frees the PTE tables it empties */
+		if (madvise((void *)num(tok[1]), num(tok[2]), MADV_DONTNEED)) {
+			fail("madvise", tok[1]);
+			return 1;
+		}
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 /* Buffered stdin: commands often come many at a time. */
 static char inbuf[65536];
 static size_t in_len, in_pos;
@@ -541,8 +745,16 @@ static int pin_to_one_cpu(void)
 
 int main(int argc, char **argv)
 {
-	char *tok[8];
+	char *tok[12];
 	signal(SIGPIPE, SIG_IGN);
+	/* PTLAB_PROBE_NORANDOM: run as `setarch -R` would, with ASLR off (ADDR_NO_RANDOMIZE takes
+	 * effect at execve, so the probe executes itself again) */
+	int per = personality(0xffffffff);
+	if (getenv("PTLAB_PROBE_NORANDOM") && per >= 0 && !(per & ADDR_NO_RANDOMIZE) &&
+	    personality((unsigned long)per | ADDR_NO_RANDOMIZE) >= 0) {
+		execv("/proc/self/exe", argv);
+		return 4;
+	}
 	for (int i = 1; i < argc; i++) { /* `ptlab-probe facts` and the like: one command per argument */
 		size_t l = strlen(argv[i]);
 		if (in_len + l + 1 >= sizeof(inbuf))
@@ -553,12 +765,15 @@ int main(int argc, char **argv)
 		argv_mode = 1;
 	}
 	int cpu = pin_to_one_cpu();
-	snprintf(out, sizeof(out), "{\"ready\":true,\"pid\":%d,\"vmpte\":%ld,\"cpu\":%d}\n",
-		 (int)getpid(), vmpte_of(getpid()), cpu);
+	per = personality(0xffffffff);
+	snprintf(out, sizeof(out),
+		 "{\"ready\":true,\"pid\":%d,\"vmpte\":%ld,\"cpu\":%d,\"norandom\":%s}\n",
+		 (int)getpid(), vmpte_of(getpid()), cpu,
+		 per >= 0 && (per & ADDR_NO_RANDOMIZE) ? "true" : "false");
 	emit(out);
 	while (next_line()) {
 		int nt = 0;
-		for (char *p = strtok(line, " \t"); p && nt < 8; p = strtok(NULL, " \t"))
+		for (char *p = strtok(line, " \t"); p && nt < 12; p = strtok(NULL, " \t"))
 			tok[nt++] = p;
 		if (nt == 0)
 			continue;
@@ -568,107 +783,16 @@ int main(int argc, char **argv)
 		int quiet = !strcmp(cmd, "map") || !strcmp(cmd, "touch") || !strcmp(cmd, "unmap") ||
 			    !strcmp(cmd, "dontneed") || !strcmp(cmd, "fork") || !strcmp(cmd, "exit") ||
 			    !strcmp(cmd, "file") || !strcmp(cmd, "mapx") || !strcmp(cmd, "touchr") ||
-			    !strcmp(cmd, "mprotect") || !strcmp(cmd, "advise") || !strcmp(cmd, "mremap");
+			    !strcmp(cmd, "mprotect") || !strcmp(cmd, "advise") || !strcmp(cmd, "mremap") ||
+			    !strcmp(cmd, "in");
 		if (!quiet && failure[0]) {
 			snprintf(out, sizeof(out), "{\"error\":\"%s\"}\n", failure);
 			emit(out);
 			failure[0] = 0;
 			continue;
 		}
-		if (!strcmp(cmd, "map") && nt == 3) {
-			unsigned long a = num(tok[1]), s = num(tok[2]);
-			void *r = mmap((void *)a, s, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-			if (r == MAP_FAILED || (unsigned long)r != a) {
-				fail("mmap", tok[1]);
-				continue;
-			}
-			madvise(r, s, MADV_NOHUGEPAGE);
-		} else if (!strcmp(cmd, "file") && nt == 3) {
-			/* `file I SIZE`: a tmpfs file written in full, so all its pages are cached */
-			unsigned long i = num(tok[1]), s = num(tok[2]);
-			int fd = i < MAX_FILES ? (int)syscall(SYS_memfd_create, "ptlab", 0) : -1;
-			if (fd < 0 || ftruncate(fd, (off_t)s)) {
-				fail("memfd", tok[1]);
-				continue;
-			}
-			static char blk[65536];
-			memset(blk, 1, sizeof(blk));
-			for (unsigned long o = 0; o < s; o += sizeof(blk)) {
-				size_t n = s - o < sizeof(blk) ? s - o : sizeof(blk);
-				if (pwrite(fd, blk, n, (off_t)o) != (ssize_t)n) {
-					fail("pwrite", tok[1]);
-					break;
-				}
-			}
-			files[i] = fd;
-		} else if (!strcmp(cmd, "mapx") && nt == 6) {
-			/* `mapx ADDR SIZE shared|private FILE|-1 OFFSET`: shared anonymous memory (FILE -1,
-			 * shared) or a mapping of a workload file */
-			unsigned long a = num(tok[1]), s = num(tok[2]);
-			long fi = strtol(tok[4], NULL, 0);
-			int shared = !strcmp(tok[3], "shared");
-			int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE | MAP_FIXED_NOREPLACE;
-			int fd = -1;
-			if (fi < 0)
-				flags |= MAP_ANONYMOUS;
-			else if (fi < MAX_FILES)
-				fd = files[fi];
-			void *r = mmap((void *)a, s, PROT_READ | PROT_WRITE, flags, fd,
-				       fi < 0 ? 0 : (off_t)num(tok[5]));
-			if (r == MAP_FAILED || (unsigned long)r != a) {
-				fail("mmap", tok[1]);
-				continue;
-			}
-			madvise(r, s, MADV_NOHUGEPAGE);
-		} else if (!strcmp(cmd, "mremap") && nt == 5) {
-			/* MREMAP_MAYMOVE | MREMAP_FIXED to another address, in place otherwise */
-			unsigned long a = num(tok[1]), s = num(tok[2]), na = num(tok[3]), ns = num(tok[4]);
-			void *r = na == a ? mremap((void *)a, s, ns, 0)
-					  : mremap((void *)a, s, ns, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)na);
-			frees_pending = 1;
-			if (r == MAP_FAILED || (unsigned long)r != na) {
-				fail("mremap", tok[1]);
-				continue;
-			}
-		} else if (!strcmp(cmd, "mprotect") && nt == 4) {
-			int prot = !strcmp(tok[3], "none") ? PROT_NONE :
-				   !strcmp(tok[3], "read") ? PROT_READ : PROT_READ | PROT_WRITE;
-			if (mprotect((void *)num(tok[1]), num(tok[2]), prot)) {
-				fail("mprotect", tok[1]);
-				continue;
-			}
-		} else if (!strcmp(cmd, "advise") && nt == 4) {
-			/* MADV_FREE 8, MADV_HUGEPAGE 14, MADV_NOHUGEPAGE 15, MADV_POPULATE_WRITE 23,
-			 * MADV_COLLAPSE 25 (include/uapi/asm-generic/mman-common.h) */
-			int adv = !strcmp(tok[3], "free") ? 8 : !strcmp(tok[3], "hugepage") ? 14 :
-				  !strcmp(tok[3], "nohugepage") ? 15 : !strcmp(tok[3], "populate_write") ? 23 :
-				  !strcmp(tok[3], "collapse") ? 25 : -1;
-			frees_pending = 1;
-			if (adv < 0 || madvise((void *)num(tok[1]), num(tok[2]), adv)) {
-				fail("madvise", tok[3]);
-				continue;
-			}
-		} else if (!strcmp(cmd, "touchr") && nt == 4) {
-			unsigned long a = num(tok[1]), s = num(tok[2]), st = num(tok[3]);
-			for (unsigned long x = a; x < a + s; x += st)
-				(void)*(volatile char *)x;
-		} else if (!strcmp(cmd, "touch") && nt == 4) {
-			unsigned long a = num(tok[1]), s = num(tok[2]), st = num(tok[3]);
-			for (unsigned long x = a; x < a + s; x += st)
-				*(volatile char *)x = 1;
-		} else if (!strcmp(cmd, "unmap") && nt == 3) {
-			frees_pending = 1;
-			if (munmap((void *)num(tok[1]), num(tok[2]))) {
-				fail("munmap", tok[1]);
-				continue;
-			}
-		} else if (!strcmp(cmd, "dontneed") && nt == 3) {
-			frees_pending = 1; /* PT_RECLAIM frees the PTE tables it empties */
-			if (madvise((void *)num(tok[1]), num(tok[2]), MADV_DONTNEED)) {
-				fail("madvise", tok[1]);
-				continue;
-			}
+		if (memory_op(tok, nt)) {
+			continue;
 		} else if (!strcmp(cmd, "fork") && nt == 2) {
 			int slot = -1;
 			for (int i = 0; i < MAX_CHILDREN; i++)
@@ -678,7 +802,7 @@ int main(int argc, char **argv)
 				fail("fork", "too many children");
 				continue;
 			}
-			pid_t pid = spawn_waiter(&children[slot].fd);
+			pid_t pid = spawn_child(&children[slot].fd, &children[slot].ack);
 			if (pid < 0) {
 				fail("fork", tok[1]);
 				continue;
@@ -692,19 +816,40 @@ int main(int argc, char **argv)
 				continue;
 			}
 			frees_pending = 1;
-			reap(ch->pid, ch->fd);
+			reap(ch->pid, ch->fd, ch->ack);
 			ch->pid = 0;
+		} else if (!strcmp(cmd, "in") && nt >= 3) {
+			/* `in NAME OP ...`: the child NAME carries out the memory operation OP */
+			struct child *ch = find_child(tok[1]);
+			char op[512], reply[400];
+			size_t o = 0;
+			for (int i = 2; i < nt; i++)
+				o += (size_t)snprintf(op + o, sizeof(op) - o, i > 2 ? " %s" : "%s", tok[i]);
+			snprintf(op + o, sizeof(op) - o, "\n");
+			frees_pending = 1;
+			if (!ch) {
+				fail("in", tok[1]);
+				continue;
+			}
+			if (write(ch->fd, op, strlen(op)) != (ssize_t)strlen(op) ||
+			    read_line(ch->ack, reply, sizeof(reply)) < 0) {
+				if (!failure[0])
+					snprintf(failure, sizeof(failure), "in %s: the child ended", tok[1]);
+				continue;
+			}
+			if (reply[0] && !failure[0])
+				snprintf(failure, sizeof(failure), "%s: %s", tok[1], reply);
 		} else if (!strcmp(cmd, "forkbase")) {
-			int fd;
+			int fd, ack;
 			long p0 = settled_pages();
-			pid_t pid = spawn_waiter(&fd);
+			pid_t pid = spawn_child(&fd, &ack);
 			if (pid < 0) {
 				fail("fork", "forkbase");
 				continue;
 			}
 			long v = vmpte_of(pid);
 			long p1 = page_table_pages();
-			reap(pid, fd);
+			reap(pid, fd, ack);
 			frees_pending = 1;
 			long p2 = settled_pages();
 			snprintf(out, sizeof(out),
@@ -717,6 +862,20 @@ int main(int argc, char **argv)
 			static const char *names[] = { "system", "bpf", "memcg" };
 			snprintf(out, sizeof(out), "{\"counting\":\"%s\",\"why\":\"%s\"}\n",
 				 names[counting], why ? why : "");
+			emit(out);
+			continue;
+		} else if (!strcmp(cmd, "hugepages") && nt <= 2) {
+			/* `hugepages [N]`: the default hugetlb pool, set to N first (for the tests,
+			 * which grow it for a workload and put it back) */
+			const char *path = "/proc/sys/vm/nr_hugepages";
+			int ok = nt == 1 || !write_str(path, tok[1]);
+			int fd = open(path, O_RDONLY);
+			ssize_t n = fd < 0 ? -1 : read(fd, fbuf, sizeof(fbuf) - 1);
+			if (fd >= 0)
+				close(fd);
+			fbuf[n > 0 ? n : 0] = 0;
+			snprintf(out, sizeof(out), "{\"nr\":%ld,\"written\":%s}\n",
+				 n > 0 ? strtol(fbuf, NULL, 10) : -1L, ok ? "true" : "false");
 			emit(out);
 			continue;
 		} else if (!strcmp(cmd, "facts")) {
@@ -764,7 +923,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < MAX_CHILDREN; i++)
 		if (children[i].pid)
-			reap(children[i].pid, children[i].fd);
+			reap(children[i].pid, children[i].fd, children[i].ack);
 	pt_bpf_stop();
 	leave_own_cgroup();
 	return 0;
