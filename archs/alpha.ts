@@ -48,7 +48,7 @@ function alphaPgdAlloc(k: Machine, mm: Mm): boolean {
 const alphaTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather) => {
   k.tlbFlushed(tlb.mm, "flush_tlb_mm", "all", false, true);
   // mm_users > 1: threads on other CPUs; at exit_mmap mm_users is 0
-  if (!tlb.fullmm && tlb.mm.cpus.length > 1) k.ipiAllOthers("ipi_flush_tlb_mm");
+  if (!tlb.fullmm && tlb.mm.cpus.length > 1) k.ipiAllOthers("ipi_flush_tlb_mm", tlb.mm);
 });
 
 /** The alpha backend. */

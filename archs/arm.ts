@@ -235,6 +235,8 @@ function armPteFreeTlb(k: Machine, tlb: MmuGather, mem: Mem, vpn: number): void 
 /** The arm backend. */
 export const armBackend: Backend = {
   ...genericBackend,
+  // mm_cpumask is kept: check_and_switch_context (arch/arm/mm/context.c) sets the CPU in it
+  maintainsMmCpumask: true,
   name: "arm",
   pgdAlloc: armPgdAlloc,
   pgdFree: armPgdFree,

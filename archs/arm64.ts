@@ -106,6 +106,9 @@ const pgdOf = (k: Machine) => k.cfg.archData.pgdCache ? cachePgd : pagePgd;
 /** The arm64 backend. */
 export const arm64Backend: Backend = {
   ...genericBackend,
+  // "IPI1: Function call interrupts" (arch/arm64/kernel/smp.c IPI_CALL_FUNC); arm64 keeps no
+  // mm_cpumask (its TLBI is broadcast)
+  interrupts: { flush: ["IPI1"], call: ["IPI1"] },
   name: "arm64",
   // pgd_alloc: __get_free_page(GFP_PGTABLE_USER) (6.14: __pgd_alloc(mm, 0)) when the pgd is a
   // page, kmem_cache_alloc(pgd_cache, GFP_PGTABLE_USER) otherwise (arch/arm64/mm/pgd.c)

@@ -17,6 +17,7 @@ import {
   type LevelGeometry,
   type LevelName,
   LEVELS,
+  type SyncIpiRule,
 } from "../engine/types.ts";
 
 /** One level as a configuration describes it. */
@@ -188,6 +189,15 @@ export function commonOptions(spec: ConfigSpec): OptionSpec[] {
       doc: "ALLOC_SPLIT_PTLOCKS: spinlock_t larger than a long (lockdep, DEBUG_SPINLOCK, RT)",
     });
   }
+  if (spec.gather.rcuTableFree) {
+    o.push({
+      name: "sync_ipi",
+      values: ["all", "mm_cpus", "skip_if_flushed"],
+      default: "all",
+      doc: "whom tlb_remove_table_sync_one interrupts: every other CPU (the kernel), the mm's " +
+        "mm_cpumask (the 2023 patch), or none after a flush that reached every walker (2026)",
+    });
+  }
   o.push({
     name: "ram",
     kind: "size",
@@ -227,7 +237,15 @@ export function checkOptions(
   for (const [name, value] of Object.entries(options)) {
     const o = specs.find((s) => s.name === name);
     if (!o) {
-      const known = ["kernel", "thp", "split_ptlocks", "alloc_split_ptlocks", "ram", "pti"];
+      const known = [
+        "kernel",
+        "thp",
+        "split_ptlocks",
+        "alloc_split_ptlocks",
+        "ram",
+        "pti",
+        "sync_ipi",
+      ];
       out.push({
         option: name,
         part: "name",
@@ -313,6 +331,7 @@ export function resolveConfig(
     userPgtablesCeiling: spec.userPgtablesCeiling ?? 0n,
     thp: spec.thpAvailable && thpMode(opts.thp) !== "never",
     thpMode: spec.thpAvailable ? thpMode(opts.thp) : "never",
+    syncIpi: (opts.sync_ipi ?? "all") as SyncIpiRule,
     thpAvailable: spec.thpAvailable,
     splitPtePtlocks: split,
     splitPmdPtlocks: split && spec.splitPmdPtlockArch,

@@ -97,7 +97,7 @@ function mipsFlush(k: Machine, mm: Mm, fn: string, what: string): void {
     k.tlbFlushed(mm, fn, `${what}, ginvt_va_mmid (globalized)`, false, true);
   } else if (mm.cpus.length > 1) {
     k.tlbFlushed(mm, fn, `${what}, smp_on_other_tlbs + local`, false, true);
-    k.ipiAllOthers(`smp_on_other_tlbs(${fn}_ipi)`);
+    k.ipiAllOthers(`smp_on_other_tlbs(${fn}_ipi)`, mm);
   } else {
     k.tlbFlushed(mm, fn, `${what}, mm_users == 1: local, other ASIDs dropped`, false, true);
   }

@@ -78,7 +78,7 @@ const pariscTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather, { all }) =
     return;
   }
   k.tlbFlushed(tlb.mm, "flush_tlb_all", all ? "flush_tlb_mm" : `${bytes} bytes`, false, true);
-  k.ipiAllOthers("on_each_cpu(flush_tlb_all_local)");
+  k.ipiAllOthers("on_each_cpu(flush_tlb_all_local)", tlb.mm);
 });
 
 /** The parisc backend, for a pgd of `pgdOrder` (PGD_TABLE_ORDER). */

@@ -590,6 +590,8 @@ function noPmd(k: Machine, _mm: Mm): Mem {
 export const powerpcBackend: Backend = {
   injectSites: ["pte_fragment_alloc", "pmd_fragment_alloc"],
   ...genericBackend,
+  // mm_cpumask is kept: switch_mm_irqs_off (arch/powerpc/mm/mmu_context.c) sets the CPU in it
+  maintainsMmCpumask: true,
   name: "powerpc",
   initNewContext: ppcInitNewContext,
   archExitMmap: destroyPagetableCache,

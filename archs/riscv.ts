@@ -150,6 +150,10 @@ function riscvFlushPmdTlbRange(k: Machine, mm: Mm, vpn: number): void {
 /** The riscv backend. */
 export const riscvBackend: Backend = {
   ...genericBackend,
+  // "IPI1: Function call interrupts" (arch/riscv/kernel/smp.c IPI_CALL_FUNC)
+  interrupts: { flush: ["IPI1"], call: ["IPI1"] },
+  // switch_mm sets the CPU in mm_cpumask (arch/riscv/mm/context.c)
+  maintainsMmCpumask: true,
   name: "riscv",
   // pgd_alloc: __get_free_page(GFP_KERNEL), user half zeroed, kernel half copied by
   // sync_kernel_mappings; never counted until __pgd_alloc(mm, 0) in 6.14

@@ -640,6 +640,8 @@ function s390ArchMmap(k: Machine, mm: Mm, _start: number, end: number): boolean 
 export const s390Backend: Backend = {
   injectSites: ["crst_table_alloc", "page_table_alloc"],
   ...genericBackend,
+  // mm_cpumask is kept: switch_mm_irqs_off (arch/s390/include/asm/mmu_context.h) sets the CPU in it
+  maintainsMmCpumask: true,
   name: "s390",
   initNewContext: s390InitNewContext,
   ...s390Pgd,

@@ -80,7 +80,7 @@ function shPmdFree(k: Machine, _mm: Mm, mem: Mem): void {
 const shTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather, { fn, what }) => {
   k.tlbFlushed(tlb.mm, fn, what, false, true);
   // mm_users != 1 (threads on other CPUs) || current->mm != mm (exit)
-  if (tlb.fullmm || tlb.mm.cpus.length > 1) k.ipiAllOthers(fn);
+  if (tlb.fullmm || tlb.mm.cpus.length > 1) k.ipiAllOthers(fn, tlb.mm);
 });
 
 /** The sh backend. */

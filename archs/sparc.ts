@@ -298,7 +298,7 @@ function sparc32TlbFlush(k: Machine, tlb: MmuGather): void {
   else if (tlb.end > 0) {
     // smp_flush_tlb_range: xc3(local_ops->tlb_range) if any_other_mm_cpus, then the local flush
     k.tlbFlushed(tlb.mm, "flush_tlb_range", `${tlb.end - tlb.start} page(s)`, false, true);
-    if (anyOtherMmCpus(k, tlb.mm)) k.ipiAllOthers("xc3(local_ops->tlb_range)");
+    if (anyOtherMmCpus(k, tlb.mm)) k.ipiAllOthers("xc3(local_ops->tlb_range)", tlb.mm);
   }
 }
 
@@ -311,7 +311,7 @@ function sparc32TlbFlush(k: Machine, tlb: MmuGather): void {
 function smpFlushTlbMm(k: Machine, mm: Mm): void {
   k.tlbFlushed(mm, "flush_tlb_mm", "all", false, true);
   if (!anyOtherMmCpus(k, mm)) return;
-  k.ipiAllOthers("xc1(local_ops->tlb_mm)");
+  k.ipiAllOthers("xc1(local_ops->tlb_mm)", mm);
   if (mm.cpus.length === 1) mm.lazy = [];
 }
 
@@ -319,6 +319,8 @@ function smpFlushTlbMm(k: Machine, mm: Mm): void {
 export const sparc32Backend: Backend = {
   injectSites: ["__srmmu_get_nocache"],
   ...genericBackend,
+  // mm_cpumask is kept: switch_mm (arch/sparc/mm/srmmu.c) sets the CPU in it
+  maintainsMmCpumask: true,
   name: "sparc",
   ...sparc32Pgd,
   // pmd_alloc_one: srmmu_get_nocache(SRMMU_PMD_TABLE_SIZE, SRMMU_PMD_TABLE_SIZE)
@@ -483,6 +485,8 @@ function sparc64FlushPmdTlbRange(k: Machine, mm: Mm): void {
 /** The sparc64 backend (arch/sparc/include/asm/pgalloc_64.h, arch/sparc/mm/init_64.c). */
 export const sparc64Backend: Backend = {
   ...genericBackend,
+  // mm_cpumask is kept: switch_mm (arch/sparc/include/asm/mmu_context_64.h) sets the CPU in it
+  maintainsMmCpumask: true,
   name: "sparc",
   // pgd_alloc / pgd_free: kmem_cache_alloc(pgtable_cache, GFP_KERNEL) / kmem_cache_free
   ...pgdFromCache({ cache: PGTABLE_CACHE, size: 8192, gfp: GFP.KERNEL }),

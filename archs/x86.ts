@@ -264,6 +264,11 @@ function x86Populate(k: Machine, mm: Mm, level: number): void {
 /** The x86 backend. */
 export const x86Backend: Backend = {
   ...genericBackend,
+  // /proc/interrupts: a flush IPI counts in TLB (flush_tlb_func, irq_tlb_count) and in CAL (the
+  // call-function vector it comes by, irq_call_count); arch/x86/kernel/irq.c arch_show_interrupts
+  interrupts: { flush: ["TLB", "CAL"], call: ["CAL"] },
+  // switch_mm_irqs_off sets the CPU in mm_cpumask (arch/x86/mm/tlb.c)
+  maintainsMmCpumask: true,
   name: "x86",
   pgdAlloc: x86PgdAlloc,
   pgdFree: x86PgdFree,

@@ -29,7 +29,7 @@ import {
  */
 const xtensaTlbFlush = genericTlbFlushBy((k: Machine, tlb: MmuGather, { fn, what }) => {
   k.tlbFlushed(tlb.mm, fn, what, false, true);
-  k.ipiAllOthers(`on_each_cpu(ipi_${fn})`);
+  k.ipiAllOthers(`on_each_cpu(ipi_${fn})`, tlb.mm);
 });
 
 /** The xtensa backend. */

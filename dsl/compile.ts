@@ -127,6 +127,9 @@ export const MAX_RESULTS = 100_000;
 export const MAX_EVAL_STEPS = 20_000_000;
 /** Most CPUs. */
 export const MAX_CPUS = 4096;
+
+/** What `cpu[N].METRIC` can read: IPIs received, sync IPIs saved, /proc/interrupts lines. */
+export const CPU_METRICS = ["ipis", "saved", "tlb", "cal", "ipi1", "ipi"] as const;
 /** CPUs when the scenario has no `cpus` statement. */
 export const DEFAULT_CPUS = 1;
 /** Label of diagnostics that are not in the file (command-line options). */
@@ -533,6 +536,9 @@ class Compiler {
         return undefined;
       }
       case "mmMetric": {
+        if (e.mm.name === "cpu" && e.mm.index && !this.live.has("cpu[0]")) {
+          return this.cpuMetric(e as ExprNode & { kind: "mmMetric" });
+        }
         const mm = this.resolve(e.mm);
         const mmOk = mm !== undefined && this.process(mm) !== undefined;
         if (!mmMetrics.has(e.metric)) {
@@ -1933,6 +1939,29 @@ class Compiler {
       return true;
     }
     return false;
+  }
+
+  /**
+   * `cpu[N].METRIC`: what CPU N received so far, `ipis` in all, `saved` (the sync IPIs the
+   * `sync_ipi` rule spared it) or one /proc/interrupts line (`tlb`, `cal`, `ipi1`, `ipi`; 0 on
+   * an arch that has no such line).
+   */
+  cpuMetric(e: ExprNode & { kind: "mmMetric" }): Val | undefined {
+    const v = this.constant(e.mm.index!, "the CPU");
+    if (v === undefined || !this.cpuCheck(e.mm.index!, v)) return undefined;
+    if (!(CPU_METRICS as readonly string[]).includes(e.metric)) {
+      this.report(
+        e.metricSpan,
+        `unknown CPU metric "${e.metric}"${
+          didYouMean(e.metric, CPU_METRICS) || ` (${CPU_METRICS.join(", ")})`
+        }`,
+      );
+      return undefined;
+    }
+    return {
+      rt: { k: "metric", name: e.metric, cpu: Number(v) },
+      dep: { text: `cpu[${v}].${e.metric}`, span: e.span },
+    };
   }
 
   cpuCheck(e: ExprNode, v: bigint): boolean {

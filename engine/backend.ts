@@ -101,6 +101,18 @@ export interface Backend {
    * arch's range flush (flushPmdTlbRange) per page, else a flush with IPIs to the mm's other CPUs.
    */
   flushTlbPage?(k: Machine, mm: Mm, vpn: number, times: number): void;
+  /**
+   * The /proc/interrupts lines an IPI of each kind counts in on the receiving CPU: `flush`, a
+   * TLB-flush IPI (x86: TLB and CAL, flush_tlb_func's irq_tlb_count and sysvec_call_function's
+   * irq_call_count); `call`, smp_call_function (x86 CAL, arm64 and riscv IPI1). Absent: "IPI".
+   */
+  interrupts?: { readonly flush: readonly string[]; readonly call: readonly string[] };
+  /**
+   * switch_mm sets this CPU in mm_cpumask(mm), so the mask says which CPUs can be walking the
+   * mm (x86, arm, powerpc, riscv, s390, sparc); absent: the mask is not kept (arm64 ...), and
+   * only every online CPU is known to be safe.
+   */
+  maintainsMmCpumask?: boolean;
   /** arch_exit_mmap: called at the start of exit_mmap (powerpc drops its fragment caches). */
   archExitMmap?(k: Machine, mm: Mm): void;
   /**

@@ -224,7 +224,7 @@ export function tlbRemoveTable(k: Machine, tlb: MmuGather, mem: Mem, tag = 0): v
     const f = k.getFreePages(0, 0, Use.Batch, "tlb_remove_table");
     if (f < 0) {
       tlbTableInvalidate(k, tlb);
-      tlbRemoveTableOne(k, mem, tag);
+      tlbRemoveTableOne(k, tlb.mm, mem, tag);
       return;
     }
     tlb.tableBatchFrame = f;
@@ -250,14 +250,14 @@ function tlbTableInvalidate(k: Machine, tlb: MmuGather): void {
 }
 
 /** tlb_remove_table_one: the batch page could not be allocated (mm/mmu_gather.c). */
-function tlbRemoveTableOne(k: Machine, mem: Mem, tag: number): void {
+function tlbRemoveTableOne(k: Machine, mm: Mm, mem: Mem, tag: number): void {
   if (k.cfg.gather.tableOneRcu) {
     // 6.14+ with PT_RECLAIM: __tlb_remove_table_one -> call_rcu on the table's ptdesc
     k.callRcu([mem], () => k.be.tlbRemoveTable(k, mem, tag));
     return;
   }
   // tlb_remove_table_sync_one: smp_call_function(tlb_remove_table_smp_sync, NULL, 1)
-  if (k.cfg.gather.rcuTableFree) k.ipiAllOthers("tlb_remove_table_sync_one");
+  if (k.cfg.gather.rcuTableFree) k.tlbRemoveTableSyncOne(mm);
   k.be.tlbRemoveTable(k, mem, tag);
 }
 

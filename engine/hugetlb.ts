@@ -166,7 +166,7 @@ function hugePmdUnshare(k: Machine, mm: Mm, node: number, parent: number, idx: n
   p.count[parent]--;
   // tlb_remove_table_sync_one: wait for GUP-fast walkers before the table can be reused as a
   // normal one (1013af4f585f, 6.16)
-  if (k.kv >= 616 && k.cfg.gather.rcuTableFree) k.ipiAllOthers("tlb_remove_table_sync_one");
+  if (k.kv >= 616 && k.cfg.gather.rcuTableFree) k.tlbRemoveTableSyncOne(mm);
   mm.tables[PMD]--;
   mmIncNr(k, mm, PMD, -1);
   // the node keeps one parent link: it moves to a remaining sharer

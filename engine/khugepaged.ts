@@ -108,7 +108,7 @@ function retractTable(k: Machine, mm: Mm, pmdNode: number, idx: number, slot: nu
     if (k.be.pteFreeDefer) k.be.pteFreeDefer(k, mm, mem);
     else k.callRcu([mem], () => k.be.pteFree(k, mm, mem));
   } else {
-    if (k.cfg.gather.rcuTableFree) k.ipiAllOthers("tlb_remove_table_sync_one");
+    if (k.cfg.gather.rcuTableFree) k.tlbRemoveTableSyncOne(mm);
     k.be.pteFree(k, mm, mem);
   }
 }
@@ -186,7 +186,7 @@ export function collapseFileBlock(k: Machine, mm: Mm, vma: Vma, slot: number): b
       // arch_tlbbatch_flush: one flush of every CPU the batched mms ran on
       deferred.delete(self);
       k.tlbFlushes++;
-      k.ipis += [...deferred].filter((c) => c < k.ncpus).length;
+      k.deliverIpis([...deferred].filter((c) => c < k.ncpus), "flush", 1);
       if (k.trace) k.call("try_to_unmap_flush", `${deferred.size} CPU(s)`);
     }
     // the new THP takes the block's place in the cache; shmem fills its holes

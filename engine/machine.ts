@@ -119,6 +119,12 @@ export class Machine {
   tlbFlushes = 0;
   /** IPIs sent. */
   ipis = 0;
+  /** IPIs each CPU received. */
+  readonly cpuIpis: Float64Array;
+  /** tlb_remove_table_sync_one IPIs each CPU was spared by the `sync_ipi` rule. */
+  readonly cpuSaved: Float64Array;
+  /** Per /proc/interrupts line, per CPU. */
+  readonly cpuLines: Map<string, Float64Array> = new Map();
   /** Faults that returned VM_FAULT_OOM. */
   ooms = 0;
   /** Allocations failed by injection. */
@@ -194,6 +200,12 @@ export class Machine {
     this.pool = new TablePool(cfg.levels[4].entries, this.frames.total);
     this.tablesPerFrame = tablesPerFrame(cfg);
     this.ncpus = Math.min(opts.cpus ?? 1, cfg.maxCpus);
+    this.cpuIpis = new Float64Array(this.ncpus);
+    this.cpuSaved = new Float64Array(this.ncpus);
+    const lines = be.interrupts ?? { flush: ["IPI"], call: ["IPI"] };
+    for (const l of [...lines.flush, ...lines.call]) {
+      if (!this.cpuLines.has(l)) this.cpuLines.set(l, new Float64Array(this.ncpus));
+    }
     if (cfg.walkerCaches) this.frames.onAlloc = (pfn) => this.#checkReuse(pfn);
     this.trace = this.traceLog = opts.trace ? [] : null;
   }
@@ -423,11 +435,65 @@ export class Machine {
    */
   flushIpis(mm: Mm, lazyToo: boolean, times = 1): number {
     const self = mm.cpu;
-    let n = 0;
-    for (const c of mm.cpus) if (c !== self && c < this.ncpus) n++;
-    if (lazyToo) { for (const c of mm.lazy) if (c !== self && c < this.ncpus) n++; }
-    this.ipis += n * times;
-    return n;
+    const to = new Set<number>();
+    for (const c of mm.cpus) if (c !== self && c < this.ncpus) to.add(c);
+    if (lazyToo) { for (const c of mm.lazy) if (c !== self && c < this.ncpus) to.add(c); }
+    this.deliverIpis(to, "flush", times);
+    mm.flushCovered = this.#covers(mm, to);
+    return to.size;
+  }
+
+  /** Counts `times` IPIs of `kind` to each CPU of `to`, in the /proc/interrupts lines of the arch. */
+  deliverIpis(to: Iterable<number>, kind: "flush" | "call", times: number): void {
+    const lines = (this.be.interrupts ?? { flush: ["IPI"], call: ["IPI"] })[kind];
+    for (const c of to) {
+      this.ipis += times;
+      this.cpuIpis[c] += times;
+      for (const l of lines) this.cpuLines.get(l)![c] += times;
+    }
+  }
+
+  /** The CPUs other than the mm's own that could be walking its tables. */
+  #walkers(mm: Mm): number[] {
+    const self = mm.cpu;
+    if (!this.be.maintainsMmCpumask) return this.#others(self);
+    return [...new Set([...mm.cpus, ...mm.lazy])].filter((c) => c !== self && c < this.ncpus);
+  }
+
+  #others(self: number): number[] {
+    const out: number[] = [];
+    for (let c = 0; c < this.ncpus; c++) if (c !== self) out.push(c);
+    return out;
+  }
+
+  #covers(mm: Mm, to: ReadonlySet<number>): boolean {
+    return this.#walkers(mm).every((c) => to.has(c));
+  }
+
+  /**
+   * tlb_remove_table_sync_one (mm/mmu_gather.c): an IPI to every other online CPU, waited for,
+   * so no lockless walker (GUP-fast, IRQs off) still sees the table; whom it reaches is
+   * {@link ArchConfig.syncIpi}. What the kernel's rule would have sent and this one did not
+   * counts as saved on each CPU.
+   */
+  tlbRemoveTableSyncOne(mm: Mm): void {
+    const all = this.#others(mm.cpu);
+    const rule = this.cfg.syncIpi;
+    const to = rule === "all"
+      ? all
+      : rule === "mm_cpus"
+      ? this.#walkers(mm)
+      : mm.flushCovered
+      ? []
+      : all;
+    const sent = new Set(to);
+    for (const c of all) if (!sent.has(c)) this.cpuSaved[c]++;
+    this.deliverIpis(sent, "call", 1);
+    mm.flushCovered = this.#covers(mm, sent);
+    this.call(
+      "tlb_remove_table_sync_one",
+      `${mm.name}: ${sent.size} IPI(s)${rule === "all" ? "" : ` (sync_ipi = ${rule})`}`,
+    );
   }
 
   /**
@@ -445,6 +511,8 @@ export class Machine {
   ): void {
     this.tlbFlushes += times;
     this.unflushed.delete(mm.id);
+    // a broadcast invalidation interrupts no CPU: only an mm no other CPU can walk is covered
+    if (broadcast) mm.flushCovered = this.#walkers(mm).length === 0;
     const n = broadcast ? 0 : this.flushIpis(mm, lazyToo, times);
     if (this.trace) {
       const x = times > 1 ? ` (x${times})` : "";
@@ -478,11 +546,15 @@ export class Machine {
     this.be.tlbFlush(this, tlb);
   }
 
-  /** smp_call_function to every other online CPU, waited for (tlb_remove_table_sync_one). */
-  ipiAllOthers(why: string): void {
-    const n = Math.max(0, this.ncpus - 1);
-    this.ipis += n;
-    this.call("smp_call_function", `${why}: ${n} IPI(s)`);
+  /**
+   * smp_call_function to every online CPU but the one running `mm` (CPU 0 without one), waited
+   * for; an arch flush sent this way interrupted every CPU that could be walking the mm.
+   */
+  ipiAllOthers(why: string, mm?: Mm): void {
+    const to = this.#others(mm?.cpu ?? 0);
+    this.deliverIpis(to, "call", 1);
+    if (mm) mm.flushCovered = true;
+    this.call("smp_call_function", `${why}: ${to.length} IPI(s)`);
   }
 }
 

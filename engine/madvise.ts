@@ -104,7 +104,7 @@ export function madviseCollapse(k: Machine, mm: Mm, start: number, end: number):
       if (k.be.flushPmdTlbRange) k.be.flushPmdTlbRange(k, mm, slot);
       else k.tlbFlushed(mm, "pmdp_collapse_flush", `${hexPage(k, slot)} +${span} pages`, false);
       // tlb_remove_table_sync_one: wait for GUP-fast walkers of the old table
-      if (k.cfg.gather.rcuTableFree) k.ipiAllOthers("tlb_remove_table_sync_one");
+      if (k.cfg.gather.rcuTableFree) k.tlbRemoveTableSyncOne(mm);
       // the PTE table becomes the deposit; its entries no longer matter
       const mem = p.mem[pte];
       p.bitmap.fill(0, off, off + p.words);

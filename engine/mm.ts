@@ -135,6 +135,11 @@ export class Mm {
   cpus: number[] = [0];
   /** CPUs that ran it and now hold it as a lazy TLB mm. */
   lazy: number[] = [];
+  /**
+   * The IPIs of the mm's last TLB flush reached every other CPU that could be walking its
+   * tables (what `sync_ipi = skip_if_flushed` asks before tlb_remove_table_sync_one).
+   */
+  flushCovered = false;
   /** Arch context (mm->context): fragment caches, asce limit, lists of frames ... */
   context: Record<string, number | number[]> = {};
   /** The mm was torn down. */

@@ -30,6 +30,7 @@ import {
   type ArchConfig,
   type CmpOp,
   compareValues,
+  type CpuFigures,
   type ExpectationResult,
   type Expr,
   type ExprPos,
@@ -278,7 +279,23 @@ export function systemFigures(k: Machine): SystemFigures {
 export function snapshot(k: Machine, label: string, line: number): Snapshot {
   const mms: Record<string, MmFigures> = {};
   for (const mm of k.mms.values()) mms[mm.name] = mmFigures(k, mm);
-  return { label, line, metrics: systemFigures(k), mms };
+  return { label, line, metrics: systemFigures(k), mms, cpus: cpuFigures(k) };
+}
+
+/** What each CPU received so far. */
+export function cpuFigures(k: Machine): CpuFigures {
+  const lines: Record<string, number[]> = {};
+  for (const [l, v] of k.cpuLines) lines[l] = Array.from(v);
+  return { ipis: Array.from(k.cpuIpis), saved: Array.from(k.cpuSaved), lines };
+}
+
+/** `cpu[N].METRIC` (see the compiler's CPU metrics). */
+function cpuMetric(k: Machine, name: string, cpu: number): bigint {
+  if (cpu >= k.ncpus) return 0n;
+  if (name === "ipis") return BigInt(k.cpuIpis[cpu]);
+  if (name === "saved") return BigInt(k.cpuSaved[cpu]);
+  const line = k.cpuLines.get(name.toUpperCase());
+  return BigInt(line ? line[cpu] : 0);
 }
 
 function metric(k: Machine, name: string, mmName: string | undefined, line: number): bigint {
@@ -349,7 +366,7 @@ export function evalExpr(
       return v;
     }
     case "metric":
-      return metric(k, e.name, e.mm, line);
+      return e.cpu !== undefined ? cpuMetric(k, e.name, e.cpu) : metric(k, e.name, e.mm, line);
     case "neg":
       return -evalExpr(k, e.e, vars, line);
     case "bin": {

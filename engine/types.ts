@@ -101,6 +101,13 @@ export interface ArchConfig {
   thpMode: "always" | "madvise" | "never";
   /** CONFIG_TRANSPARENT_HUGEPAGE: MADV_COLLAPSE can make a THP whatever `thpMode` says. */
   thpAvailable: boolean;
+  /**
+   * Whom tlb_remove_table_sync_one interrupts (the `sync_ipi` what-if option): `all`, every
+   * other online CPU (mm/mmu_gather.c, the kernel's rule); `mm_cpus`, the CPUs in the mm's
+   * mm_cpumask where the arch keeps it (the 2023 "IPI only to MM CPUs" patch); `skip_if_flushed`,
+   * none when the mm's last TLB flush already interrupted every CPU that could be walking it.
+   */
+  syncIpi: SyncIpiRule;
   /** USE_SPLIT_PTE_PTLOCKS. */
   splitPtePtlocks: boolean;
   /** USE_SPLIT_PMD_PTLOCKS. */
@@ -219,7 +226,13 @@ export interface ExprPos {
 export type Expr =
   | { readonly k: "num"; readonly v: bigint }
   | { readonly k: "var"; readonly name: string }
-  | { readonly k: "metric"; readonly name: string; readonly mm?: string }
+  | {
+    readonly k: "metric";
+    readonly name: string;
+    readonly mm?: string;
+    /** A CPU's figure (`cpu[N].ipis`): the CPU. */
+    readonly cpu?: number;
+  }
   | { readonly k: "neg"; readonly e: Expr }
   | {
     readonly k: "bin";
@@ -375,6 +388,19 @@ export type Op =
     | { readonly op: "print"; readonly parts: TextTemplate }
   );
 
+/** The `sync_ipi` what-if rules of {@link ArchConfig.syncIpi}. */
+export type SyncIpiRule = "all" | "mm_cpus" | "skip_if_flushed";
+
+/** What each CPU received, by the /proc/interrupts line it counts in. */
+export interface CpuFigures {
+  /** IPIs each CPU received (index: CPU). */
+  ipis: number[];
+  /** tlb_remove_table_sync_one IPIs each CPU did not receive under the `sync_ipi` rule. */
+  saved: number[];
+  /** Per /proc/interrupts line (x86 `TLB`, `CAL`; arm64 `IPI1` ...): per CPU. */
+  lines: Record<string, number[]>;
+}
+
 /** A compiled scenario for one configuration. */
 export interface Program {
   /** Number of online CPUs. */
@@ -449,6 +475,8 @@ export interface Snapshot {
   metrics: SystemFigures;
   /** Per-process figures, by process name. */
   mms: Record<string, MmFigures>;
+  /** Per-CPU interrupt counts. */
+  cpus: CpuFigures;
 }
 
 /** The outcome of one `expect`. */

@@ -51,11 +51,21 @@ const systemFigures = z.object({
   enomems: z.number().int(),
 });
 
+const perCpu = z.array(z.number().int()).describe("one figure per online CPU, CPU 0 first");
+
+const cpuFigures = z.object({
+  ipis: perCpu.describe("IPIs each CPU received"),
+  saved: perCpu.describe("tlb_remove_table_sync_one IPIs the sync_ipi rule spared each CPU"),
+  lines: z.record(z.string(), perCpu)
+    .describe("per /proc/interrupts line of the arch (x86 TLB and CAL, arm64 IPI1 ...)"),
+});
+
 const snapshotSchema = z.object({
   label: z.string(),
   line: z.number().int(),
   metrics: systemFigures,
   mms: z.record(z.string(), mmFigures),
+  cpus: cpuFigures,
 }).meta({ id: "Snapshot" });
 
 const valueSchema = z.union([z.number(), z.string()]);
