@@ -110,6 +110,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries(
         "the first is the svg chart's metric",
     },
     { name: "exact", help: "byte figures as exact numbers, not 12 KiB" },
+    { name: "cpus", help: "the table shows the IPIs each CPU received, by /proc/interrupts line" },
     {
       name: "set",
       arg: "NAME=VALUE",
@@ -137,7 +138,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "run a scenario on one or more configurations and kernels",
     args: "FILE|-",
     positionals: [1, 1],
-    options: ["arch", "kernel", "format", "trace", "metrics", "exact", "set", "max-tables"],
+    options: ["arch", "kernel", "format", "trace", "metrics", "exact", "cpus", "set", "max-tables"],
     examples: [
       "ptlab run examples/quickstart.ptlab",
       "ptlab run examples/compare.ptlab --arch 'arm64-*' --kernel 6.1,6.18 --metrics vmpte,pages",
@@ -725,6 +726,7 @@ function scenario(p: Parsed, env: CliEnv, out: Output): { code: number; stderr: 
   const style = {
     color: env.isTerminal && !env.noColor,
     exact: values.has("exact"),
+    cpus: values.has("cpus"),
     metrics,
     width: env.isTerminal ? env.columns : undefined,
   };

@@ -580,6 +580,7 @@ function s390FlushTlbMm(k: Machine, mm: Mm): void {
  */
 function s390FlushPmdTlbRange(k: Machine, mm: Mm, vpn: number): void {
   if (k.trace) k.call("pmdp_xchg_direct", `${mm.name} IDTE of the segment entry of page ${vpn}`);
+  k.broadcastFlushed(mm);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -129,7 +129,17 @@ export const MAX_EVAL_STEPS = 20_000_000;
 export const MAX_CPUS = 4096;
 
 /** What `cpu[N].METRIC` can read: IPIs received, sync IPIs saved, /proc/interrupts lines. */
-export const CPU_METRICS = ["ipis", "saved", "tlb", "cal", "ipi1", "ipi"] as const;
+export const CPU_METRICS = [
+  "ipis",
+  "saved",
+  "tlb",
+  "cal",
+  "ipi1",
+  "ipi",
+  "sync_all",
+  "sync_mm_cpus",
+  "sync_skip_if_flushed",
+] as const;
 /** CPUs when the scenario has no `cpus` statement. */
 export const DEFAULT_CPUS = 1;
 /** Label of diagnostics that are not in the file (command-line options). */

@@ -12,7 +12,7 @@ import { MmuGather } from "./gather.ts";
 import { Frames, GFP, Use } from "./frames.ts";
 import { Mm, type PageCacheObject } from "./mm.ts";
 import { type Mem, memFrame, memOf, TablePool } from "./tables.ts";
-import type { ArchConfig, Level, RunEvent, TraceEvent, Violation } from "./types.ts";
+import type { ArchConfig, Level, RunEvent, SyncIpiRule, TraceEvent, Violation } from "./types.ts";
 import { spell } from "./spelling.ts";
 import { tablesPerFrame } from "./limits.ts";
 
@@ -123,6 +123,8 @@ export class Machine {
   readonly cpuIpis: Float64Array;
   /** tlb_remove_table_sync_one IPIs each CPU was spared by the `sync_ipi` rule. */
   readonly cpuSaved: Float64Array;
+  /** The tlb_remove_table_sync_one IPIs each rule would send each CPU, whichever one runs. */
+  readonly cpuSync: Record<SyncIpiRule, Float64Array>;
   /** Per /proc/interrupts line, per CPU. */
   readonly cpuLines: Map<string, Float64Array> = new Map();
   /** Faults that returned VM_FAULT_OOM. */
@@ -202,6 +204,11 @@ export class Machine {
     this.ncpus = Math.min(opts.cpus ?? 1, cfg.maxCpus);
     this.cpuIpis = new Float64Array(this.ncpus);
     this.cpuSaved = new Float64Array(this.ncpus);
+    this.cpuSync = {
+      all: new Float64Array(this.ncpus),
+      mm_cpus: new Float64Array(this.ncpus),
+      skip_if_flushed: new Float64Array(this.ncpus),
+    };
     const lines = be.interrupts ?? { flush: ["IPI"], call: ["IPI"] };
     for (const l of [...lines.flush, ...lines.call]) {
       if (!this.cpuLines.has(l)) this.cpuLines.set(l, new Float64Array(this.ncpus));
@@ -471,6 +478,14 @@ export class Machine {
   }
 
   /**
+   * A flush the hardware broadcasts (TLBI IS, tlbie, IDTE) interrupts no CPU: after it only an mm
+   * no other CPU can be walking counts as covered for `sync_ipi = skip_if_flushed`.
+   */
+  broadcastFlushed(mm: Mm): void {
+    mm.flushCovered = this.#walkers(mm).length === 0;
+  }
+
+  /**
    * tlb_remove_table_sync_one (mm/mmu_gather.c): an IPI to every other online CPU, waited for,
    * so no lockless walker (GUP-fast, IRQs off) still sees the table; whom it reaches is
    * {@link ArchConfig.syncIpi}. What the kernel's rule would have sent and this one did not
@@ -479,17 +494,17 @@ export class Machine {
   tlbRemoveTableSyncOne(mm: Mm): void {
     const all = this.#others(mm.cpu);
     const rule = this.cfg.syncIpi;
-    const to = rule === "all"
-      ? all
-      : rule === "mm_cpus"
-      ? this.#walkers(mm)
-      : mm.flushCovered
-      ? []
-      : all;
-    const sent = new Set(to);
+    const by: Record<SyncIpiRule, number[]> = {
+      all,
+      "mm_cpus": this.#walkers(mm),
+      "skip_if_flushed": mm.flushCovered ? [] : all,
+    };
+    for (const r of ["all", "mm_cpus", "skip_if_flushed"] as const) {
+      for (const c of by[r]) this.cpuSync[r][c]++;
+    }
+    const sent = new Set(by[rule]);
     for (const c of all) if (!sent.has(c)) this.cpuSaved[c]++;
     this.deliverIpis(sent, "call", 1);
-    mm.flushCovered = this.#covers(mm, sent);
     this.call(
       "tlb_remove_table_sync_one",
       `${mm.name}: ${sent.size} IPI(s)${rule === "all" ? "" : ` (sync_ipi = ${rule})`}`,
@@ -511,8 +526,7 @@ export class Machine {
   ): void {
     this.tlbFlushes += times;
     this.unflushed.delete(mm.id);
-    // a broadcast invalidation interrupts no CPU: only an mm no other CPU can walk is covered
-    if (broadcast) mm.flushCovered = this.#walkers(mm).length === 0;
+    if (broadcast) this.broadcastFlushed(mm);
     const n = broadcast ? 0 : this.flushIpis(mm, lazyToo, times);
     if (this.trace) {
       const x = times > 1 ? ` (x${times})` : "";

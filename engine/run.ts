@@ -286,7 +286,16 @@ export function snapshot(k: Machine, label: string, line: number): Snapshot {
 export function cpuFigures(k: Machine): CpuFigures {
   const lines: Record<string, number[]> = {};
   for (const [l, v] of k.cpuLines) lines[l] = Array.from(v);
-  return { ipis: Array.from(k.cpuIpis), saved: Array.from(k.cpuSaved), lines };
+  return {
+    ipis: Array.from(k.cpuIpis),
+    saved: Array.from(k.cpuSaved),
+    lines,
+    sync: {
+      all: Array.from(k.cpuSync.all),
+      mm_cpus: Array.from(k.cpuSync.mm_cpus),
+      skip_if_flushed: Array.from(k.cpuSync.skip_if_flushed),
+    },
+  };
 }
 
 /** `cpu[N].METRIC` (see the compiler's CPU metrics). */
@@ -294,6 +303,9 @@ function cpuMetric(k: Machine, name: string, cpu: number): bigint {
   if (cpu >= k.ncpus) return 0n;
   if (name === "ipis") return BigInt(k.cpuIpis[cpu]);
   if (name === "saved") return BigInt(k.cpuSaved[cpu]);
+  if (name.startsWith("sync_")) {
+    return BigInt(k.cpuSync[name.slice(5) as keyof typeof k.cpuSync][cpu]);
+  }
   const line = k.cpuLines.get(name.toUpperCase());
   return BigInt(line ? line[cpu] : 0);
 }
@@ -324,6 +336,10 @@ function metric(k: Machine, name: string, mmName: string | undefined, line: numb
     }
     case "processes":
       return BigInt(k.mms.size);
+    case "sync_ipis_all":
+    case "sync_ipis_mm_cpus":
+    case "sync_ipis_skip_if_flushed":
+      return BigInt(k.cpuSync[name.slice(10) as keyof typeof k.cpuSync].reduce((a, b) => a + b, 0));
     case "leaks":
       return BigInt(countLeaks(k));
     case "nr_page_table_pages":

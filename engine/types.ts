@@ -399,6 +399,8 @@ export interface CpuFigures {
   saved: number[];
   /** Per /proc/interrupts line (x86 `TLB`, `CAL`; arm64 `IPI1` ...): per CPU. */
   lines: Record<string, number[]>;
+  /** The tlb_remove_table_sync_one IPIs each `sync_ipi` rule would send each CPU. */
+  sync: Record<SyncIpiRule, number[]>;
 }
 
 /** A compiled scenario for one configuration. */
@@ -632,7 +634,14 @@ export const MM_METRICS: readonly string[] = [
 ];
 
 /** System-wide metrics a scenario can read besides {@link SYSTEM_METRICS}. */
-export const AGGREGATE_METRICS: readonly string[] = ["total_vmpte", "processes"];
+export const AGGREGATE_METRICS: readonly string[] = [
+  "total_vmpte",
+  "processes",
+  // what each `sync_ipi` rule sends through tlb_remove_table_sync_one, whichever one runs
+  "sync_ipis_all",
+  "sync_ipis_mm_cpus",
+  "sync_ipis_skip_if_flushed",
+];
 
 /** Protection of a mapping: PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE. */
 export type Prot = "none" | "read" | "write";

@@ -58,6 +58,8 @@ const cpuFigures = z.object({
   saved: perCpu.describe("tlb_remove_table_sync_one IPIs the sync_ipi rule spared each CPU"),
   lines: z.record(z.string(), perCpu)
     .describe("per /proc/interrupts line of the arch (x86 TLB and CAL, arm64 IPI1 ...)"),
+  sync: z.object({ all: perCpu, mm_cpus: perCpu, skip_if_flushed: perCpu })
+    .describe("the tlb_remove_table_sync_one IPIs each sync_ipi rule would send each CPU"),
 });
 
 const snapshotSchema = z.object({

@@ -47,6 +47,8 @@ export interface TableStyle {
   metrics?: readonly string[];
   /** Terminal width: a comparison table wider than this is wrapped into blocks. */
   width?: number;
+  /** After each run's table, the IPIs per CPU at its end, by /proc/interrupts line (`--cpus`). */
+  cpus?: boolean;
 }
 
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
@@ -162,10 +164,41 @@ export function* runTableLines(r: RunResult, style: TableStyle = {}): Generator<
   yield* alignedLines([header], widths, right);
   for (const s of snaps) yield* alignedLines([row(s)], widths, right);
   if (names.length) yield `(tables: pgd/p4d/pud/pmd/pte)`;
+  if (style.cpus) yield* cpuLines(r.final);
   for (const p of r.prints ?? []) yield printText(p);
   for (const part of [expectationLines(r, style), violationLines(r, style), eventLines(r)]) {
     if (part !== "") yield part;
   }
+}
+
+/**
+ * The IPIs each CPU received by the end, per /proc/interrupts line, with what each `sync_ipi`
+ * rule would send it through tlb_remove_table_sync_one; CPUs with nothing are summed up.
+ */
+export function* cpuLines(s: Snapshot): Generator<string> {
+  const c = s.cpus;
+  const lines = Object.keys(c.lines);
+  const header = ["cpu", ...lines, "ipis", "sync all", "sync mm_cpus", "sync skip_if_flushed"];
+  const rows: string[][] = [];
+  let quiet = 0;
+  for (let i = 0; i < c.ipis.length; i++) {
+    const any = c.ipis[i] || c.sync.all[i] || c.sync.mm_cpus[i] || c.sync.skip_if_flushed[i];
+    if (!any) {
+      quiet++;
+      continue;
+    }
+    rows.push([
+      String(i),
+      ...lines.map((l) => String(c.lines[l][i])),
+      String(c.ipis[i]),
+      String(c.sync.all[i]),
+      String(c.sync.mm_cpus[i]),
+      String(c.sync.skip_if_flushed[i]),
+    ]);
+  }
+  yield `IPIs per CPU at the end (${s.label}):`;
+  yield alignTable([header, ...rows], (i) => i > 0);
+  if (quiet) yield `(${quiet} CPU(s) received none)`;
 }
 
 function expectationLines(r: RunResult, style: TableStyle): string {
@@ -279,7 +312,9 @@ export function comparisonMetric(name: string): string | undefined {
  */
 export function comparisonTable(runs: readonly RunResult[], style: TableStyle = {}): string {
   if (runs.length === 0) return "";
-  const metrics = (style.metrics ?? DEFAULT_COMPARISON_METRICS).map((m) => {
+  // IPIs join the default columns when any run sent one
+  const ipis = runs.some((r) => r.final.metrics.ipis > 0) ? ["ipis"] : [];
+  const metrics = (style.metrics ?? [...DEFAULT_COMPARISON_METRICS, ...ipis]).map((m) => {
     const k = comparisonMetric(m);
     if (!k) throw new RangeError(`unknown metric "${m}"`);
     return k;
