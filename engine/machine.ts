@@ -209,7 +209,7 @@ export class Machine {
       mm_cpus: new Float64Array(this.ncpus),
       skip_if_flushed: new Float64Array(this.ncpus),
     };
-    const lines = be.interrupts ?? { flush: ["IPI"], call: ["IPI"] };
+    const lines = be.interrupts ?? DEFAULT_INTERRUPTS;
     for (const l of [...lines.flush, ...lines.call]) {
       if (!this.cpuLines.has(l)) this.cpuLines.set(l, new Float64Array(this.ncpus));
     }
@@ -452,7 +452,7 @@ export class Machine {
 
   /** Counts `times` IPIs of `kind` to each CPU of `to`, in the /proc/interrupts lines of the arch. */
   deliverIpis(to: Iterable<number>, kind: "flush" | "call", times: number): void {
-    const lines = (this.be.interrupts ?? { flush: ["IPI"], call: ["IPI"] })[kind];
+    const lines = (this.be.interrupts ?? DEFAULT_INTERRUPTS)[kind];
     for (const c of to) {
       this.ipis += times;
       this.cpuIpis[c] += times;
@@ -505,10 +505,12 @@ export class Machine {
     const sent = new Set(by[rule]);
     for (const c of all) if (!sent.has(c)) this.cpuSaved[c]++;
     this.deliverIpis(sent, "call", 1);
-    this.call(
-      "tlb_remove_table_sync_one",
-      `${mm.name}: ${sent.size} IPI(s)${rule === "all" ? "" : ` (sync_ipi = ${rule})`}`,
-    );
+    if (this.trace) {
+      this.call(
+        "tlb_remove_table_sync_one",
+        `${mm.name}: ${sent.size} IPI(s)${rule === "all" ? "" : ` (sync_ipi = ${rule})`}`,
+      );
+    }
   }
 
   /**
@@ -571,6 +573,9 @@ export class Machine {
     this.call("smp_call_function", `${why}: ${to.length} IPI(s)`);
   }
 }
+
+/** The /proc/interrupts line of an arch that names none ({@link Backend.interrupts}). */
+const DEFAULT_INTERRUPTS = { flush: ["IPI"], call: ["IPI"] } as const;
 
 /** Per-level geometry in virtual page numbers, derived once per configuration. */
 export class Geometry {
