@@ -189,15 +189,16 @@ export function commonOptions(spec: ConfigSpec): OptionSpec[] {
       doc: "ALLOC_SPLIT_PTLOCKS: spinlock_t larger than a long (lockdep, DEBUG_SPINLOCK, RT)",
     });
   }
-  if (spec.gather.rcuTableFree) {
-    o.push({
-      name: "sync_ipi",
-      values: ["all", "mm_cpus", "skip_if_flushed"],
-      default: "all",
-      doc: "whom tlb_remove_table_sync_one interrupts: every other CPU (the kernel), the mm's " +
-        "mm_cpumask (the 2023 patch), or none after a flush that reached every walker (2026)",
-    });
-  }
+  // on every configuration: whether tlb_remove_table_sync_one exists (MMU_GATHER_RCU_TABLE_FREE)
+  // depends on the kernel version on some (riscv from 6.8)
+  o.push({
+    name: "sync_ipi",
+    values: ["all", "mm_cpus", "skip_if_flushed"],
+    default: "all",
+    doc: "whom tlb_remove_table_sync_one interrupts (MMU_GATHER_RCU_TABLE_FREE): every other " +
+      "CPU (the kernel), the mm's mm_cpumask (the 2023 patch), or none after a flush that " +
+      "reached every walker (2026)",
+  });
   o.push({
     name: "ram",
     kind: "size",

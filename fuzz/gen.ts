@@ -340,6 +340,10 @@ export function generate(seed: number, opts: GenOptions): GenScenario {
   };
   if (opts.thpAvailable && rng.chance(0.25)) options.thp = "on";
   const cfg = opts.resolve(options);
+  // the what-if rules of tlb_remove_table_sync_one change no table, only whom it interrupts
+  if (rng.chance(0.3)) {
+    options.sync_ipi = rng.pick(["all", "mm_cpus", "skip_if_flushed"]);
+  }
   const { page, pte, upper, top } = spans(cfg);
   const task = cfg.taskSize;
   const align = (v: bigint, a: bigint) => v / a * a;
@@ -768,6 +772,17 @@ function oracleLines(sc: GenScenario, pageSize: bigint, cfg: ArchConfig): Map<nu
         }
         if (procs.size === 0) {
           lines.push("expect nr_page_table_pages == 0", "expect leaks == 0", "expect ptlocks == 0");
+        }
+        // every IPI is received by one CPU; each rule's sync IPIs are at most the kernel's, and
+        // what a CPU was spared is what the kernel's rule sent it and this rule did not
+        const each = Array.from({ length: sc.cpus }, (_, c) => c);
+        lines.push(`expect ipis == ${each.map((c) => `cpu[${c}].ipis`).join(" + ")}`);
+        lines.push(
+          "expect sync_ipis_mm_cpus <= sync_ipis_all and sync_ipis_skip_if_flushed <= sync_ipis_all",
+        );
+        const rule = sc.options.sync_ipi ?? "all";
+        for (const c of each) {
+          lines.push(`expect cpu[${c}].saved == cpu[${c}].sync_all - cpu[${c}].sync_${rule}`);
         }
         lines.push("expect violations == 0");
         out.set(i, lines);
