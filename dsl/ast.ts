@@ -208,6 +208,8 @@ export type Statement =
     | { readonly kind: "fork"; readonly mm: IndexedName; readonly child: IndexedName }
     | { readonly kind: "exit"; readonly mm: IndexedName }
     | { readonly kind: "run"; readonly mm: IndexedName; readonly cpus: CpuList }
+    /** `idle CPUS`: those CPUs switch to the idle task, keeping the mm they ran as lazy. */
+    | { readonly kind: "idle"; readonly cpus: CpuList }
     | {
       readonly kind: "snapshot";
       /** The label, escapes undone (interpolations as written). */

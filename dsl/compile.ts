@@ -1222,6 +1222,11 @@ class Compiler {
         this.emit(st, { op: "run", mm: mm.name, cpus, line, col });
         return;
       }
+      case "idle": {
+        const cpus = this.cpuList(st);
+        if (cpus) this.emit(st, { op: "idle", cpus, line, col });
+        return;
+      }
       case "snapshot": {
         if (!st.parts) {
           this.emit(st, { op: "snapshot", label: st.label, line, col });
@@ -1986,7 +1991,7 @@ class Compiler {
     return `${n} CPU${n === 1 ? "" : "s"} (${range}; set more with 'cpus')`;
   }
 
-  cpuList(st: Statement & { kind: "run" }): number[] | undefined {
+  cpuList(st: Statement & { kind: "run" | "idle" }): number[] | undefined {
     const l = st.cpus;
     if (l.kind === "range") {
       const from = this.constant(l.from, "a CPU number");

@@ -21,6 +21,7 @@ export const STATEMENT_WORDS: readonly string[] = [
   "fork",
   "exit",
   "run",
+  "idle",
   "snapshot",
   "expect",
   "repeat",

@@ -276,6 +276,7 @@ export class ScenarioParser extends CstParser {
         { ALT: () => this.#fork() },
         { ALT: () => this.#exit() },
         { ALT: () => this.#run() },
+        { ALT: () => this.#idle() },
         { ALT: () => this.#snapshot() },
         { ALT: () => this.#expect() },
         { ALT: () => this.#repeat() },
@@ -508,6 +509,21 @@ export class ScenarioParser extends CstParser {
     this.many(1, () => {
       this.consume(1, T.Comma);
       this.subrule(13, this.expr);
+    });
+  }
+
+  #idle(): void {
+    stmtKind = "idle";
+    this.consume(0, T.Idle);
+    exprRole = "a CPU";
+    this.subrule(40, this.expr);
+    this.option(20, () => {
+      this.consume(20, T.DotDot);
+      this.subrule(41, this.expr);
+    });
+    this.many(20, () => {
+      this.consume(20, T.Comma);
+      this.subrule(42, this.expr);
     });
   }
 

@@ -78,6 +78,8 @@ export const Fork: TokenType = keyword("fork");
 export const Exit: TokenType = keyword("exit");
 /** `run` */
 export const Run: TokenType = keyword("run");
+/** `idle` */
+export const Idle: TokenType = keyword("idle");
 /** `snapshot` */
 export const Snapshot: TokenType = keyword("snapshot");
 /** `expect` */
@@ -309,6 +311,7 @@ export const allTokens: TokenType[] = [
   Fork,
   Exit,
   Run,
+  Idle,
   Snapshot,
   Expect,
   Repeat,

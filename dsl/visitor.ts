@@ -303,6 +303,15 @@ class ExprReader {
 
 type Build = (b: AstBuilder, ctx: Ctx) => Statement;
 
+/** The CPU list of `run MM on LIST` and `idle LIST`: `A..B`, or items separated by commas. */
+function cpuList(b: AstBuilder, ctx: Ctx): CpuList {
+  const items: ExprNode[] = [];
+  for (const e of ctx.expr) items.push(b.expr(e.children));
+  return ctx.DotDot && items.length === 2
+    ? { kind: "range", from: items[0], to: items[1] }
+    : { kind: "list", items };
+}
+
 /** Statement builders by keyword token name. */
 const STATEMENTS: Record<string, Build> = {
   Arch: (b, ctx) => {
@@ -489,19 +498,13 @@ const STATEMENTS: Record<string, Build> = {
       ? { mode: nameRef(ctx.Ident[2] ?? ctx.Every[0]), count: b.expr(ctx.expr[0].children) }
       : {}),
   }),
-  Run: (b, ctx) => {
-    const items: ExprNode[] = [];
-    for (const e of ctx.expr) items.push(b.expr(e.children));
-    const cpus: CpuList = ctx.DotDot && items.length === 2
-      ? { kind: "range", from: items[0], to: items[1] }
-      : { kind: "list", items };
-    return {
-      kind: "run",
-      keyword: tokSpan(ctx.Run[0]),
-      mm: b.indexedName(ctx.indexedName[0].children),
-      cpus,
-    };
-  },
+  Run: (b, ctx) => ({
+    kind: "run",
+    keyword: tokSpan(ctx.Run[0]),
+    mm: b.indexedName(ctx.indexedName[0].children),
+    cpus: cpuList(b, ctx),
+  }),
+  Idle: (b, ctx) => ({ kind: "idle", keyword: tokSpan(ctx.Idle[0]), cpus: cpuList(b, ctx) }),
   Snapshot: (b, ctx) => {
     const t: IToken = ctx.Str[0];
     const parts = b.parts(t, true);

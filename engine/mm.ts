@@ -168,8 +168,11 @@ export class Mm {
     return v && v.start <= vpn ? v : undefined;
   }
 
-  /** CPU the mm's operations run on (the first CPU running it). */
+  /**
+   * CPU the mm's operations run on: the first CPU running it; with every thread idle, the CPU it
+   * last ran on (its first lazy one) wakes it.
+   */
   get cpu(): number {
-    return this.cpus[0] ?? 0;
+    return this.cpus[0] ?? this.lazy[0] ?? 0;
   }
 }

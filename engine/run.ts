@@ -708,6 +708,17 @@ export class Run {
         mm.cpus = [...op.cpus];
         break;
       }
+      case "idle":
+        // context_switch to the idle task (kernel/sched/core.c): no mm of its own, so it borrows
+        // the one the CPU ran as active_mm (enter_lazy_tlb, x86 cpu_tlbstate.is_lazy); the CPU
+        // stays in mm_cpumask, a lazy TLB CPU of that mm
+        for (const mm of k.mms.values()) {
+          const gone = mm.cpus.filter((c) => op.cpus.includes(c));
+          if (gone.length === 0) continue;
+          mm.cpus = mm.cpus.filter((c) => !op.cpus.includes(c));
+          mm.lazy = [...new Set([...mm.lazy, ...gone])];
+        }
+        break;
       case "let":
         this.vars.set(op.name, evalExpr(k, op.expr, this.vars, op.line));
         break;

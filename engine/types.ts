@@ -362,6 +362,8 @@ export type Op =
     | { readonly op: "fork"; readonly mm: string; readonly child: string }
     | { readonly op: "exit"; readonly mm: string }
     | { readonly op: "run"; readonly mm: string; readonly cpus: readonly number[] }
+    /** The CPUs switch to the idle task (context_switch to a task without an mm). */
+    | { readonly op: "idle"; readonly cpus: readonly number[] }
     | {
       readonly op: "inject";
       readonly site: string;

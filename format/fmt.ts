@@ -492,13 +492,16 @@ function glueSafe(a: FmtToken, b: FmtToken): boolean {
     r.tokens[0].text === a.text && r.tokens[1].kind === b.kind && r.tokens[1].text === b.text;
 }
 
-/** Marks the tokens of CPU lists (`run MM on LIST`): indexes into `code`. */
+/** Marks the tokens of CPU lists (`run MM on LIST`, `idle LIST`): indexes into `code`. */
 function cpuListTokens(code: FmtToken[]): Set<number> {
   const inList = new Set<number>();
-  for (let r = 0; r + 2 < code.length; r++) {
-    if (!isWord(code[r], "run")) continue;
-    const k = nameEnd(code, r + 1);
-    if (k === undefined || k + 1 >= code.length || !isWord(code[k], "on")) continue;
+  for (let r = 0; r + 1 < code.length; r++) {
+    let k: number | undefined;
+    if (isWord(code[r], "idle")) k = r;
+    else if (isWord(code[r], "run")) {
+      k = nameEnd(code, r + 1);
+      if (k === undefined || k + 1 >= code.length || !isWord(code[k], "on")) continue;
+    } else continue;
     const t = code[k];
     for (let m = k + 1; m < code.length && code[m].line === t.line; m++) {
       const u = code[m];
