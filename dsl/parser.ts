@@ -500,31 +500,30 @@ export class ScenarioParser extends CstParser {
     this.consume(0, T.Run);
     this.subrule(8, this.indexedName);
     this.consume(0, T.On);
+    this.#cpuList(0);
+  }
+
+  /**
+   * A CPU list (`A..B`, or items separated by commas); `k` keeps the DSL indexes of `run`'s (0)
+   * and `idle`'s (1) apart, as Chevrotain wants them unique within the statement rule.
+   */
+  #cpuList(k: 0 | 1): void {
     exprRole = "a CPU";
-    this.subrule(11, this.expr);
-    this.option(4, () => {
-      this.consume(0, T.DotDot);
-      this.subrule(12, this.expr);
+    this.subrule(k ? 40 : 11, this.expr);
+    this.option(k ? 20 : 4, () => {
+      this.consume(k ? 20 : 0, T.DotDot);
+      this.subrule(k ? 41 : 12, this.expr);
     });
-    this.many(1, () => {
-      this.consume(1, T.Comma);
-      this.subrule(13, this.expr);
+    this.many(k ? 20 : 1, () => {
+      this.consume(k ? 20 : 1, T.Comma);
+      this.subrule(k ? 42 : 13, this.expr);
     });
   }
 
   #idle(): void {
     stmtKind = "idle";
     this.consume(0, T.Idle);
-    exprRole = "a CPU";
-    this.subrule(40, this.expr);
-    this.option(20, () => {
-      this.consume(20, T.DotDot);
-      this.subrule(41, this.expr);
-    });
-    this.many(20, () => {
-      this.consume(20, T.Comma);
-      this.subrule(42, this.expr);
-    });
+    this.#cpuList(1);
   }
 
   #snapshot(): void {

@@ -102,6 +102,7 @@ export type Action =
   | { k: "fork"; mm: string; child: string }
   | { k: "exit"; mm: string }
   | { k: "run"; mm: string; cpus: number[] }
+  | { k: "idle"; cpus: number[] }
   | { k: "inject"; site: string; mode: "at" | "every" | "after"; n: number }
   | { k: "check" };
 
@@ -573,6 +574,8 @@ export function generate(seed: number, opts: GenOptions): GenScenario {
     } else if (r < 0.84 && cpus > 1) {
       const set = [...new Set([rng.int(cpus), rng.int(cpus)])];
       actions.push({ k: "run", mm, cpus: set });
+    } else if (r < 0.85 && cpus > 1) {
+      actions.push({ k: "idle", cpus: [rng.int(cpus)] });
     } else if (r < 0.87 && opts.sites.length) {
       const mode = rng.pick(["at", "at", "at", "every", "after"] as const);
       actions.push({ k: "inject", site: rng.pick(opts.sites), mode, n: 1 + rng.int(12) });
@@ -862,6 +865,9 @@ export function render(
         break;
       case "run":
         out.push(`run ${a.mm} on ${a.cpus.join(",")}`);
+        break;
+      case "idle":
+        out.push(`idle ${a.cpus.join(",")}`);
         break;
       case "inject":
         out.push(`inject fail ${a.site} ${a.mode} ${a.n}`);
