@@ -237,15 +237,40 @@ function x86FreeTlb(level: number) {
 }
 
 /**
+ * flush_tlb_mm_range -> native_flush_tlb_multi (arch/x86/mm/tlb.c): with `freedTables` every other
+ * CPU of mm_cpumask gets the IPI (on_each_cpu_mask), else only those running the mm
+ * (on_each_cpu_cond_mask, should_flush_tlb: a lazy CPU is skipped, and one that has another mm
+ * loaded too: should_trim_cpumask's once-a-second IPI to it (6.13, 6db2526c1d69) needs a clock
+ * ptlab does not have, so it is never due). flush_tlb_func on a lazy CPU switches it to init_mm
+ * (switch_mm_irqs_off(NULL, &init_mm)), which took it out of mm_cpumask until 6.14; from 6.14
+ * (209954cbc7d0 "x86/mm/tlb: Update mm_cpumask lazily") it stays there, stale, and the next IPI
+ * finds the mm not loaded and clears it (TLB_REMOTE_WRONG_CPU).
+ */
+function x86FlushTlbMmRange(
+  k: Machine,
+  mm: Mm,
+  fn: string,
+  what: string,
+  freedTables: boolean,
+  times = 1,
+): void {
+  k.tlbFlushed(mm, fn, what, freedTables, false, times);
+  if (!freedTables) return;
+  const self = mm.cpu;
+  const left = mm.lazy.filter((c) => c !== self && c < k.ncpus);
+  mm.lazy = mm.lazy.filter((c) => c === self || c >= k.ncpus);
+  mm.stale = k.kv >= 614 ? left : [];
+}
+
+/**
  * tlb_flush (arch/x86/include/asm/tlb.h) -> flush_tlb_mm_range: the whole mm for fullmm or
- * need_flush_all, or when the range is more than tlb_single_page_flush_ceiling (33) strides;
- * IPIs to the other CPUs in mm_cpumask, lazy ones too when tables were freed (arch/x86/mm/tlb.c).
+ * need_flush_all, or when the range is more than tlb_single_page_flush_ceiling (33) strides.
  */
 function x86TlbFlush(k: Machine, tlb: MmuGather): void {
   const stride = tlbUnmapStride(k, tlb);
   const full = tlb.fullmm || tlb.needFlushAll || (tlb.end - tlb.start) / stride > 33;
   const what = full ? "TLB_FLUSH_ALL" : `${(tlb.end - tlb.start) / stride} stride(s)`;
-  k.tlbFlushed(tlb.mm, "flush_tlb_mm_range", what, tlb.freedTables);
+  x86FlushTlbMmRange(k, tlb.mm, "flush_tlb_mm_range", what, tlb.freedTables);
 }
 
 /**
@@ -253,7 +278,22 @@ function x86TlbFlush(k: Machine, tlb: MmuGather): void {
  * CPUs get the IPI too (arch/x86/include/asm/tlbflush.h).
  */
 function x86FlushTlbMm(k: Machine, mm: Mm): void {
-  k.tlbFlushed(mm, "flush_tlb_mm", "TLB_FLUSH_ALL", true);
+  x86FlushTlbMmRange(k, mm, "flush_tlb_mm", "TLB_FLUSH_ALL", true);
+}
+
+/**
+ * flush_tlb_range of a PMD's range (pmdp_collapse_flush, pmdp_invalidate): freed_tables is true
+ * from 6.14 (3ef938c35035 "x86/mm: Fix flush_tlb_range() when used for zapping normal PMDs",
+ * CVE-2025-22045, backported to the stable series), false before (arch/x86/include/asm/tlbflush.h).
+ */
+function x86FlushPmdTlbRange(k: Machine, mm: Mm, vpn: number): void {
+  const what = `@${vpn.toString(16)} +${k.geo.pmdPages} pages`;
+  x86FlushTlbMmRange(k, mm, "flush_tlb_range", what, k.kv >= 614);
+}
+
+/** flush_tlb_page: flush_tlb_mm_range(.., PAGE_SHIFT, false), no tables freed. */
+function x86FlushTlbPage(k: Machine, mm: Mm, vpn: number, times: number): void {
+  x86FlushTlbMmRange(k, mm, "flush_tlb_page", `@${vpn.toString(16)}`, false, times);
 }
 
 /** PAE pud_populate: a flush_tlb_mm after writing the PDPT entry (arch/x86/mm/pgtable.c). */
@@ -269,6 +309,8 @@ export const x86Backend: Backend = {
   interrupts: { flush: ["TLB", "CAL"], call: ["CAL"] },
   // switch_mm_irqs_off sets the CPU in mm_cpumask (arch/x86/mm/tlb.c)
   maintainsMmCpumask: true,
+  // switch_mm_irqs_off leaves the CPU in prev's mm_cpumask from 6.14 (209954cbc7d0)
+  lazyMmCpumask: (k) => k.kv >= 614,
   name: "x86",
   pgdAlloc: x86PgdAlloc,
   pgdFree: x86PgdFree,
@@ -281,6 +323,8 @@ export const x86Backend: Backend = {
   pteFreeTlb: x86FreeTlb(4),
   tlbFlush: x86TlbFlush,
   flushTlbMm: x86FlushTlbMm,
+  flushPmdTlbRange: x86FlushPmdTlbRange,
+  flushTlbPage: x86FlushTlbPage,
   // __tlb_remove_table: x86's free_page_and_swap_cache up to 6.13 (the dtor already ran), the
   // generic pagetable_dtor_free from 6.14
   tlbRemoveTable: genericTlbRemoveTable,

@@ -113,6 +113,11 @@ export interface Backend {
    * only every online CPU is known to be safe.
    */
   maintainsMmCpumask?: boolean;
+  /**
+   * switch_mm leaves the CPU in the previous mm's mm_cpumask (the mm goes to {@link Mm.stale}
+   * until a flush IPI clears it); absent or false: the CPU leaves the mask at the switch.
+   */
+  lazyMmCpumask?(k: Machine): boolean;
   /** arch_exit_mmap: called at the start of exit_mmap (powerpc drops its fragment caches). */
   archExitMmap?(k: Machine, mm: Mm): void;
   /**

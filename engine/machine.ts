@@ -437,14 +437,44 @@ export class Machine {
   }
 
   /**
-   * Sends a TLB-flush IPI from the CPU running `mm` to every other CPU running it, and to its
-   * lazy-TLB CPUs when `lazyToo` (x86 flush_tlb_mm_range with freed_tables). Returns the IPIs.
+   * context_switch on each CPU of `cpus` (kernel/sched/core.c). To a thread of `next`: switch_mm
+   * loads it and sets the CPU in its mm_cpumask; the mm the CPU had leaves it, or keeps it in
+   * its mask as a stale CPU where the arch updates the mask lazily ({@link Backend.lazyMmCpumask}).
+   * Without `next`, to the idle task: it has no mm and borrows the one the CPU ran
+   * (enter_lazy_tlb, x86 cpu_tlbstate.is_lazy), so the CPU becomes a lazy TLB CPU of it.
+   */
+  contextSwitch(cpus: readonly number[], next?: Mm): void {
+    const lazyMask = next !== undefined && (this.be.lazyMmCpumask?.(this) ?? false);
+    for (const c of cpus) {
+      for (const mm of this.mms.values()) {
+        if (mm === next) continue;
+        const ran = mm.cpus.includes(c);
+        if (!ran && !mm.lazy.includes(c)) continue;
+        mm.cpus = mm.cpus.filter((x) => x !== c);
+        mm.lazy = mm.lazy.filter((x) => x !== c);
+        if (!next) mm.lazy.push(c);
+        else if (lazyMask) mm.stale.push(c);
+      }
+      if (!next) continue;
+      if (!next.cpus.includes(c)) next.cpus.push(c);
+      next.lazy = next.lazy.filter((x) => x !== c);
+      next.stale = next.stale.filter((x) => x !== c);
+    }
+  }
+
+  /**
+   * Sends a TLB-flush IPI from the CPU running `mm` to every other CPU running it, and, when
+   * `lazyToo` (x86 flush_tlb_mm_range with freed_tables), to every other CPU of its mm_cpumask:
+   * its lazy ones and the stale ones. Returns the IPIs.
    */
   flushIpis(mm: Mm, lazyToo: boolean, times = 1): number {
     const self = mm.cpu;
     const to = new Set<number>();
     for (const c of mm.cpus) if (c !== self && c < this.ncpus) to.add(c);
-    if (lazyToo) { for (const c of mm.lazy) if (c !== self && c < this.ncpus) to.add(c); }
+    if (lazyToo) {
+      for (const c of mm.lazy) if (c !== self && c < this.ncpus) to.add(c);
+      for (const c of mm.stale) if (c !== self && c < this.ncpus) to.add(c);
+    }
     this.deliverIpis(to, "flush", times);
     mm.flushCovered = this.#covers(mm, to);
     return to.size;
@@ -460,11 +490,15 @@ export class Machine {
     }
   }
 
-  /** The CPUs other than the mm's own that could be walking its tables. */
+  /**
+   * The CPUs other than the mm's own in its mm_cpumask (every other online CPU where the arch
+   * keeps no mask): whom `on_each_cpu_mask(mm_cpumask(mm))` interrupts.
+   */
   #walkers(mm: Mm): number[] {
     const self = mm.cpu;
     if (!this.be.maintainsMmCpumask) return this.#others(self);
-    return [...new Set([...mm.cpus, ...mm.lazy])].filter((c) => c !== self && c < this.ncpus);
+    return [...new Set([...mm.cpus, ...mm.lazy, ...mm.stale])]
+      .filter((c) => c !== self && c < this.ncpus);
   }
 
   #others(self: number): number[] {
@@ -473,8 +507,14 @@ export class Machine {
     return out;
   }
 
+  /**
+   * Whether `to` holds every CPU that could be walking the mm's tables: those that have it
+   * loaded, running it or lazy (every other online CPU where the arch keeps no mask).
+   */
   #covers(mm: Mm, to: ReadonlySet<number>): boolean {
-    return this.#walkers(mm).every((c) => to.has(c));
+    const self = mm.cpu;
+    const loaded = this.be.maintainsMmCpumask ? [...mm.cpus, ...mm.lazy] : this.#others(self);
+    return loaded.every((c) => c === self || c >= this.ncpus || to.has(c));
   }
 
   /**
@@ -482,7 +522,7 @@ export class Machine {
    * no other CPU can be walking counts as covered for `sync_ipi = skip_if_flushed`.
    */
   broadcastFlushed(mm: Mm): void {
-    mm.flushCovered = this.#walkers(mm).length === 0;
+    mm.flushCovered = this.#covers(mm, new Set());
   }
 
   /**

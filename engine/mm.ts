@@ -136,6 +136,12 @@ export class Mm {
   /** CPUs that ran it and now hold it as a lazy TLB mm. */
   lazy: number[] = [];
   /**
+   * CPUs still in mm_cpumask that no longer have the mm loaded: from 6.14 x86's switch_mm_irqs_off
+   * leaves the CPU in the previous mm's mask and the next flush IPI to it clears it
+   * (arch/x86/mm/tlb.c, 209954cbc7d0 "x86/mm/tlb: Update mm_cpumask lazily").
+   */
+  stale: number[] = [];
+  /**
    * The IPIs of the mm's last TLB flush reached every other CPU that could be walking its
    * tables (what `sync_ipi = skip_if_flushed` asks before tlb_remove_table_sync_one).
    */

@@ -701,23 +701,13 @@ export class Run {
       case "run": {
         const mm = this.#mm(op.mm, op.line);
         if (!mm) break;
-        // CPUs that stop running the mm keep it as their lazy TLB mm (x86 keeps them in
-        // mm_cpumask until a flush trims them)
-        const gone = mm.cpus.filter((c) => !op.cpus.includes(c));
-        mm.lazy = [...new Set([...mm.lazy.filter((c) => !op.cpus.includes(c)), ...gone])];
-        mm.cpus = [...op.cpus];
+        // the CPUs the mm leaves switch to the idle task; those it runs on switch to it
+        k.contextSwitch(mm.cpus.filter((c) => !op.cpus.includes(c)));
+        k.contextSwitch(op.cpus, mm);
         break;
       }
       case "idle":
-        // context_switch to the idle task (kernel/sched/core.c): no mm of its own, so it borrows
-        // the one the CPU ran as active_mm (enter_lazy_tlb, x86 cpu_tlbstate.is_lazy); the CPU
-        // stays in mm_cpumask, a lazy TLB CPU of that mm
-        for (const mm of k.mms.values()) {
-          const gone = mm.cpus.filter((c) => op.cpus.includes(c));
-          if (gone.length === 0) continue;
-          mm.cpus = mm.cpus.filter((c) => !op.cpus.includes(c));
-          mm.lazy = [...new Set([...mm.lazy, ...gone])];
-        }
+        k.contextSwitch(op.cpus);
         break;
       case "let":
         this.vars.set(op.name, evalExpr(k, op.expr, this.vars, op.line));
