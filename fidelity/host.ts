@@ -117,13 +117,14 @@ export function findCompiler(): string | null {
 }
 
 /**
- * Compiles fidelity/probe.c (and probe_bpf.c) into `dir`; returns the binary's path. `static`:
+ * Compiles fidelity/probe.c (and probe_bpf.c, probe_ipi.c) into `dir`; returns the binary's path. `static`:
  * linked statically (`cc -static`), a small static binary for `mm NAME exec` workloads.
  */
 export function buildProbe(cc: string, dir: string, opts: { static?: boolean } = {}): string {
-  const src = ["probe.c", "probe_bpf.c"].map((f) => new URL(f, import.meta.url).pathname);
+  const src = ["probe.c", "probe_bpf.c", "probe_ipi.c"]
+    .map((f) => new URL(f, import.meta.url).pathname);
   const out = `${dir}/ptlab-probe${opts.static ? "-static" : ""}`;
-  const args = ["-O1", ...(opts.static ? ["-static"] : []), "-o", out, ...src];
+  const args = ["-O1", "-pthread", ...(opts.static ? ["-static"] : []), "-o", out, ...src];
   const r = new Deno.Command(cc, { args, stderr: "piped" }).outputSync();
   if (!r.success) {
     throw new Error(`Building the probe failed: ${new TextDecoder().decode(r.stderr)}`);

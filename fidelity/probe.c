@@ -37,6 +37,11 @@
  *   facts                  the kernel release, the CPU flags la57 and pti, online CPUs, and
  *                          how it settles (membarrier, rcu_barrier or sleep)
  *   hugepages [N]          the default hugetlb pool (/proc/sys/vm/nr_hugepages), set to N first
+ *   ipicount               count the IPIs the probe's cgroup queues, per CPU and callback, and
+ *                          whatever makes a count not the model's (probe_ipi.c); `measure` then
+ *                          carries "ipis". Needs `isolate`'s cgroup. Reply: counting, why
+ *   thread CPU busy|block  the probe's one thread besides its main, pinned to CPU: spinning
+ *                          there, or blocked (its CPU idle, the mm lazily loaded)
  *   quit
  * With PTLAB_PROBE_NORANDOM in its environment the probe runs with ASLR off (as `setarch -R`);
  * built with `cc -static`, it is then a process as execve of a small static binary leaves it.
@@ -58,12 +63,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <linux/futex.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -727,6 +735,145 @@ static int next_line(void)
 	return 1;
 }
 
+/*
+ * The probe's one thread besides its main: pinned to a CPU, spinning there (busy) or blocked in
+ * a futex wait (its CPU then runs the idle task, with the probe's mm lazily loaded).
+ */
+static pthread_t thr;
+static int thr_cpu = -1, thr_tid;
+static int thr_mode; /* 1 busy, 2 blocked, 3 quit (the futex word) */
+static int thr_spinning;
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&thr_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	setpriority(PRIO_PROCESS, (id_t)thr_tid, -20); /* first pick of its CPU, where allowed */
+	for (;;) {
+		int m = __atomic_load_n(&thr_mode, __ATOMIC_ACQUIRE);
+		if (m == 3)
+			return NULL;
+		if (m == 1) {
+			__atomic_store_n(&thr_spinning, 1, __ATOMIC_RELEASE);
+			continue;
+		}
+		__atomic_store_n(&thr_spinning, 0, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &thr_mode, FUTEX_WAIT_PRIVATE, m, NULL, NULL, 0);
+	}
+}
+
+static void thread_mode(int m)
+{
+	__atomic_store_n(&thr_mode, m, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &thr_mode, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The thread's scheduler state letter from /proc/self/task/TID/stat ('S' blocked). */
+static char thread_state(void)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", thr_tid);
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * `thread CPU busy|block`. busy: the thread (made on first use, pinned to CPU) spins there, and
+ * the reply waits until it does; block: it waits on a futex, and the reply waits until its CPU
+ * has switched away from it. Returns an error text or NULL.
+ */
+static const char *thread_cmd(int cpu, int busy)
+{
+	if (thr_cpu >= 0 && cpu != thr_cpu)
+		return "the probe has one thread besides its main, on one CPU";
+	if (thr_cpu < 0) {
+		if (!busy)
+			return "no thread on that CPU";
+		pthread_attr_t at;
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		pthread_attr_init(&at);
+		pthread_attr_setaffinity_np(&at, sizeof(set), &set);
+		thr_mode = 1;
+		if (pthread_create(&thr, &at, thread_main, NULL))
+			return "pthread_create failed";
+		pthread_attr_destroy(&at);
+		while (!__atomic_load_n(&thr_spinning, __ATOMIC_ACQUIRE))
+			sched_yield();
+		thr_cpu = cpu;
+		pt_ipi_watch(cpu, thr_tid);
+		pt_ipi_phase(1);
+		return NULL;
+	}
+	if (busy) {
+		/* nothing checked while it wakes: the wakeup switches to it */
+		pt_ipi_phase(0);
+		thread_mode(1);
+		for (int i = 0; !__atomic_load_n(&thr_spinning, __ATOMIC_ACQUIRE); i++) {
+			if (i > 200000)
+				return "the thread does not run";
+			sched_yield();
+		}
+		for (int i = 0; pt_ipi_current() >= 0 && pt_ipi_current() != thr_tid; i++) {
+			if (i > 2000)
+				return "the thread's CPU does not switch to it";
+			sleep_ms(1);
+		}
+		pt_ipi_phase(1);
+		return NULL;
+	}
+	/* from here every task but the idle task and kernel threads on its CPU interferes; where a
+	 * user task ran there before the blocked thread's CPU settled (its mm loaded, this one left
+	 * stale in mm_cpumask), the thread runs again and blocks again */
+	for (int tries = 0;; tries++) {
+		pt_ipi_phase(2);
+		thread_mode(2);
+		for (int i = 0;
+		     thread_state() != 'S' || __atomic_load_n(&thr_spinning, __ATOMIC_ACQUIRE) ||
+		     (pt_ipi_current() >= 0 && pt_ipi_current() == thr_tid);
+		     i++) {
+			if (i > 2000)
+				return "the thread does not block";
+			sleep_ms(1);
+		}
+		/* whatever was runnable there (the reader of the last reply) runs now: wait until
+		 * the CPU idles, then a moment more */
+		for (int i = 0; i < 100 && pt_ipi_current() > 0; i++)
+			sleep_ms(1);
+		sleep_ms(2);
+		if (pt_ipi_settled() == 0 || tries == 20)
+			return NULL;
+		const char *err = thread_cmd(cpu, 1);
+		if (err)
+			return err;
+	}
+}
+
+/*
+ * Clears mm_cpumask of CPUs the probe ran on before it was pinned: from 6.14 x86 leaves a CPU
+ * there until a flush IPI finds the mm not loaded. Two munmaps that free tables reach every
+ * CPU in the mask: the first switches a lazy one to init_mm, the second clears it.
+ */
+static void trim_cpumask(void)
+{
+	for (int i = 0; i < 2; i++) {
+		char *p = mmap((void *)0x600000000000UL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p == MAP_FAILED)
+			return;
+		*(volatile char *)p = 1;
+		munmap(p, 4096);
+	}
+}
+
 /* Runs on the first CPU it may use, and so do the children it forks. */
 static int pin_to_one_cpu(void)
 {
@@ -878,6 +1025,24 @@ int main(int argc, char **argv)
 				 n > 0 ? strtol(fbuf, NULL, 10) : -1L, ok ? "true" : "false");
 			emit(out);
 			continue;
+		} else if (!strcmp(cmd, "ipicount") && nt == 1) {
+			/* count the IPIs the probe's cgroup queues, per CPU (probe_ipi.c) */
+			struct stat st;
+			const char *why = !cgroup_dir[0]	  ? "the probe has no cgroup of its own"
+					  : stat(cgroup_dir, &st) ? "cannot stat its cgroup"
+								  : NULL;
+			trim_cpumask();
+			if (!why)
+				why = pt_ipi_start((unsigned long long)st.st_ino);
+			snprintf(out, sizeof(out), "{\"counting\":%s,\"why\":\"%s\"}\n",
+				 why ? "false" : "true", why ? why : "");
+			emit(out);
+			continue;
+		} else if (!strcmp(cmd, "thread") && nt == 3) {
+			const char *err = thread_cmd((int)num(tok[1]), !strcmp(tok[2], "busy"));
+			if (err && !failure[0])
+				snprintf(failure, sizeof(failure), "thread %s %s: %s", tok[1], tok[2], err);
+			continue;
 		} else if (!strcmp(cmd, "facts")) {
 			struct utsname u;
 			uname(&u);
@@ -894,6 +1059,10 @@ int main(int argc, char **argv)
 			emit(out);
 			continue;
 		} else if (!strcmp(cmd, "measure") && nt == 2) {
+			/* the IPIs first: settling sends some of its own (membarrier, rcu_barrier) */
+			static char ipis[8192];
+			ipis[0] = 0;
+			pt_ipi_json(ipis, sizeof(ipis), (int)sysconf(_SC_NPROCESSORS_ONLN));
 			long pages = settled_pages();
 			long vm = vmpte_of(getpid());
 			size_t o = (size_t)snprintf(out, sizeof(out),
@@ -911,8 +1080,8 @@ int main(int argc, char **argv)
 			/* the control window: nothing of ours running */
 			rcu_settle(1);
 			long after = page_table_pages();
-			snprintf(out + o, sizeof(out) - o, "},\"nrpt\":%ld,\"drift\":%ld}\n", pages,
-				 pages < 0 || after < 0 ? 0 : after - pages);
+			snprintf(out + o, sizeof(out) - o, "},\"nrpt\":%ld,\"drift\":%ld%s}\n", pages,
+				 pages < 0 || after < 0 ? 0 : after - pages, ipis);
 			emit(out);
 			continue;
 		} else {
@@ -924,6 +1093,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < MAX_CHILDREN; i++)
 		if (children[i].pid)
 			reap(children[i].pid, children[i].fd, children[i].ack);
+	if (thr_cpu >= 0) {
+		thread_mode(3);
+		pthread_join(thr, NULL);
+	}
+	pt_ipi_stop();
 	pt_bpf_stop();
 	leave_own_cgroup();
 	return 0;

@@ -40,7 +40,7 @@ static long sys_bpf(int cmd, union bpf_attr *attr)
 /* A tracepoint's id and the offset and size of one of its fields, from tracefs. */
 static char tracefs[64];
 
-static int find_tracefs(void)
+int pt_find_tracefs(void)
 {
 	static const char *dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
 	struct stat st;
@@ -73,19 +73,21 @@ static int read_small(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static long tp_id(const char *event)
+/* The id of tracepoint `event` ("kmem/mm_page_alloc"; a bare name is of the kmem group). */
+long pt_tp_id(const char *event)
 {
 	char p[256], buf[64];
-	snprintf(p, sizeof(p), "%s/events/kmem/%s/id", tracefs, event);
+	snprintf(p, sizeof(p), "%s/events/%s%s/id", tracefs, strchr(event, '/') ? "" : "kmem/", event);
 	return read_small(p, buf, sizeof(buf)) ? -1 : strtol(buf, NULL, 10);
 }
 
 /* "field:unsigned long pfn;\toffset:8;\tsize:8;": the offset and size of `name`. */
-static int tp_field(const char *event, const char *name, int *off, int *size)
+int pt_tp_field(const char *event, const char *name, int *off, int *size)
 {
 	static char fmt[16384];
 	char p[256], key[64];
-	snprintf(p, sizeof(p), "%s/events/kmem/%s/format", tracefs, event);
+	snprintf(p, sizeof(p), "%s/events/%s%s/format", tracefs, strchr(event, '/') ? "" : "kmem/",
+		 event);
 	if (read_small(p, fmt, sizeof(fmt)))
 		return -1;
 	snprintf(key, sizeof(key), " %s;", name);
@@ -95,7 +97,7 @@ static int tp_field(const char *event, const char *name, int *off, int *size)
 	return 0;
 }
 
-static int map_create(enum bpf_map_type type, unsigned key, unsigned value, unsigned max,
+int pt_map_create(int type, unsigned key, unsigned value, unsigned max,
 		      unsigned flags)
 {
 	union bpf_attr a;
@@ -108,22 +110,6 @@ static int map_create(enum bpf_map_type type, unsigned key, unsigned value, unsi
 	return (int)sys_bpf(BPF_MAP_CREATE, &a);
 }
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), \
-						.off = (o), .imm = (i) })
-#define MOV64_REG(d, s) INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define MOV64_IMM(d, i) INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
-#define ADD64_IMM(d, i) INSN(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, i)
-#define STX_DW(d, s, o) INSN(BPF_STX | BPF_MEM | BPF_DW, d, s, o, 0)
-#define JNE_REG(d, s, o) INSN(BPF_JMP | BPF_JNE | BPF_X, d, s, o, 0)
-#define CALL(f) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
-#define EXIT() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-#define LD_IMM64_LO(d, s, v) INSN(BPF_LD | BPF_DW | BPF_IMM, d, s, 0, (int32_t)(uint32_t)(v))
-#define LD_IMM64_HI(v) INSN(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(v) >> 32))
-
-#define LDX(sz, d, s, o) INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
-#define AND64_IMM(d, i) INSN(BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, i)
-#define JNE_IMM(d, i, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
-
 static int pages_fd = -1, kpageflags_fd = -1;
 static int events[2] = { -1, -1 };
 
@@ -132,14 +118,15 @@ static int bpf_size(int bytes)
 	return bytes == 8 ? BPF_DW : bytes == 4 ? BPF_W : bytes == 2 ? BPF_H : BPF_B;
 }
 
-static char why[320];
+char pt_why[320];
+#define why pt_why
 
-static int load(struct bpf_insn *prog, unsigned n)
+int pt_load(struct bpf_insn *prog, unsigned n, int type)
 {
 	static char log[65536];
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
-	a.prog_type = BPF_PROG_TYPE_TRACEPOINT;
+	a.prog_type = (enum bpf_prog_type)type;
 	a.insns = (uint64_t)(uintptr_t)prog;
 	a.insn_cnt = n;
 	a.license = (uint64_t)(uintptr_t)"GPL";
@@ -162,19 +149,24 @@ static int load(struct bpf_insn *prog, unsigned n)
 	return fd;
 }
 
-/* Attaches `prog` to tracepoint `id` (it then runs wherever the tracepoint fires). */
-static int attach(long id, int prog)
+/*
+ * Attaches `prog` to tracepoint `id` (it then runs wherever the tracepoint fires); with `kfunc`,
+ * to a kprobe on the entry of kernel function `kfunc` (`id` is the kprobe PMU's type).
+ */
+int pt_attach(long id, int prog, const char *kfunc)
 {
 	struct perf_event_attr pa;
 	memset(&pa, 0, sizeof(pa));
-	pa.type = PERF_TYPE_TRACEPOINT;
+	pa.type = kfunc ? (uint32_t)id : PERF_TYPE_TRACEPOINT;
 	pa.size = sizeof(pa);
-	pa.config = (uint64_t)id;
+	pa.config = kfunc ? 0 : (uint64_t)id;
+	pa.config1 = kfunc ? (uint64_t)(uintptr_t)kfunc : 0;
 	pa.sample_period = 1;
 	pa.wakeup_events = 1;
 	int fd = (int)syscall(__NR_perf_event_open, &pa, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0 || ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
-		snprintf(why, sizeof(why), "cannot attach to a kmem tracepoint: %s", strerror(errno));
+		snprintf(why, sizeof(why), "cannot attach to %s: %s", kfunc ? kfunc : "a tracepoint",
+			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -188,15 +180,15 @@ const char *pt_bpf_start(unsigned long long cgroup_id)
 	kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
 	if (kpageflags_fd < 0)
 		return "cannot read /proc/kpageflags (not root?)";
-	if (find_tracefs())
+	if (pt_find_tracefs())
 		return "no tracefs (and it cannot be mounted)";
-	long alloc_id = tp_id("mm_page_alloc"), free_id = tp_id("mm_page_free");
-	if (alloc_id < 0 || free_id < 0 || tp_field("mm_page_alloc", "pfn", &pfn_off, &pfn_size) ||
-	    tp_field("mm_page_alloc", "order", &order_off, &order_size) ||
-	    tp_field("mm_page_alloc", "gfp_flags", &gfp_off, &gfp_size) ||
-	    tp_field("mm_page_free", "pfn", &fpfn_off, &fpfn_size))
+	long alloc_id = pt_tp_id("mm_page_alloc"), free_id = pt_tp_id("mm_page_free");
+	if (alloc_id < 0 || free_id < 0 || pt_tp_field("mm_page_alloc", "pfn", &pfn_off, &pfn_size) ||
+	    pt_tp_field("mm_page_alloc", "order", &order_off, &order_size) ||
+	    pt_tp_field("mm_page_alloc", "gfp_flags", &gfp_off, &gfp_size) ||
+	    pt_tp_field("mm_page_free", "pfn", &fpfn_off, &fpfn_size))
 		return "the kmem:mm_page_alloc/mm_page_free tracepoints are not as expected";
-	pages_fd = map_create(BPF_MAP_TYPE_HASH, 8, 8, 1 << 20, BPF_F_NO_PREALLOC);
+	pages_fd = pt_map_create(BPF_MAP_TYPE_HASH, 8, 8, 1 << 20, BPF_F_NO_PREALLOC);
 	if (pages_fd < 0) {
 		snprintf(why, sizeof(why), "cannot make a BPF map: %s", strerror(errno));
 		return why;
@@ -239,16 +231,17 @@ const char *pt_bpf_start(unsigned long long cgroup_id)
 		MOV64_IMM(0, 0),
 		EXIT(),
 	};
-	int pa = load(on_alloc, sizeof(on_alloc) / sizeof(on_alloc[0]));
-	int pf = pa < 0 ? -1 : load(on_free, sizeof(on_free) / sizeof(on_free[0]));
+	int pa = pt_load(on_alloc, sizeof(on_alloc) / sizeof(on_alloc[0]), BPF_PROG_TYPE_TRACEPOINT);
+	int pf = pa < 0 ? -1 : pt_load(on_free, sizeof(on_free) / sizeof(on_free[0]),
+					 BPF_PROG_TYPE_TRACEPOINT);
 	if (pa < 0 || pf < 0) {
 		if (pa >= 0)
 			close(pa);
 		pt_bpf_stop();
 		return why;
 	}
-	events[1] = attach(free_id, pf); /* frees first: no page may enter the set unseen */
-	events[0] = events[1] < 0 ? -1 : attach(alloc_id, pa);
+	events[1] = pt_attach(free_id, pf, NULL); /* frees first: no page may enter the set unseen */
+	events[0] = events[1] < 0 ? -1 : pt_attach(alloc_id, pa, NULL);
 	close(pa);
 	close(pf);
 	if (events[0] < 0) {
