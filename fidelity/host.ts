@@ -147,6 +147,32 @@ export interface HostReading {
   nrpt: number;
   /** How far that figure moved in a control window right after, with the probe idle. */
   drift: number;
+  /** The IPIs the probe's cgroup queued so far, when it counts them (`ipicount`). */
+  ipis?: HostIpis;
+}
+
+/**
+ * The IPIs the probe's tasks queued so far, per receiving CPU, by the callback they run there
+ * (fidelity/probe_ipi.c), and what made them not a measurement of the model's CPU states.
+ */
+export interface HostIpis {
+  /** flush_tlb_func: counts in the TLB line and the CAL line of /proc/interrupts. */
+  flush: number[];
+  /** tlb_remove_table_smp_sync: counts in CAL. */
+  sync: number[];
+  /** Any other callback (membarrier, the settling's RCU work ...). */
+  other: number[];
+  /** sched_ttwu_pending: wakeups queued on a CPU's wakelist (the scheduler's, in CAL too). */
+  wake: number[];
+  /**
+   * Times the watched CPU was not as the scenario says: a flush while the busy thread was not
+   * running there, or a user task loading its mm there while the blocked thread's was loaded.
+   */
+  interfered: number;
+  /** Busy-phase flushes that reached no flush_tlb_func on the thread's CPU (PV TLB flush). */
+  pvskip: number;
+  /** The TLB and CAL lines of /proc/interrupts per CPU, whoever caused them. */
+  raw: { TLB: number[]; CAL: number[] };
 }
 
 /** What forking the probe costs at the baseline: what fork copies of the probe alone. */
@@ -169,6 +195,8 @@ export interface HostReplay {
   readings: HostReading[];
   /** How the page-table pages were counted (only the probe's own, or system-wide). */
   counting: ProbeCounting;
+  /** Whether the IPIs were counted (the readings carry `ipis`), or why not. */
+  ipiCounting: { counting: boolean; why: string };
 }
 
 /** How long a probe reply may take (the largest workloads answer in under a second). */
@@ -351,6 +379,47 @@ export interface ReplayOptions {
 }
 
 /**
+ * The probe's `thread` commands for the CPU states a `run` or `idle` of the scenario asks for,
+ * given the CPUs the probe's process runs on before it (`running`, updated). The probe's main
+ * thread stays on its own CPU (`home`); one more thread can run, be blocked (its CPU idle, the
+ * mm lazily loaded) and run again.
+ */
+export function threadCommands(
+  o: Op,
+  self: string,
+  home: number,
+  running: Set<number>,
+): string[] {
+  const out: string[] = [];
+  if (o.op === "run") {
+    if (o.mm !== self) {
+      throw new Error(`Only ${self}, the probe, can run on the host's CPUs (line ${o.line})`);
+    }
+    if (!o.cpus.includes(home)) {
+      throw new Error(
+        `The probe's main thread stays on CPU ${home}: \`run ${self}\` must name it (line ${o.line})`,
+      );
+    }
+    for (const c of running) if (!o.cpus.includes(c)) out.push(`thread ${c} block`);
+    for (const c of o.cpus) if (c !== home && !running.has(c)) out.push(`thread ${c} busy`);
+    running.clear();
+    for (const c of o.cpus) if (c !== home) running.add(c);
+  } else if (o.op === "idle") {
+    if (o.cpus.includes(home)) {
+      throw new Error(`CPU ${home} runs the probe's main thread: it cannot idle (line ${o.line})`);
+    }
+    for (const c of o.cpus) {
+      if (running.delete(c)) out.push(`thread ${c} block`);
+    }
+  }
+  const threads = new Set([...running, ...out.map((c) => Number(c.split(" ")[1]))]);
+  if (threads.size > 1) {
+    throw new Error(`The probe has one thread besides its main: CPUs ${[...threads].join(", ")}`);
+  }
+  return out;
+}
+
+/**
  * Replays the operations after `snapshot "baseline"` in a fresh probe: the first process of the
  * scenario is the probe itself, `fork` makes real children. The commands between two snapshots
  * go to the probe at once, so the window in which other processes' page tables can show is
@@ -370,7 +439,14 @@ export async function replayOnHost(
     const counting: ProbeCounting = opts.isolate ?? true
       ? await probe.send("isolate") as unknown as ProbeCounting
       : { counting: "system", why: "not asked to count its own tables only" };
-    const baseline = await probe.send("measure baseline") as unknown as HostReading;
+    const ipiCounting = counting.counting === "system"
+      ? { counting: false, why: "the probe has no cgroup of its own" }
+      : await probe.send("ipicount") as unknown as { counting: boolean; why: string };
+    // the CPUs the probe's process runs on at the baseline: its threads start there
+    const running = new Set<number>();
+    const threads = ops.slice(0, ops.length - after.length)
+      .flatMap((o) => threadCommands(o, self, ready.cpu, running));
+    const baseline = await probe.sendBatch(threads, "measure baseline") as unknown as HostReading;
     const forkbase = await probe.send("forkbase") as unknown as HostForkBase & {
       forkbase: number;
     };
@@ -406,6 +482,10 @@ export async function replayOnHost(
         batch.push(`exit ${o.mm}`);
         continue;
       }
+      if (o.op === "run" || o.op === "idle") {
+        batch.push(...threadCommands(o, self, ready.cpu, running));
+        continue;
+      }
       const cmd = probeCommand(o, files, execd);
       if ("mm" in o && o.mm !== self) {
         // a child's own operation: the probe hands it to that child
@@ -419,7 +499,7 @@ export async function replayOnHost(
     }
     return {
       // the first interval is measured from the reading after the forkbase child left
-      baseline: { ...baseline, nrpt: start.nrpt, drift: start.drift },
+      baseline: { ...baseline, nrpt: start.nrpt, drift: start.drift, ipis: start.ipis },
       forkbase: {
         vmpte: forkbase.forkbase,
         forkPages: forkbase.forkPages,
@@ -427,6 +507,7 @@ export async function replayOnHost(
       },
       readings,
       counting,
+      ipiCounting,
     };
   } finally {
     await probe.close();

@@ -88,3 +88,30 @@ Deno.test("judge: the table reports a disagreeing replay with its control-window
   );
   assertEquals(judgedTable(run([3, 3], false).rows).includes("replays"), false);
 });
+
+Deno.test("judge: IPI rows go by the median of replays, exactly", () => {
+  const ipi = (host: number | null): Comparison => ({
+    label: "one",
+    what: "cpu[1] TLB",
+    kind: "ipis",
+    model: 2,
+    host,
+    drift: 40,
+    note: host === null ? "CPU states disturbed 1 time(s)" : undefined,
+  });
+  const agree = judge([[...replay(4096, 3), ipi(2)], [...replay(4096, 3), ipi(2)]], false);
+  assertEquals([agree.ok, agree.more], [true, false]);
+  // one replay off by one IPI asks for more; outvoted by two, it is shown, not hidden
+  const one = judge([[...replay(4096, 3), ipi(3)]], true);
+  assertEquals(one.more, true);
+  const three = [ipi(3), ipi(2), ipi(2)].map((x) => [...replay(4096, 3), x]);
+  const v = judge(three, true);
+  assertEquals([v.ok, v.more, v.rows[2].host], [true, false, 2]);
+  assert(judgedTable(v.rows).includes("/proc/interrupts moved 40"));
+  // a median that differs fails
+  const bad = judge([[ipi(3)], [ipi(3)]].map((x) => [...replay(4096, 3), ...x]), true);
+  assertEquals([bad.ok, bad.more], [false, false]);
+  // a disturbed interval is shown, not compared
+  const gone = judge([[...replay(4096, 3), ipi(null)]], true);
+  assertEquals([gone.ok, gone.rows[2].host], [true, null]);
+});

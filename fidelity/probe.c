@@ -846,10 +846,10 @@ static const char *thread_cmd(int cpu, int busy)
 		}
 		/* whatever was runnable there (the reader of the last reply) runs now: wait until
 		 * the CPU idles, then a moment more */
-		for (int i = 0; i < 100 && pt_ipi_current() > 0; i++)
+		for (int i = 0; i < 200 && pt_ipi_current() > 0; i++)
 			sleep_ms(1);
 		sleep_ms(2);
-		if (pt_ipi_settled() == 0 || tries == 20)
+		if (pt_ipi_settled(tries == 20) == 0 || tries == 20)
 			return NULL;
 		const char *err = thread_cmd(cpu, 1);
 		if (err)

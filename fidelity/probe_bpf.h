@@ -52,8 +52,9 @@ void pt_ipi_watch(int cpu, int tid);
 /* 0: nothing to check; 1: the thread must be running at every flush; 2: only the idle task and
  * kernel threads may run on the watched CPU. */
 void pt_ipi_phase(int phase);
-/* Forgets the blocked phase's switches so far; returns how many went to user tasks. */
-long pt_ipi_settled(void);
+/* Forgets the blocked phase's switches so far (counting them as interference when `count`);
+ * returns how many went to user tasks. */
+long pt_ipi_settled(int count);
 /* The pid running on the watched CPU now (0: idle), -1 if not watching. */
 long pt_ipi_current(void);
 /* Appends the counts so far as JSON members to `out`: "ipis":{...}. Returns the length added. */

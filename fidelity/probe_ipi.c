@@ -442,9 +442,9 @@ static long classify_pids(int count)
 	return users;
 }
 
-long pt_ipi_settled(void)
+long pt_ipi_settled(int count)
 {
-	return slots_fd < 0 ? 0 : classify_pids(0);
+	return slots_fd < 0 ? 0 : classify_pids(count);
 }
 
 /* One /proc/interrupts line (" TLB:  1  2  TLB shootdowns") as a JSON array. */
