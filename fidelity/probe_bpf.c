@@ -60,7 +60,7 @@ int pt_find_tracefs(void)
 	return 0;
 }
 
-static int read_small(const char *path, char *buf, size_t size)
+int pt_read_small(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
@@ -78,7 +78,7 @@ long pt_tp_id(const char *event)
 {
 	char p[256], buf[64];
 	snprintf(p, sizeof(p), "%s/events/%s%s/id", tracefs, strchr(event, '/') ? "" : "kmem/", event);
-	return read_small(p, buf, sizeof(buf)) ? -1 : strtol(buf, NULL, 10);
+	return pt_read_small(p, buf, sizeof(buf)) ? -1 : strtol(buf, NULL, 10);
 }
 
 /* "field:unsigned long pfn;\toffset:8;\tsize:8;": the offset and size of `name`. */
@@ -88,7 +88,7 @@ int pt_tp_field(const char *event, const char *name, int *off, int *size)
 	char p[256], key[64];
 	snprintf(p, sizeof(p), "%s/events/%s%s/format", tracefs, strchr(event, '/') ? "" : "kmem/",
 		 event);
-	if (read_small(p, fmt, sizeof(fmt)))
+	if (pt_read_small(p, fmt, sizeof(fmt)))
 		return -1;
 	snprintf(key, sizeof(key), " %s;", name);
 	char *f = strstr(fmt, key);

@@ -35,6 +35,8 @@ void pt_bpf_stop(void);
 
 
 int pt_find_tracefs(void);
+/* Reads a small file whole into `buf` (NUL-terminated); 0, or -1 if it cannot. */
+int pt_read_small(const char *path, char *buf, size_t size);
 long pt_tp_id(const char *event);
 int pt_tp_field(const char *event, const char *name, int *off, int *size);
 int pt_map_create(int type, unsigned key, unsigned value, unsigned max, unsigned flags);
